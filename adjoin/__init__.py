@@ -1,0 +1,14 @@
+"""adjoin: automatic differentiation for differentiable physics and scientific ML.
+
+``import adjoin as ad``; ``ad.numpy`` is the differentiable NumPy namespace.
+"""
+from adjoin import numpy  # noqa: F401  (first: registers the primitives)
+from adjoin.core.pytree import (register_dataclass, register_pytree_node, tree_flatten,  # noqa: F401
+                                tree_leaves, tree_map, tree_structure, tree_unflatten)
+from adjoin.core.avals import ShapedArray  # noqa: F401
+from adjoin.core.primitive import Primitive, MissingRuleError  # noqa: F401
+from adjoin.core.trace import ConcretizationError, LeakedTracerError  # noqa: F401
+from adjoin.transforms.api import (grad, hessian, hvp, jacfwd, jacobian, jacobian_mode,  # noqa: F401
+                                   jacrev, jvp, linearize, make_graph, value_and_grad, vjp, vmap)
+
+__version__ = "0.1.0"

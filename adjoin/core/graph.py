@@ -1,0 +1,147 @@
+"""The graph IR: a typed list of equations (primitive, inputs, outputs, params).
+
+``jit``, ``make_graph``, ``cost`` and pictures of the compute graph all work on
+this one representation. A :class:`Graph` can be printed, evaluated (which
+binds every primitive again, so evaluation can itself be transformed) and
+inspected equation by equation.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from adjoin.core.avals import ShapedArray, aval_of
+
+
+class Var:
+    """A variable of the IR, with its abstract value."""
+
+    __slots__ = ("aval", "count")
+    _counter = itertools.count()
+
+    def __init__(self, aval: ShapedArray):
+        self.aval = aval
+        self.count = next(Var._counter)
+
+    def __repr__(self):
+        return f"Var({self.count}:{self.aval.str_short()})"
+
+
+class Literal:
+    """A constant Python or NumPy scalar written into the program."""
+
+    __slots__ = ("val", "aval")
+
+    def __init__(self, val):
+        self.val = val
+        self.aval = aval_of(val)
+
+    def __repr__(self):
+        return repr(self.val.item() if hasattr(self.val, "item") else self.val)
+
+
+class Eqn:
+    __slots__ = ("prim", "invars", "outvars", "params")
+
+    def __init__(self, prim, invars, outvars, params):
+        self.prim, self.invars, self.outvars, self.params = prim, invars, outvars, params
+
+
+class Graph:
+    """A staged program: ``outvars = eqns(invars, constvars)``."""
+
+    def __init__(self, invars, constvars, consts, eqns, outvars, in_tree=None, out_tree=None):
+        self.invars = list(invars)
+        self.constvars = list(constvars)
+        self.consts = list(consts)
+        self.eqns = list(eqns)
+        self.outvars = list(outvars)
+        self.in_tree = in_tree
+        self.out_tree = out_tree
+
+    # --- evaluation ------------------------------------------------------------
+    def evaluate_flat(self, *args):
+        """Run the program on flat inputs; returns the flat list of outputs."""
+        if len(args) != len(self.invars):
+            raise TypeError(f"this graph takes {len(self.invars)} inputs, got {len(args)}")
+        env = {}
+        for v, x in zip(self.invars, args):
+            env[v] = x
+        for v, c in zip(self.constvars, self.consts):
+            env[v] = c
+
+        def read(v):
+            return v.val if type(v) is Literal else env[v]
+
+        for eqn in self.eqns:
+            out = eqn.prim.bind(*[read(v) for v in eqn.invars], **eqn.params)
+            if eqn.prim.multiple_results:
+                for v, o in zip(eqn.outvars, out):
+                    env[v] = o
+            else:
+                env[eqn.outvars[0]] = out
+        return [read(v) for v in self.outvars]
+
+    def __call__(self, *args):
+        """Run the program on the same pytree of inputs it was staged with."""
+        from adjoin.core.pytree import tree_flatten
+        flat, tree = tree_flatten(args)
+        if self.in_tree is not None and tree != self.in_tree:
+            raise TypeError(f"graph was staged for inputs {self.in_tree}, got {tree}")
+        out = self.evaluate_flat(*flat)
+        return self.out_tree.unflatten(out) if self.out_tree is not None else out
+
+    # --- printing --------------------------------------------------------------
+    def _names(self):
+        names = {}
+        letters = (("".join(p) for n in itertools.count(1)
+                    for p in itertools.product("abcdefghijklmnopqrstuvwxyz", repeat=n)))
+        for v in self.constvars + self.invars:
+            names[v] = next(letters)
+        for eqn in self.eqns:
+            for v in eqn.outvars:
+                names[v] = next(letters)
+        return names
+
+    def text(self) -> str:
+        names = self._names()
+
+        def name(v):
+            return repr(v) if type(v) is Literal else names.get(v, "?")
+
+        def decl(v):
+            return f"{name(v)}:{v.aval.str_short()}"
+
+        lines = ["{ lambda " + " ".join(map(decl, self.constvars)) + " ; "
+                 + " ".join(map(decl, self.invars)) + " ."]
+        for eqn in self.eqns:
+            outs = " ".join(map(decl, eqn.outvars))
+            params = " ".join(f"{k}={_fmt_param(v)}" for k, v in eqn.params.items())
+            ins = " ".join(map(name, eqn.invars))
+            lines.append(f"    {outs} = {eqn.prim.name}{('[' + params + ']') if params else ''} {ins}")
+        lines.append("  in (" + ", ".join(map(name, self.outvars)) + ") }")
+        return "\n".join(lines)
+
+    __str__ = text
+
+    def __repr__(self):
+        return self.text()
+
+    @property
+    def in_avals(self):
+        return [v.aval for v in self.invars]
+
+    @property
+    def out_avals(self):
+        return [v.aval for v in self.outvars]
+
+
+def _fmt_param(v):
+    if callable(v):
+        return getattr(v, "__name__", type(v).__name__)
+    if isinstance(v, np.ndarray):
+        return f"array{v.shape}"
+    if isinstance(v, Graph):
+        return f"<graph of {len(v.eqns)} eqns>"
+    return repr(v)

@@ -1,0 +1,282 @@
+"""Dispatch: the stack of active transformations and the Tracer base class.
+
+Every transformation (forward mode, reverse mode, batching, staging) is an
+interpreter: a :class:`Trace` whose ``process`` method says what applying a
+primitive means for its own tracers. ``bind`` sends a primitive application to
+the innermost (highest-level) trace among its arguments, or straight to NumPy
+when none of them is traced. Levels keep nested transformations apart, so the
+tangents of ``jvp(lambda x: x * jvp(...)(y))`` are never confused.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: the active traces, innermost last; a trace's ``level`` is its index here
+_stack: list["Trace"] = []
+
+#: set by ``adjoin.numpy`` when it is imported (operators on tracers use it)
+anp = None
+
+
+class ConcretizationError(TypeError):
+    """A traced value was used where a concrete Python value is needed."""
+
+
+class LeakedTracerError(RuntimeError):
+    """A tracer escaped the transformation that created it."""
+
+
+class Trace:
+    """Base class of the interpreters; subclasses implement ``process``."""
+
+    __slots__ = ("level", "active")
+
+    def __init__(self):
+        self.level = len(_stack)
+        self.active = True
+
+    def __enter__(self):
+        _stack.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        popped = _stack.pop()
+        assert popped is self, "transformations were exited out of order"
+        self.active = False
+        return False
+
+    def process(self, prim, args, params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def bind(prim, args, params):
+    """Apply ``prim`` to ``args``: the innermost transformation among the args decides how."""
+    if _stack:
+        top = None
+        for a in args:
+            if isinstance(a, Tracer):
+                t = a._trace
+                if top is None or t.level > top.level:
+                    top = t
+        if top is not None:
+            if not top.active:
+                raise LeakedTracerError(
+                    f"'{prim.name}' was applied to a value traced by a {type(top).__name__} "
+                    "that has already finished: a traced value leaked out of the function "
+                    "being transformed (stored in a global, a closure or a list). Return it "
+                    "from the function instead.")
+            return top.process(prim, args, params)
+    return prim.impl(*args, **params)
+
+
+def is_traced(x) -> bool:
+    return isinstance(x, Tracer)
+
+
+def shape_of(x) -> tuple:
+    if isinstance(x, (np.ndarray, np.generic, Tracer)):
+        return x.shape
+    return np.shape(x)
+
+
+def dtype_of(x) -> np.dtype:
+    if isinstance(x, (np.ndarray, np.generic, Tracer)):
+        return x.dtype
+    if isinstance(x, bool):
+        return np.dtype(bool)
+    if isinstance(x, int):
+        return np.dtype(np.int64)
+    if isinstance(x, float):
+        return np.dtype(np.float64)
+    if isinstance(x, complex):
+        return np.dtype(np.complex128)
+    return np.asarray(x).dtype
+
+
+def concrete_value(x):
+    """The concrete value under any number of eager tracers (or raise)."""
+    while isinstance(x, Tracer):
+        x = x._concrete()
+    return x
+
+
+# NumPy ufunc / function names that differ from adjoin.numpy's
+_UFUNC_ALIASES = {"true_divide": "divide", "absolute": "abs", "conjugate": "conj"}
+
+
+class Tracer:
+    """A value flowing through a transformation; behaves like a NumPy array."""
+
+    __slots__ = ("_trace",)
+    __array_priority__ = 1000
+
+    # --- abstract value ------------------------------------------------------
+    @property
+    def shape(self):
+        raise NotImplementedError
+
+    @property
+    def dtype(self):
+        raise NotImplementedError
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def _concrete(self):
+        """The value one level down (the primal), or raise ConcretizationError."""
+        raise ConcretizationError(
+            f"a traced value of shape {self.shape} and dtype {self.dtype} was used where a "
+            "concrete value is needed (Python `if`/`while`, int(), float(), or a NumPy "
+            "function). Inside a transformation that has no concrete values, use "
+            "adjoin.numpy.where or the adjoin.control primitives, or mark the argument static.")
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d traced array")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d traced array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self):
+        return bool(self._concrete_all())
+
+    def __float__(self):
+        return float(self._concrete_all())
+
+    def __int__(self):
+        return int(self._concrete_all())
+
+    def __index__(self):
+        return int(np.asarray(self._concrete_all()).__index__())
+
+    def __complex__(self):
+        return complex(self._concrete_all())
+
+    def _concrete_all(self):
+        return concrete_value(self)
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        try:
+            value = repr(np.asarray(concrete_value(self)))
+        except ConcretizationError:
+            value = f"shape={self.shape}, dtype={self.dtype}"
+        return f"{type(self).__name__}({value})"
+
+    # --- NumPy interoperability ----------------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            "a traced value was converted to a NumPy array (np.asarray or a NumPy function "
+            "without an adjoin equivalent). Derivatives cannot flow through raw NumPy: use "
+            "adjoin.numpy (import adjoin.numpy as anp) for operations on traced values.")
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
+        fn = getattr(anp, name, None) if method == "__call__" and not kwargs else None
+        if fn is None:
+            raise TypeError(
+                f"numpy.{ufunc.__name__}.{method} got a traced value; use the adjoin.numpy "
+                f"function of the same name (adjoin.numpy has no '{name}' for this call)")
+        return fn(*inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        fn = getattr(anp, func.__name__, None)
+        if fn is None or fn is func:
+            raise TypeError(
+                f"numpy.{func.__name__} got a traced value and adjoin.numpy has no "
+                f"'{func.__name__}'; write it with adjoin.numpy operations")
+        return fn(*args, **kwargs)
+
+    # --- operators -------------------------------------------------------------
+    def __neg__(self): return anp.negative(self)
+    def __pos__(self): return self
+    def __abs__(self): return anp.abs(self)
+    def __add__(self, o): return anp.add(self, o)
+    def __radd__(self, o): return anp.add(o, self)
+    def __sub__(self, o): return anp.subtract(self, o)
+    def __rsub__(self, o): return anp.subtract(o, self)
+    def __mul__(self, o): return anp.multiply(self, o)
+    def __rmul__(self, o): return anp.multiply(o, self)
+    def __truediv__(self, o): return anp.divide(self, o)
+    def __rtruediv__(self, o): return anp.divide(o, self)
+    def __floordiv__(self, o): return anp.floor_divide(self, o)
+    def __rfloordiv__(self, o): return anp.floor_divide(o, self)
+    def __mod__(self, o): return anp.mod(self, o)
+    def __rmod__(self, o): return anp.mod(o, self)
+    def __pow__(self, o): return anp.power(self, o)
+    def __rpow__(self, o): return anp.power(o, self)
+    def __matmul__(self, o): return anp.matmul(self, o)
+    def __rmatmul__(self, o): return anp.matmul(o, self)
+    def __lt__(self, o): return anp.less(self, o)
+    def __le__(self, o): return anp.less_equal(self, o)
+    def __gt__(self, o): return anp.greater(self, o)
+    def __ge__(self, o): return anp.greater_equal(self, o)
+    def __eq__(self, o): return anp.equal(self, o)
+    def __ne__(self, o): return anp.not_equal(self, o)
+    def __and__(self, o): return anp.logical_and(self, o)
+    def __or__(self, o): return anp.logical_or(self, o)
+    def __invert__(self): return anp.logical_not(self)
+    def __getitem__(self, idx): return anp._getitem(self, idx)
+
+    def __setitem__(self, idx, value):
+        raise TypeError(
+            "traced arrays are immutable: `x[idx] = y` cannot be differentiated. "
+            "Use the functional form `x = x.at[idx].set(y)` (or .add/.multiply).")
+
+    @property
+    def at(self): return anp._IndexUpdateHelper(self)
+    @property
+    def T(self): return anp.transpose(self)
+    @property
+    def mT(self): return anp.swapaxes(self, -1, -2)
+    @property
+    def real(self): return anp.real(self)
+    @property
+    def imag(self): return anp.imag(self)
+
+    def conj(self): return anp.conj(self)
+    def conjugate(self): return anp.conj(self)
+    def sum(self, *a, **k): return anp.sum(self, *a, **k)
+    def mean(self, *a, **k): return anp.mean(self, *a, **k)
+    def prod(self, *a, **k): return anp.prod(self, *a, **k)
+    def max(self, *a, **k): return anp.max(self, *a, **k)
+    def min(self, *a, **k): return anp.min(self, *a, **k)
+    def var(self, *a, **k): return anp.var(self, *a, **k)
+    def std(self, *a, **k): return anp.std(self, *a, **k)
+    def cumsum(self, *a, **k): return anp.cumsum(self, *a, **k)
+    def cumprod(self, *a, **k): return anp.cumprod(self, *a, **k)
+    def argmax(self, *a, **k): return anp.argmax(self, *a, **k)
+    def argmin(self, *a, **k): return anp.argmin(self, *a, **k)
+    def any(self, *a, **k): return anp.any(self, *a, **k)
+    def all(self, *a, **k): return anp.all(self, *a, **k)
+    def dot(self, o): return anp.dot(self, o)
+    def trace(self, *a, **k): return anp.trace(self, *a, **k)
+    def diagonal(self, *a, **k): return anp.diagonal(self, *a, **k)
+    def clip(self, *a, **k): return anp.clip(self, *a, **k)
+    def round(self, *a, **k): return anp.round(self, *a, **k)
+    def astype(self, dtype): return anp.astype(self, dtype)
+    def squeeze(self, axis=None): return anp.squeeze(self, axis)
+    def swapaxes(self, a, b): return anp.swapaxes(self, a, b)
+    def ravel(self): return anp.ravel(self)
+    def flatten(self): return anp.ravel(self)
+    def repeat(self, *a, **k): return anp.repeat(self, *a, **k)
+
+    def reshape(self, *shape, **k):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return anp.reshape(self, shape, **k)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return anp.transpose(self, axes or None)

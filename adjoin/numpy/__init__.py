@@ -1,0 +1,21 @@
+"""adjoin.numpy: NumPy's API, differentiable.
+
+Every function takes NumPy arrays, Python scalars or traced values and follows
+NumPy's semantics (broadcasting, dtype promotion, axis/keepdims, negative axes).
+With no transformation active the call goes straight to NumPy.
+"""
+from adjoin.numpy._elementwise import *  # noqa: F401,F403
+from adjoin.numpy._elementwise import abs, round  # noqa: F401  (not exported by *)
+from adjoin.numpy._shape import *  # noqa: F401,F403
+from adjoin.numpy._reductions import *  # noqa: F401,F403
+from adjoin.numpy._reductions import sum  # noqa: F401
+from adjoin.numpy._creation import *  # noqa: F401,F403
+
+import numpy as _np
+from adjoin.core import trace as _trace
+
+# dtypes and constants, as in NumPy
+from numpy import (float16, float32, float64, complex64, complex128, int8, int16, int32,  # noqa: F401
+                   int64, uint8, bool_, pi, e, inf, nan, newaxis, dtype, finfo, iinfo, ndarray)
+
+_trace.anp = __import__(__name__, fromlist=["_"])

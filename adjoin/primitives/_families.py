@@ -1,0 +1,158 @@
+"""Helpers that build whole families of primitives from one line each.
+
+``unary("exp", np.exp, deriv=lambda x, out: out)`` gives a primitive whose jvp
+is ``deriv * x_dot``, whose vjp is ``out_bar * deriv``, which batches
+elementwise and whose cost is ``flops`` per element. The derivative is written
+with adjoin operations so that it can be differentiated again.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import adjoin.numpy as anp
+from adjoin.core.avals import ShapedArray
+from adjoin.core.primitive import Primitive
+from adjoin.core.trace import dtype_of, shape_of
+
+#: the counting model: flops charged per element (see docs/cost-model in the README)
+TRANSCENDENTAL = 10
+
+
+# --- shape rules ---------------------------------------------------------------
+
+def elementwise_shape(impl):
+    """Shape rule for a NumPy ufunc-like impl: broadcast shapes, dtype from a 0-d trial."""
+    cache = {}
+
+    def shape(*avals, **params):
+        key = tuple(a.dtype for a in avals) + tuple(params.items())
+        dtype = cache.get(key)
+        if dtype is None:
+            with np.errstate(all="ignore"):
+                out = impl(*[np.ones((), a.dtype) for a in avals], **params)
+            dtype = cache[key] = np.asarray(out).dtype
+        return ShapedArray(np.broadcast_shapes(*[a.shape for a in avals]), dtype)
+
+    return shape
+
+
+def elementwise_cost(flops):
+    def cost(*avals, **params):
+        return flops * int(np.prod(np.broadcast_shapes(*[a.shape for a in avals]), dtype=np.int64))
+    return cost
+
+
+# --- batching --------------------------------------------------------------------
+
+def elementwise_batch(prim):
+    """vmap rule for elementwise (broadcasting) primitives: batch axis to the front."""
+    def batch(vals, dims, **params):
+        nd = max(len(shape_of(v)) - (d is not None) for v, d in zip(vals, dims))
+        moved = []
+        for v, d in zip(vals, dims):
+            if d is None:
+                moved.append(v)
+                continue
+            if d != 0:
+                v = anp.moveaxis(v, d, 0)
+            s = shape_of(v)
+            missing = nd - (len(s) - 1)
+            if missing:
+                v = anp.reshape(v, s[:1] + (1,) * missing + s[1:])
+            moved.append(v)
+        return prim.bind(*moved, **params), 0
+    return batch
+
+
+# --- reductions of broadcast cotangents ---------------------------------------------
+
+def unbroadcast(g, x):
+    """Sum the cotangent ``g`` of a broadcast result down to the shape of input ``x``.
+
+    A real input gets the real part of a complex cotangent (JAX's convention: the
+    cotangent of a real value is real).
+    """
+    shape = shape_of(x)
+    gshape = shape_of(g)
+    if gshape != shape:
+        lead = len(gshape) - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
+        g = anp.sum(g, axis=axes) if axes else g
+        if shape_of(g) != shape:
+            g = anp.reshape(g, shape)
+    if dtype_of(g).kind == "c" and dtype_of(x).kind != "c":
+        g = anp.real(g)
+    return g
+
+
+def broadcast_tangent(t, out):
+    """A tangent of a broadcast input, brought to the shape of the output."""
+    s = shape_of(out)
+    return t if shape_of(t) == s else anp.broadcast_to(t, s)
+
+
+# --- families --------------------------------------------------------------------------
+
+def unary(name, impl, deriv, *, flops=1, doc=None):
+    """An elementwise primitive f with f'(x) = ``deriv(x, out)`` (holomorphic for complex)."""
+    prim = Primitive(name, impl)
+
+    def jvp(primals, tangents):
+        x, = primals
+        out = prim.bind(x)
+        t, = tangents
+        if t is None:
+            return out, None
+        return out, t * deriv(x, out)
+
+    def vjp(needs, g, out, x):
+        return (g * deriv(x, out),)
+
+    prim.def_rules(shape=elementwise_shape(impl), jvp=jvp, vjp=vjp,
+                   batch=lambda vals, dims: (prim.bind(vals[0]), dims[0]),
+                   cost=elementwise_cost(flops))
+    return prim
+
+
+def nondifferentiable(name, impl, *, nargs=1, flops=1):
+    """An elementwise primitive with zero derivative (rounding, comparisons, tests)."""
+    prim = Primitive(name, impl)
+
+    def jvp(primals, tangents, **params):
+        return prim.bind(*primals, **params), None
+
+    def vjp(needs, g, out, *args, **params):
+        return (None,) * len(args)
+
+    batch = (elementwise_batch(prim) if nargs > 1
+             else (lambda vals, dims, **params: (prim.bind(vals[0], **params), dims[0])))
+    prim.def_rules(shape=elementwise_shape(impl), jvp=jvp, vjp=vjp, batch=batch,
+                   cost=elementwise_cost(flops))
+    return prim
+
+
+def binary(name, impl, dx, dy, *, flops=1):
+    """An elementwise broadcasting primitive f(x, y) with partials ``dx(x, y, out)``, ``dy(x, y, out)``."""
+    prim = Primitive(name, impl)
+
+    def jvp(primals, tangents):
+        x, y = primals
+        tx, ty = tangents
+        out = prim.bind(x, y)
+        t = None
+        if tx is not None:
+            t = broadcast_tangent(tx * dx(x, y, out), out)
+        if ty is not None:
+            ty = ty * dy(x, y, out)
+            t = broadcast_tangent(ty, out) if t is None else t + ty
+        return out, t
+
+    def vjp(needs, g, out, x, y):
+        gx = unbroadcast(g * dx(x, y, out), x) if needs[0] else None
+        gy = unbroadcast(g * dy(x, y, out), y) if needs[1] else None
+        return gx, gy
+
+    prim.def_rules(shape=elementwise_shape(impl), jvp=jvp, vjp=vjp,
+                   batch=elementwise_batch(prim), cost=elementwise_cost(flops))
+    return prim

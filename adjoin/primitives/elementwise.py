@@ -1,0 +1,277 @@
+"""Elementwise primitives ("Scalar Function Broadcasting" in the lecture's table).
+
+For z = f(x) applied elementwise: ż = f'(x) ⊙ ẋ and x̄ = z̄ ⊙ f'(x).
+Complex inputs follow JAX's convention: for holomorphic f the same formulas
+hold without conjugation; the non-holomorphic ones (abs, real, imag, conj) say
+their rule. Binary rules sum cotangents over broadcast axes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import adjoin.numpy as anp
+from adjoin.core.avals import ShapedArray
+from adjoin.core.primitive import Primitive
+from adjoin.core.trace import dtype_of
+from adjoin.primitives._families import (
+    TRANSCENDENTAL as T, binary, broadcast_tangent, elementwise_batch, elementwise_cost,
+    elementwise_shape, nondifferentiable, unary, unbroadcast)
+
+LN2, LN10 = np.log(2.0), np.log(10.0)
+
+# --- trigonometric: sin' = cos, cos' = -sin, tan' = 1 + tan², asin' = 1/√(1-x²), ...
+sin_p = unary("sin", np.sin, lambda x, out: anp.cos(x), flops=T)
+cos_p = unary("cos", np.cos, lambda x, out: -anp.sin(x), flops=T)
+tan_p = unary("tan", np.tan, lambda x, out: 1.0 + out * out, flops=T)
+arcsin_p = unary("arcsin", np.arcsin, lambda x, out: 1.0 / anp.sqrt(1.0 - x * x), flops=T)
+arccos_p = unary("arccos", np.arccos, lambda x, out: -1.0 / anp.sqrt(1.0 - x * x), flops=T)
+arctan_p = unary("arctan", np.arctan, lambda x, out: 1.0 / (1.0 + x * x), flops=T)
+
+# --- hyperbolic: sinh' = cosh, cosh' = sinh, tanh' = 1 - tanh², asinh' = 1/√(x²+1), ...
+sinh_p = unary("sinh", np.sinh, lambda x, out: anp.cosh(x), flops=T)
+cosh_p = unary("cosh", np.cosh, lambda x, out: anp.sinh(x), flops=T)
+tanh_p = unary("tanh", np.tanh, lambda x, out: 1.0 - out * out, flops=T)
+arcsinh_p = unary("arcsinh", np.arcsinh, lambda x, out: 1.0 / anp.sqrt(x * x + 1.0), flops=T)
+arccosh_p = unary("arccosh", np.arccosh,
+                  lambda x, out: 1.0 / (anp.sqrt(x - 1.0) * anp.sqrt(x + 1.0)), flops=T)
+arctanh_p = unary("arctanh", np.arctanh, lambda x, out: 1.0 / (1.0 - x * x), flops=T)
+
+# --- exponentials and logarithms: exp' = exp, log' = 1/x, 2^x' = 2^x ln 2, ...
+exp_p = unary("exp", np.exp, lambda x, out: out, flops=T)
+exp2_p = unary("exp2", np.exp2, lambda x, out: out * LN2, flops=T)
+expm1_p = unary("expm1", np.expm1, lambda x, out: out + 1.0, flops=T)
+log_p = unary("log", np.log, lambda x, out: 1.0 / x, flops=T)
+log2_p = unary("log2", np.log2, lambda x, out: 1.0 / (x * LN2), flops=T)
+log10_p = unary("log10", np.log10, lambda x, out: 1.0 / (x * LN10), flops=T)
+log1p_p = unary("log1p", np.log1p, lambda x, out: 1.0 / (1.0 + x), flops=T)
+
+# --- powers: √x' = 1/(2√x), ∛x' = 1/(3∛x²), (x²)' = 2x, (1/x)' = -1/x²
+sqrt_p = unary("sqrt", np.sqrt, lambda x, out: 0.5 / out, flops=T)
+cbrt_p = unary("cbrt", np.cbrt, lambda x, out: 1.0 / (3.0 * out * out), flops=T)
+square_p = unary("square", np.square, lambda x, out: 2.0 * x, flops=1)
+reciprocal_p = unary("reciprocal", lambda x: np.reciprocal(x) if np.issubdtype(np.result_type(x), np.inexact)
+                     else np.true_divide(1.0, x),
+                     lambda x, out: -(out * out), flops=1)
+
+
+# sinc(x) = sin(πx)/(πx): sinc'(x) = (cos(πx) − sinc(x))/x, and 0 at x = 0
+def _sinc_deriv(x, out):
+    at_zero = x == 0
+    safe_x = anp.where(at_zero, 1.0, x)
+    return anp.where(at_zero, 0.0, (anp.cos(np.pi * x) - out) / safe_x)
+
+
+sinc_p = unary("sinc", np.sinc, _sinc_deriv, flops=T)
+
+
+# --- linear maps: negation ż = −ẋ, x̄ = −z̄
+def _linear_unary(name, impl, apply_t, transpose):
+    """A linear elementwise primitive: ż = L ẋ, x̄ = Lᵀ z̄ (both given with adjoin ops)."""
+    prim = Primitive(name, impl)
+    prim.def_rules(
+        shape=elementwise_shape(impl),
+        jvp=lambda primals, tangents: (prim.bind(primals[0]),
+                                       None if tangents[0] is None else apply_t(tangents[0])),
+        vjp=lambda needs, g, out, x: (transpose(g, x),),
+        batch=lambda vals, dims: (prim.bind(vals[0]), dims[0]),
+        cost=elementwise_cost(1))
+    return prim
+
+
+negative_p = _linear_unary("negative", np.negative, lambda t: -t, lambda g, x: -g)
+# real part: ż = Re ẋ. With the pairing Re⟨z̄, ż⟩ = Re⟨x̄, ẋ⟩: x̄ = z̄ (complex if x is).
+real_p = _linear_unary("real", np.real, lambda t: anp.real(t),
+                       lambda g, x: anp.astype(g, dtype_of(x)) if dtype_of(x).kind == "c" else g)
+# imaginary part: ż = Im ẋ = Re(−i ẋ), so x̄ = −i z̄.
+imag_p = _linear_unary("imag", np.imag, lambda t: anp.imag(t),
+                       lambda g, x: -1j * g if dtype_of(x).kind == "c" else None)
+# conjugate: ż = conj(ẋ); Re(z̄ conj(ẋ)) = Re(conj(z̄) ẋ), so x̄ = conj(z̄).
+conj_p = _linear_unary("conj", np.conj, lambda t: anp.conj(t), lambda g, x: anp.conj(g))
+
+
+# |x|: real x: ż = sign(x) ẋ. Complex x: ż = Re(conj(x) ẋ)/|x|, x̄ = z̄ conj(x)/|x|
+# (0 at x = 0 by convention).
+def _abs_jvp(primals, tangents):
+    x, = primals
+    t, = tangents
+    out = abs_p.bind(x)
+    if t is None:
+        return out, None
+    if dtype_of(x).kind == "c":
+        return out, anp.real(anp.conj(x) * t) / anp.where(out == 0, 1.0, out)
+    return out, t * anp.sign(x)
+
+
+def _abs_vjp(needs, g, out, x):
+    if dtype_of(x).kind == "c":
+        return (g * anp.conj(x) / anp.where(out == 0, 1.0, out),)
+    return (g * anp.sign(x),)
+
+
+abs_p = Primitive("abs", np.abs, shape=elementwise_shape(np.abs), jvp=_abs_jvp, vjp=_abs_vjp,
+                  batch=lambda vals, dims: (abs_p.bind(vals[0]), dims[0]),
+                  cost=elementwise_cost(1))
+
+# --- zero derivative: rounding and sign (float outputs, no tangent), tests (bool outputs)
+sign_p = nondifferentiable("sign", np.sign)
+floor_p = nondifferentiable("floor", np.floor)
+ceil_p = nondifferentiable("ceil", np.ceil)
+trunc_p = nondifferentiable("trunc", np.trunc)
+rint_p = nondifferentiable("rint", np.rint)
+round_p = nondifferentiable("round", lambda x, decimals=0: np.round(x, decimals))
+isnan_p = nondifferentiable("isnan", np.isnan)
+isfinite_p = nondifferentiable("isfinite", np.isfinite)
+isinf_p = nondifferentiable("isinf", np.isinf)
+signbit_p = nondifferentiable("signbit", np.signbit)
+logical_not_p = nondifferentiable("logical_not", np.logical_not)
+equal_p = nondifferentiable("equal", np.equal, nargs=2)
+not_equal_p = nondifferentiable("not_equal", np.not_equal, nargs=2)
+less_p = nondifferentiable("less", np.less, nargs=2)
+less_equal_p = nondifferentiable("less_equal", np.less_equal, nargs=2)
+greater_p = nondifferentiable("greater", np.greater, nargs=2)
+greater_equal_p = nondifferentiable("greater_equal", np.greater_equal, nargs=2)
+logical_and_p = nondifferentiable("logical_and", np.logical_and, nargs=2)
+logical_or_p = nondifferentiable("logical_or", np.logical_or, nargs=2)
+logical_xor_p = nondifferentiable("logical_xor", np.logical_xor, nargs=2)
+floor_divide_p = nondifferentiable("floor_divide", np.floor_divide, nargs=2)
+
+
+# --- addition and subtraction: ż = ẋ ± ẏ, x̄ = z̄, ȳ = ±z̄ (summed over broadcast axes)
+def _add_like(name, impl, sign):
+    prim = Primitive(name, impl)
+
+    def jvp(primals, tangents):
+        x, y = primals
+        tx, ty = tangents
+        out = prim.bind(x, y)
+        if ty is not None and sign < 0:
+            ty = -ty
+        if tx is None:
+            return out, None if ty is None else broadcast_tangent(ty, out)
+        if ty is None:
+            return out, broadcast_tangent(tx, out)
+        return out, broadcast_tangent(tx + ty, out)
+
+    def vjp(needs, g, out, x, y):
+        gx = unbroadcast(g, x) if needs[0] else None
+        gy = unbroadcast(g if sign > 0 else -g, y) if needs[1] else None
+        return gx, gy
+
+    prim.def_rules(shape=elementwise_shape(impl), jvp=jvp, vjp=vjp,
+                   batch=elementwise_batch(prim), cost=elementwise_cost(1))
+    return prim
+
+
+add_p = _add_like("add", np.add, +1)
+subtract_p = _add_like("subtract", np.subtract, -1)
+
+# z = x y: ż = ẏ x + x ẏ ; x̄ = z̄ y, ȳ = z̄ x
+multiply_p = binary("multiply", np.multiply, lambda x, y, out: y, lambda x, y, out: x)
+# z = x / y: ż = ẋ/y − z ẏ/y ; x̄ = z̄/y, ȳ = −z̄ z/y
+divide_p = binary("divide", np.true_divide, lambda x, y, out: 1.0 / y,
+                  lambda x, y, out: -out / y)
+
+
+# z = x^y: ∂z/∂x = y x^(y−1) (0 where y = 0), ∂z/∂y = z log x (0 where x = 0)
+def _pow_dx(x, y, out):
+    return anp.where(y == 0, 0.0, y * anp.power(x, y - 1))
+
+
+def _pow_dy(x, y, out):
+    return out * anp.log(anp.where(x == 0, 1.0, x))
+
+
+def _power_impl(x, y):
+    # integer base to a negative integer power is an error in NumPy; compute in float
+    if (np.issubdtype(np.result_type(x), np.integer) and np.issubdtype(np.result_type(y), np.integer)
+            and np.any(np.asarray(y) < 0)):
+        return np.power(np.asarray(x, float), y)
+    return np.power(x, y)
+
+
+power_p = binary("power", _power_impl, _pow_dx, _pow_dy, flops=T)
+float_power_p = binary("float_power", np.float_power, _pow_dx, _pow_dy, flops=T)
+
+
+# max/min route the derivative to the selected argument; ties split ½/½ (as JAX does)
+def _select_weight(first_wins, tie):
+    return lambda x, y, out: anp.where(first_wins(x, y), 1.0, anp.where(tie(x, y), 0.5, 0.0))
+
+
+maximum_p = binary("maximum", np.maximum, _select_weight(lambda x, y: x > y, lambda x, y: x == y),
+                   _select_weight(lambda x, y: y > x, lambda x, y: x == y))
+minimum_p = binary("minimum", np.minimum, _select_weight(lambda x, y: x < y, lambda x, y: x == y),
+                   _select_weight(lambda x, y: y < x, lambda x, y: x == y))
+# fmax/fmin ignore a NaN operand: the derivative goes to the other one
+fmax_p = binary("fmax", np.fmax,
+                _select_weight(lambda x, y: (x > y) | anp.isnan(y), lambda x, y: x == y),
+                _select_weight(lambda x, y: (y > x) | anp.isnan(x), lambda x, y: x == y))
+fmin_p = binary("fmin", np.fmin,
+                _select_weight(lambda x, y: (x < y) | anp.isnan(y), lambda x, y: x == y),
+                _select_weight(lambda x, y: (y < x) | anp.isnan(x), lambda x, y: x == y))
+
+# z = atan2(y, x): ∂z/∂y = x/(x²+y²), ∂z/∂x = −y/(x²+y²)   (first argument is y)
+arctan2_p = binary("arctan2", np.arctan2, lambda y, x, out: x / (x * x + y * y),
+                   lambda y, x, out: -y / (x * x + y * y), flops=T)
+# z = √(x²+y²): ∂z/∂x = x/z, ∂z/∂y = y/z
+hypot_p = binary("hypot", np.hypot, lambda x, y, out: x / out, lambda x, y, out: y / out, flops=T)
+# z = log(eˣ + eʸ): ∂z/∂x = e^(x−z), ∂z/∂y = e^(y−z)
+logaddexp_p = binary("logaddexp", np.logaddexp, lambda x, y, out: anp.exp(x - out),
+                     lambda x, y, out: anp.exp(y - out), flops=T)
+# z = x mod y = x − y⌊x/y⌋: ∂z/∂x = 1, ∂z/∂y = −⌊x/y⌋
+mod_p = binary("mod", np.mod, lambda x, y, out: anp.ones_like(out),
+               lambda x, y, out: -anp.floor_divide(x, y))
+
+
+# where(c, a, b): ȧ and ḃ are selected like the values; ā = where(c, z̄, 0), b̄ = where(c, 0, z̄)
+def _where_jvp(primals, tangents):
+    c, a, b = primals
+    _, ta, tb = tangents
+    out = where_p.bind(c, a, b)
+    if ta is None and tb is None:
+        return out, None
+    zero = np.zeros((), dtype_of(out))
+    t = where_p.bind(c, zero if ta is None else ta, zero if tb is None else tb)
+    return out, broadcast_tangent(t, out)
+
+
+def _where_vjp(needs, g, out, c, a, b):
+    zero = np.zeros((), dtype_of(g))
+    ga = unbroadcast(where_p.bind(c, g, zero), a) if needs[1] else None
+    gb = unbroadcast(where_p.bind(c, zero, g), b) if needs[2] else None
+    return None, ga, gb
+
+
+where_p = Primitive("where", np.where, jvp=_where_jvp, vjp=_where_vjp)
+where_p.def_rules(shape=elementwise_shape(np.where), batch=elementwise_batch(where_p),
+                  cost=elementwise_cost(1))
+
+
+# dtype conversion: ż = convert(ẋ); x̄ = convert back (real part when narrowing complex → real)
+def _astype_impl(x, dtype):
+    return np.asarray(x).astype(dtype)
+
+
+def _astype_jvp(primals, tangents, dtype):
+    x, = primals
+    t, = tangents
+    out = astype_p.bind(x, dtype=dtype)
+    if t is None or np.dtype(dtype).kind not in "fc":
+        return out, None
+    return out, astype_p.bind(t, dtype=dtype)
+
+
+def _astype_vjp(needs, g, out, x, dtype):
+    target = dtype_of(x)
+    if target.kind not in "fc":
+        return (None,)
+    if target.kind != "c" and dtype_of(g).kind == "c":
+        g = anp.real(g)
+    return (astype_p.bind(g, dtype=target),)
+
+
+astype_p = Primitive(
+    "astype", _astype_impl, jvp=_astype_jvp, vjp=_astype_vjp,
+    shape=lambda a, dtype: ShapedArray(a.shape, dtype),
+    batch=lambda vals, dims, dtype: (astype_p.bind(vals[0], dtype=dtype), dims[0]),
+    cost=lambda a, dtype: 0)

@@ -1,0 +1,57 @@
+"""Forward mode: tangents travel beside primals; each primitive's jvp rule pushes them on.
+
+A tangent of ``None`` is a symbolic zero: no array of zeros is built, and an
+output whose tangent is zero is not traced at all.
+"""
+from __future__ import annotations
+
+from adjoin.core.trace import Trace, Tracer, dtype_of, shape_of
+
+
+class JVPTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace, primal, tangent):
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def shape(self):
+        return shape_of(self.primal)
+
+    @property
+    def dtype(self):
+        return dtype_of(self.primal)
+
+    def _concrete(self):
+        return self.primal
+
+
+class JVPTrace(Trace):
+    """The forward-mode interpreter."""
+
+    __slots__ = ()
+
+    def process(self, prim, args, params):
+        primals, tangents = [], []
+        for a in args:
+            if type(a) is JVPTracer and a._trace is self:
+                primals.append(a.primal)
+                tangents.append(a.tangent)
+            else:
+                primals.append(a)
+                tangents.append(None)
+        out, out_dot = prim.jvp(primals, tangents, **params)
+        if prim.multiple_results:
+            return [o if t is None else JVPTracer(self, o, t) for o, t in zip(out, out_dot)]
+        return out if out_dot is None else JVPTracer(self, out, out_dot)
+
+    def lift(self, primal, tangent):
+        return JVPTracer(self, primal, tangent)
+
+    def unwrap(self, x):
+        """(primal, tangent or None) of a value that may be one of this trace's tracers."""
+        if type(x) is JVPTracer and x._trace is self:
+            return x.primal, x.tangent
+        return x, None

@@ -1,0 +1,164 @@
+"""Reverse mode: a tape of primitive applications, pulled back in reverse order.
+
+The forward pass records, for each primitive applied to at least one traced
+value, the rule to pull back with, the indices of its traced inputs, the values
+it saved (residuals) and the index of its output. The backward pass walks the
+tape from the end with a plain loop (no recursion, so a tape of millions of
+entries is fine) and, when it consumes the tape, frees each entry's residuals as
+soon as they are used.
+
+Arrays from outside the trace (closed-over constants) that are saved as
+residuals are copied if they are writeable, so that mutating them in place
+afterwards cannot change a gradient.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from adjoin.core.trace import ConcretizationError, Trace, Tracer, dtype_of, shape_of
+from adjoin.core import trace as _trace_mod
+
+
+class VJPTracer(Tracer):
+    __slots__ = ("primal", "idx")
+
+    def __init__(self, trace, primal, idx):
+        self._trace = trace
+        self.primal = primal
+        self.idx = idx
+
+    @property
+    def shape(self):
+        return shape_of(self.primal)
+
+    @property
+    def dtype(self):
+        return dtype_of(self.primal)
+
+    def _concrete(self):
+        return self.primal
+
+
+def _is_inexact(x) -> bool:
+    t = type(x)
+    if t is float or t is np.float64 or t is complex:
+        return True
+    return dtype_of(x).kind in "fc"
+
+
+class VJPTrace(Trace):
+    """The reverse-mode interpreter: records a tape while the function runs."""
+
+    __slots__ = ("tape", "num_slots", "_const_copies")
+
+    def __init__(self):
+        super().__init__()
+        # tape entry: (vjp_rule, params, in_idx, saved, out, out_idx, num_outputs or 0)
+        self.tape = []
+        self.num_slots = 0
+        self._const_copies = {}
+
+    def new_input(self, primal):
+        t = VJPTracer(self, primal, self.num_slots)
+        self.num_slots += 1
+        return t
+
+    def save_const(self, c):
+        """Protect a constant that the tape keeps from later in-place writes."""
+        if type(c) is np.ndarray and c.flags.writeable:
+            hit = self._const_copies.get(id(c))
+            if hit is None:
+                hit = self._const_copies[id(c)] = (c, c.copy())
+            return hit[1]
+        return c
+
+    def process(self, prim, args, params):
+        reverse = prim.reverse
+        if reverse is not None:
+            return reverse(self, args, params)
+        primals, in_idx = [], []
+        for a in args:
+            if type(a) is VJPTracer and a._trace is self:
+                primals.append(a.primal)
+                in_idx.append(a.idx)
+            else:
+                primals.append(self.save_const(a))
+                in_idx.append(-1)
+        out = prim.bind(*primals, **params)
+        return self.record(prim.vjp, params, tuple(in_idx), primals, out, prim.multiple_results)
+
+    def record(self, vjp_rule, params, in_idx, saved, out, multiple):
+        """Append a tape entry and return the traced output(s)."""
+        idx = self.num_slots
+        if multiple:
+            n = len(out)
+            self.num_slots += n
+            self.tape.append((vjp_rule, params, in_idx, saved, out, idx, n))
+            return [VJPTracer(self, o, idx + i) if _is_inexact(o) else o for i, o in enumerate(out)]
+        if not _is_inexact(out):
+            return out
+        self.num_slots += 1
+        self.tape.append((vjp_rule, params, in_idx, saved, out, idx, 0))
+        return VJPTracer(self, out, idx)
+
+    def unwrap(self, x):
+        if type(x) is VJPTracer and x._trace is self:
+            return x.primal
+        return x
+
+    def backward(self, out_cts: dict, consume: bool):
+        """Pull the cotangents ``{slot: cotangent}`` back through the tape.
+
+        Returns the list of cotangents of every slot (None for symbolic zeros).
+        With ``consume``, each tape entry is dropped as soon as it is pulled back.
+        """
+        anp = _trace_mod.anp
+        add = anp.add
+        cts = [None] * self.num_slots
+        for k, v in out_cts.items():
+            cts[k] = v if cts[k] is None else add(cts[k], v)
+        tape = self.tape
+        for i in range(len(tape) - 1, -1, -1):
+            vjp_rule, params, in_idx, saved, out, oidx, nout = tape[i]
+            if consume:
+                tape[i] = None
+            if nout:
+                g = cts[oidx:oidx + nout]
+                if all(c is None for c in g):
+                    continue
+                cts[oidx:oidx + nout] = [None] * nout
+                g = [np.zeros(shape_of(o), dtype_of(o)) if c is None else c for c, o in zip(g, out)]
+            else:
+                g = cts[oidx]
+                if g is None:
+                    continue
+                cts[oidx] = None
+            needs = tuple(k >= 0 for k in in_idx)
+            in_cts = vjp_rule(needs, g, out, *saved, **params)
+            for k, c in zip(in_idx, in_cts):
+                if k >= 0 and c is not None:
+                    prev = cts[k]
+                    cts[k] = c if prev is None else add(prev, c)
+        if consume:
+            tape.clear()
+            self._const_copies.clear()
+        return cts
+
+    def tape_bytes(self) -> int:
+        """Bytes of the arrays the tape keeps alive (each array counted once)."""
+        seen, total = set(), 0
+        for entry in self.tape:
+            if entry is None:
+                continue
+            for v in list(entry[3]) + (list(entry[4]) if entry[6] else [entry[4]]):
+                if isinstance(v, Tracer):
+                    try:
+                        v = _trace_mod.concrete_value(v)
+                    except ConcretizationError:
+                        continue
+                if isinstance(v, np.ndarray) and id(v) not in seen:
+                    seen.add(id(v))
+                    total += v.nbytes
+                elif isinstance(v, np.generic):
+                    total += v.nbytes
+        return total
