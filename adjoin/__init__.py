@@ -3,6 +3,7 @@
 ``import adjoin as ad``; ``ad.numpy`` is the differentiable NumPy namespace.
 """
 from adjoin import numpy  # noqa: F401  (first: registers the primitives)
+from adjoin import nn, scipy, testing  # noqa: F401
 from adjoin.core.pytree import (register_dataclass, register_pytree_node, tree_flatten,  # noqa: F401
                                 tree_leaves, tree_map, tree_structure, tree_unflatten)
 from adjoin.core.avals import ShapedArray  # noqa: F401
@@ -10,5 +11,7 @@ from adjoin.core.primitive import Primitive, MissingRuleError  # noqa: F401
 from adjoin.core.trace import ConcretizationError, LeakedTracerError  # noqa: F401
 from adjoin.transforms.api import (grad, hessian, hvp, jacfwd, jacobian, jacobian_mode,  # noqa: F401
                                    jacrev, jvp, linearize, make_graph, value_and_grad, vjp, vmap)
+from adjoin.transforms.custom import (checkpoint, custom_jvp, custom_vjp,  # noqa: F401
+                                      stop_gradient)
 
 __version__ = "0.1.0"

@@ -10,6 +10,9 @@ from adjoin.numpy._shape import *  # noqa: F401,F403
 from adjoin.numpy._reductions import *  # noqa: F401,F403
 from adjoin.numpy._reductions import sum  # noqa: F401
 from adjoin.numpy._creation import *  # noqa: F401,F403
+from adjoin.numpy._indexing import *  # noqa: F401,F403
+from adjoin.numpy._blas import *  # noqa: F401,F403
+from adjoin.numpy import linalg, fft  # noqa: F401
 
 import numpy as _np
 from adjoin.core import trace as _trace

@@ -1,0 +1,1 @@
+"""adjoin.testing: derivative checkers (being written)."""
