@@ -128,6 +128,11 @@ class Graph:
     def __repr__(self):
         return self.text()
 
+    def flops(self) -> int:
+        """Floating-point operations of one evaluation, from the primitives' cost rules."""
+        return sum(int(eqn.prim.cost(*[v.aval for v in eqn.invars], **eqn.params))
+                   for eqn in self.eqns)
+
     @property
     def in_avals(self):
         return [v.aval for v in self.invars]

@@ -51,14 +51,17 @@ class Primitive:
     """An atomic operation with its implementation and derivative rules."""
 
     __slots__ = ("name", "impl", "shape", "jvp", "vjp", "batch", "cost",
-                 "multiple_results", "defined_in", "reverse", "__weakref__")
+                 "multiple_results", "defined_in", "reverse", "forward",
+                 "__weakref__")
 
     def __init__(self, name, impl=None, *, shape=None, jvp=None, vjp=None,
                  batch=None, cost=None, multiple_results=False, defined_in=None,
-                 reverse=None):
+                 reverse=None, forward=None):
         self.name = name
-        # optional hook: how reverse mode records this primitive (custom_vjp, checkpoint)
+        # optional hooks for primitives that wrap a user function (custom rules,
+        # checkpoint): how reverse mode records them and how forward mode runs them
         self.reverse = reverse
+        self.forward = forward
         self.multiple_results = multiple_results
         if defined_in is None:
             frame = sys._getframe(1)

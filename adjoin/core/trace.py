@@ -29,11 +29,15 @@ class LeakedTracerError(RuntimeError):
 class Trace:
     """Base class of the interpreters; subclasses implement ``process``."""
 
-    __slots__ = ("level", "active")
+    __slots__ = ("level", "active", "lowered")
 
     def __init__(self):
         self.level = len(_stack)
         self.active = True
+        # a finished trace whose tracers may still be used as constants (their
+        # primal values): reverse mode sets this while it pulls back, so that
+        # rules closing over its tracers (custom_vjp bwd closures) still work
+        self.lowered = False
 
     def __enter__(self):
         _stack.append(self)
@@ -48,6 +52,10 @@ class Trace:
     def process(self, prim, args, params):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def unwrap(self, x):  # pragma: no cover - abstract
+        """The value one level down of one of this trace's tracers (others unchanged)."""
+        raise NotImplementedError
+
 
 def bind(prim, args, params):
     """Apply ``prim`` to ``args``: the innermost transformation among the args decides how."""
@@ -60,6 +68,8 @@ def bind(prim, args, params):
                     top = t
         if top is not None:
             if not top.active:
+                if top.lowered:
+                    return bind(prim, [top.unwrap(a) for a in args], params)
                 raise LeakedTracerError(
                     f"'{prim.name}' was applied to a value traced by a {type(top).__name__} "
                     "that has already finished: a traced value leaked out of the function "
@@ -98,6 +108,16 @@ def concrete_value(x):
     while isinstance(x, Tracer):
         x = x._concrete()
     return x
+
+
+def _lower(values):
+    """Replace tracers of finished (lowered) traces by their primal values."""
+    out = []
+    for v in values:
+        while isinstance(v, Tracer) and not v._trace.active and v._trace.lowered:
+            v = v._trace.unwrap(v)
+        out.append(v)
+    return out
 
 
 # NumPy ufunc / function names that differ from adjoin.numpy's
@@ -173,6 +193,17 @@ class Tracer:
             value = f"shape={self.shape}, dtype={self.dtype}"
         return f"{type(self).__name__}({value})"
 
+    def _check_alive(self):
+        trace = self._trace
+        if trace.active:
+            return False
+        if trace.lowered:
+            return True
+        raise LeakedTracerError(
+                f"a value traced by a {type(trace).__name__} that has already finished was "
+                "passed to NumPy: a traced value leaked out of the function being transformed "
+                "(stored in a global, a closure or a list). Return it from the function instead.")
+
     # --- NumPy interoperability ----------------------------------------------
     def __array__(self, dtype=None, copy=None):
         raise TypeError(
@@ -181,6 +212,8 @@ class Tracer:
             "adjoin.numpy (import adjoin.numpy as anp) for operations on traced values.")
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if self._check_alive():  # a finished trace's tracer stands for its primal value
+            return getattr(ufunc, method)(*_lower(inputs), **kwargs)
         name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
         fn = getattr(anp, name, None) if method == "__call__" and not kwargs else None
         if fn is None:
@@ -190,6 +223,8 @@ class Tracer:
         return fn(*inputs)
 
     def __array_function__(self, func, types, args, kwargs):
+        if self._check_alive():
+            return func(*_lower(args), **{k: _lower([v])[0] for k, v in kwargs.items()})
         fn = getattr(anp, func.__name__, None)
         if fn is None or fn is func:
             raise TypeError(

@@ -34,6 +34,8 @@ class JVPTrace(Trace):
     __slots__ = ()
 
     def process(self, prim, args, params):
+        if prim.forward is not None:
+            return prim.forward(self, args, params)
         primals, tangents = [], []
         for a in args:
             if type(a) is JVPTracer and a._trace is self:

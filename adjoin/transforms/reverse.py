@@ -112,8 +112,14 @@ class VJPTrace(Trace):
         Returns the list of cotangents of every slot (None for symbolic zeros).
         With ``consume``, each tape entry is dropped as soon as it is pulled back.
         """
-        anp = _trace_mod.anp
-        add = anp.add
+        self.lowered = True
+        try:
+            return self._backward(out_cts, consume)
+        finally:
+            self.lowered = False
+
+    def _backward(self, out_cts, consume):
+        add = _trace_mod.anp.add
         cts = [None] * self.num_slots
         for k, v in out_cts.items():
             cts[k] = v if cts[k] is None else add(cts[k], v)

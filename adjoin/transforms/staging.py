@@ -90,3 +90,9 @@ def stage(fun, *args, **kwargs) -> Graph:
         out_flat, out_tree = tree_flatten(out)
         graph = trace.to_graph(out_flat, in_tree, out_tree)
     return graph
+
+
+def abstract_eval(fun, avals):
+    """The output avals of ``fun`` (a function of flat arrays returning a list) on ``avals``."""
+    graph = stage(lambda *xs: list(fun(*xs)), *[ShapedArray(a.shape, a.dtype) for a in avals])
+    return graph.out_avals, graph
