@@ -74,6 +74,8 @@ def unbroadcast(g, x):
     """
     shape = shape_of(x)
     gshape = shape_of(g)
+    if gshape == shape and (dtype_of(g).kind != "c" or dtype_of(x).kind == "c"):
+        return g
     if gshape != shape:
         lead = len(gshape) - len(shape)
         axes = tuple(range(lead)) + tuple(

@@ -39,6 +39,9 @@ class VJPTracer(Tracer):
         return self.primal
 
 
+_NEEDS1 = (True,)
+
+
 def _is_inexact(x) -> bool:
     t = type(x)
     if t is float or t is np.float64 or t is complex:
@@ -64,7 +67,7 @@ class VJPTrace(Trace):
         return t
 
     def save_const(self, c):
-        """Protect a constant that the tape keeps from later in-place writes."""
+        """Protect a constant that the tape keeps from later in-place writes (a copy)."""
         if type(c) is np.ndarray and c.flags.writeable:
             hit = self._const_copies.get(id(c))
             if hit is None:
@@ -77,15 +80,31 @@ class VJPTrace(Trace):
         if reverse is not None:
             return reverse(self, args, params)
         primals, in_idx = [], []
+        lower = False  # does any input belong to an outer transformation?
         for a in args:
             if type(a) is VJPTracer and a._trace is self:
-                primals.append(a.primal)
+                p = a.primal
                 in_idx.append(a.idx)
+                if isinstance(p, Tracer):
+                    lower = True
             else:
-                primals.append(self.save_const(a))
                 in_idx.append(-1)
-        out = prim.bind(*primals, **params)
-        return self.record(prim.vjp, params, tuple(in_idx), primals, out, prim.multiple_results)
+                p = a
+                if type(a) is np.ndarray:
+                    if a.flags.writeable:
+                        p = self.save_const(a)
+                elif isinstance(a, Tracer):
+                    lower = True
+            primals.append(p)
+        out = prim.bind(*primals, **params) if lower else prim.impl(*primals, **params)
+        if prim.multiple_results:
+            return self.record(prim.vjp, params, tuple(in_idx), primals, out, True)
+        if not _is_inexact(out):
+            return out
+        idx = self.num_slots
+        self.num_slots = idx + 1
+        self.tape.append((prim.vjp, params, in_idx, primals, out, idx, 0))
+        return VJPTracer(self, out, idx)
 
     def record(self, vjp_rule, params, in_idx, saved, out, multiple):
         """Append a tape entry and return the traced output(s)."""
@@ -139,7 +158,14 @@ class VJPTrace(Trace):
                 if g is None:
                     continue
                 cts[oidx] = None
-            needs = tuple(k >= 0 for k in in_idx)
+            if len(in_idx) == 1:  # the common unary case, without the generic loop
+                c, = vjp_rule(_NEEDS1, g, out, *saved, **params)
+                if c is not None:
+                    k = in_idx[0]
+                    prev = cts[k]
+                    cts[k] = c if prev is None else add(prev, c)
+                continue
+            needs = tuple([k >= 0 for k in in_idx])
             in_cts = vjp_rule(needs, g, out, *saved, **params)
             for k, c in zip(in_idx, in_cts):
                 if k >= 0 and c is not None:
