@@ -310,10 +310,10 @@ def _partial_fun(fun, args, argnums, trees, kwargs):
     return f_flat
 
 
-def _assemble(jac_blocks, out_tree, out_shapes, in_trees, in_shapes, single):
+def _assemble(jac_blocks, out_tree, in_trees, single):
     """Nest Jacobian blocks as JAX does: output structure outside, input structure inside."""
     per_out = []
-    for k, oshape in enumerate(out_shapes):
+    for k in range(len(jac_blocks)):
         per_arg, pos = [], 0
         for tree in in_trees:
             leaves = [jac_blocks[k][pos + j] for j in range(tree.num_leaves)]
@@ -357,64 +357,58 @@ def _jacobian(fun, args, kwargs, argnums, has_aux, mode):
     for i, x in enumerate(flat_in):
         _check_differentiable(x, f"input leaf {i}", "jacobian")
     f_flat = _partial_fun(fun, args, nums, trees, kwargs)
-    if has_aux:
-        def f_main(*xs):
-            return f_flat(*xs)[0]
-    else:
-        f_main = f_flat
-    in_shapes = [shape_of(x) for x in flat_in]
-    in_sizes = [int(np.prod(s, dtype=np.int64)) for s in in_shapes]
-    n_in = sum(in_sizes)
-
-    if mode == "fwd" or mode == "auto":
-        out, pullback, aux = None, None, None
-    if mode in ("rev", "auto"):
-        out, pullback = vjp(f_flat, *flat_in, has_aux=has_aux)[:2] if not has_aux else (None, None)
-        if has_aux:
-            out, pullback, aux = vjp(f_flat, *flat_in, has_aux=True)
+    f_main = (lambda *xs: f_flat(*xs)[0]) if has_aux else f_flat
+    in_shapes = [tuple(shape_of(x)) for x in flat_in]
+    in_sizes = [_size(s) for s in in_shapes]
+    aux = None
+    if mode != "fwd":
+        recorded = vjp(f_flat, *flat_in, has_aux=has_aux)
+        out, pullback = recorded[0], recorded[1]
+        aux = recorded[2] if has_aux else None
         out_flat, out_tree = tree_flatten(out)
-        n_out = sum(int(np.prod(shape_of(o), dtype=np.int64)) for o in out_flat)
         if mode == "auto":
-            mode = jacobian_mode(n_in, n_out)
+            mode = jacobian_mode(sum(in_sizes), sum(_size(shape_of(o)) for o in out_flat))
     if mode == "fwd":
-        basis = _basis(in_sizes, [dtype_of(x) for x in flat_in], in_shapes)
-
+        # N = Σ in_sizes batched pushforwards of the basis vectors: the columns of J
         def push(*ts):
-            return jvp(f_main, flat_in, list(ts))[1]
-
-        outs_t = vmap(push)(*basis)
-        if has_aux and aux is None:
+            out, out_dot = jvp(f_main, flat_in, list(ts))
+            return out, out_dot
+        out, out_dot = vmap(push, out_axes=(None, 0))(
+            *_basis(in_sizes, [dtype_of(x) for x in flat_in], in_shapes))
+        if has_aux:
             aux = f_flat(*flat_in)[1]
-        if out is None:
-            out = f_main(*flat_in)
         out_flat, out_tree = tree_flatten(out)
-        t_flat, _ = tree_flatten(outs_t)
         blocks = []
-        for o, t in zip(out_flat, t_flat):
-            oshape = shape_of(o)
-            row, off = [], 0
-            for shape, size in zip(in_shapes, in_sizes):
-                b = np.asarray(t[off:off + size]) if not isinstance(t, Tracer) else t[off:off + size]
-                b = _reshape(b, tuple(shape) + tuple(oshape))
-                row.append(_moveaxes_to_back(b, len(shape)))
-                off += size
-            blocks.append(row)
+        for t in tree_flatten(out_dot)[0]:
+            oshape = tuple(shape_of(t))[1:]
+            blocks.append([_moveaxes_to_back(_reshape(b, shape + oshape), len(shape))
+                           for b, shape in zip(_split_rows(t, in_sizes), in_shapes)])
     else:
-        out_shapes = [shape_of(o) for o in out_flat]
-        out_sizes = [int(np.prod(s, dtype=np.int64)) for s in out_shapes]
-        basis = _basis(out_sizes, [dtype_of(o) for o in out_flat], out_shapes)
-        cts = vmap(lambda *cs: pullback(out_tree.unflatten(list(cs))))(*basis)
-        blocks = []
-        off = 0
-        for oshape, osize in zip(out_shapes, out_sizes):
-            row = []
-            for c, shape in zip(cts, in_shapes):
-                row.append(_reshape(c[off:off + osize], tuple(oshape) + tuple(shape)))
-            blocks.append(row)
-            off += osize
-    out_shapes = [shape_of(o) for o in out_flat]
-    jac = _assemble(blocks, out_tree, out_shapes, trees, in_shapes, single)
+        # M = Σ out_sizes batched pullbacks of the basis vectors: the rows of J
+        out_shapes = [tuple(shape_of(o)) for o in out_flat]
+        out_sizes = [_size(s) for s in out_shapes]
+        cts = vmap(lambda *cs: pullback(out_tree.unflatten(list(cs))))(
+            *_basis(out_sizes, [dtype_of(o) for o in out_flat], out_shapes))
+        per_input = [_split_rows(c, out_sizes) for c in cts]
+        blocks = [[_reshape(per_input[j][k], oshape + shape) for j, shape in enumerate(in_shapes)]
+                  for k, oshape in enumerate(out_shapes)]
+    jac = _assemble(blocks, out_tree, trees, single)
     return (jac, aux) if has_aux else jac
+
+
+def _size(shape):
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _split_rows(x, sizes):
+    """Split the leading (batch) axis of x into blocks of the given sizes."""
+    if len(sizes) == 1:
+        return [x]
+    out, off = [], 0
+    for n in sizes:
+        out.append(x[off:off + n])
+        off += n
+    return out
 
 
 def _reshape(x, shape):
