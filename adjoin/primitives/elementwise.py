@@ -174,7 +174,8 @@ divide_p = binary("divide", np.true_divide, lambda x, y, out: 1.0 / y,
 
 # z = x^y: ∂z/∂x = y x^(y−1) (0 where y = 0), ∂z/∂y = z log x (0 where x = 0)
 def _pow_dx(x, y, out):
-    if isinstance(y, (int, float)) or (isinstance(y, np.ndarray) and y.ndim == 0):
+    if isinstance(y, (int, float, np.integer, np.floating)) or (
+            isinstance(y, np.ndarray) and y.ndim == 0 and y.dtype.kind in "iuf"):
         y = float(y)  # a constant exponent: simplify (x² is everywhere)
         if y == 0.0:
             return anp.zeros_like(out)
