@@ -37,6 +37,8 @@ class Case:
     atol: float = 1e-8
     #: skip the batching check (e.g. functions whose output size depends on values)
     batch: bool = True
+    #: finite-difference step (None: the checker's default, 1e-4 in float64)
+    eps: float | None = None
 
     def draw(self, rng: np.random.Generator, dtype=np.float64):
         """Yield argument tuples, one per entry of ``inputs``."""
