@@ -1,1 +1,333 @@
-"""(being written)"""
+"""adjoin.numpy: indexing ``x[idx]`` and functional updates ``x.at[idx].set(y)``.
+
+Every NumPy index (ints, slices with any step, ellipsis, newaxis, integer arrays,
+boolean masks, in any combination) is reduced to three primitives: a basic
+``slice``, a ``transpose`` that brings the axes indexed by arrays to the front,
+and a ``gather`` on those leading axes. NumPy's placement rule for the
+broadcast index dimensions (in place when the array indices are adjacent, in
+front otherwise) is applied with one more transpose. Updates use the adjoint
+primitives (``slice_scatter``, ``scatter_add``, ``scatter_set``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from adjoin.core.trace import ConcretizationError, Tracer, _stack, concrete_value, dtype_of, shape_of
+from adjoin.primitives.indexing import (basic_result_shape, gather_p, is_identity_index,
+                                        normalize_basic, scatter_add_p, scatter_set_p, slice_p,
+                                        slice_scatter_p, to_numpy_index)
+
+__all__ = ["_getitem", "_IndexUpdateHelper"]
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+class _Adv:
+    """An integer index array (concrete or traced) in the parsed index."""
+    __slots__ = ("arr",)
+
+    def __init__(self, arr):
+        self.arr = arr
+
+
+def _mask_indices(mask, axis, shape):
+    m = np.asarray(mask)
+    if tuple(m.shape) != tuple(shape[axis:axis + m.ndim]):
+        raise IndexError(f"boolean index of shape {m.shape} does not match the indexed axes "
+                         f"{tuple(shape[axis:axis + m.ndim])} (from axis {axis})")
+    return [_Adv(i) for i in np.nonzero(m)]
+
+
+def _parse(idx, shape):
+    """The index as a list of entries: None, slice, or _Adv (ints and arrays), with the
+    ellipsis expanded. Boolean masks become integer arrays (np.nonzero)."""
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    entries = []
+    for e in idx:
+        if e is None or e is Ellipsis or isinstance(e, slice):
+            entries.append(e)
+        elif isinstance(e, (bool, np.bool_)):
+            raise IndexError("indexing with a Python bool is not supported; use a boolean "
+                             "array of the indexed shape")
+        elif isinstance(e, (int, np.integer)):
+            entries.append(int(e))
+        elif isinstance(e, Tracer):
+            if dtype_of(e).kind == "b":
+                try:
+                    entries.append(("mask", np.asarray(concrete_value(e))))
+                except ConcretizationError:
+                    raise IndexError(
+                        "a boolean mask that is traced (under vmap or make_graph) has no "
+                        "concrete value, and the size of x[mask] depends on it. Use "
+                        "adjoin.numpy.where(mask, x, 0) (or a fill value) instead of x[mask]."
+                    ) from None
+            elif dtype_of(e).kind in "iu":
+                entries.append(_Adv(e))
+            else:
+                raise IndexError(f"arrays used as indices must be of integer (or boolean) type, "
+                                 f"got {dtype_of(e)}")
+        else:
+            a = np.asarray(e)
+            if a.dtype == object:
+                raise IndexError(f"unsupported index {e!r}")
+            if a.dtype.kind == "b":
+                entries.append(("mask", a))
+            elif a.dtype.kind in "iu" or (a.size == 0 and isinstance(e, (list, tuple))):
+                a = a.astype(np.intp) if a.dtype.kind not in "iu" else a
+                entries.append(int(a) if a.ndim == 0 else _Adv(a))
+            else:
+                raise IndexError(f"arrays used as indices must be of integer (or boolean) "
+                                 f"type, got {a.dtype}")
+    used = sum(e[1].ndim if isinstance(e, tuple) else 1
+               for e in entries if e is not None and e is not Ellipsis)
+    if sum(e is Ellipsis for e in entries) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if used > len(shape):
+        raise IndexError(f"too many indices for array: array is {len(shape)}-dimensional, but "
+                         f"{used} were indexed")
+    out, axis = [], 0
+    for e in entries:
+        if e is Ellipsis:
+            for _ in range(len(shape) - used):
+                out.append(slice(None))
+                axis += 1
+        elif e is None:
+            out.append(None)
+        elif isinstance(e, tuple):  # boolean mask
+            adv = _mask_indices(e[1], axis, shape)
+            out.extend(adv)
+            axis += e[1].ndim
+        else:
+            out.append(e)
+            axis += 1
+    while axis < len(shape):
+        out.append(slice(None))
+        axis += 1
+    return out
+
+
+def _plan(x, idx):
+    """Reduce an index to (basic index, perm, index arrays, placement).
+
+    ``x[idx] == moveB(gather(transpose(x[basic], perm), *arrays))``; ``adv_pos`` is the
+    axis where NumPy puts the broadcast index dimensions (0 when they go in front).
+    Returns None for the adv part when the index is basic.
+    """
+    shape = shape_of(x)
+    entries = _parse(idx, shape)
+    has_adv = any(isinstance(e, _Adv) for e in entries)
+    if not has_adv:
+        return normalize_basic(tuple(entries), shape), None
+    # ints are advanced indices when arrays are present
+    entries = [_Adv(np.asarray(e, np.intp)) if isinstance(e, int) else e for e in entries]
+    basic, adv_axes, arrays, positions, yaxis = [], [], [], [], 0
+    for k, e in enumerate(entries):
+        if isinstance(e, _Adv):
+            basic.append(slice(None))
+            adv_axes.append(yaxis)
+            arrays.append(e.arr)
+            positions.append(k)
+            yaxis += 1
+        else:
+            basic.append(e)
+            yaxis += 1
+    nidx = normalize_basic(tuple(basic), shape)
+    y_nd = len(basic_result_shape(nidx))
+    others = [i for i in range(y_nd) if i not in adv_axes]
+    perm = tuple(adv_axes) + tuple(others)
+    adjacent = positions == list(range(positions[0], positions[0] + len(positions)))
+    return nidx, (perm, arrays, adv_axes[0] if adjacent else 0)
+
+
+def _index_shape(arrays):
+    return np.broadcast_shapes(*[shape_of(a) for a in arrays])
+
+
+def _check_bounds(arrays, shape):
+    for a, n in zip(arrays, shape):
+        if not isinstance(a, Tracer) and a.size:
+            lo, hi = int(a.min()), int(a.max())
+            if lo < -n or hi >= n:
+                bad = hi if hi >= n else lo
+                raise IndexError(f"index {bad} is out of bounds for an axis of size {n}")
+
+
+def _transpose(x, perm):
+    from adjoin.numpy._shape import transpose
+    return transpose(x, perm)
+
+
+def _b_to(nb, pos, nd):
+    """Permutation moving the first nb axes (B) to position ``pos``."""
+    rest = list(range(nb, nd))
+    return tuple(rest[:pos]) + tuple(range(nb)) + tuple(rest[pos:])
+
+
+def _getitem(x, idx):
+    """``x[idx]`` with NumPy's semantics, differentiable in x."""
+    if not _stack and not isinstance(x, Tracer):
+        return np.asarray(x)[idx]
+    if not isinstance(x, Tracer) and not isinstance(x, np.ndarray):
+        x = np.asarray(x)
+    nidx, adv = _plan(x, idx)
+    y = x if is_identity_index(nidx, shape_of(x)) else slice_p.bind(x, idx=nidx)
+    if adv is None:
+        return y
+    perm, arrays, pos = adv
+    _check_bounds(arrays, [shape_of(y)[p] for p in perm])
+    out = gather_p.bind(_transpose(y, perm), *arrays)
+    if pos:
+        nb = len(_index_shape(arrays))
+        out = _transpose(out, _b_to(nb, pos, len(shape_of(out))))
+    return out
+
+
+# --- functional updates --------------------------------------------------------------------------
+
+def _duplicate_layers(arrays, shape):
+    """For concrete index arrays: the positions (into the flattened broadcast index) of
+    each layer of updates such that no layer repeats a target. None when there are no
+    repeats (or the indices are traced)."""
+    if any(isinstance(a, Tracer) for a in arrays):
+        return None
+    b = _index_shape(arrays)
+    flat = [np.broadcast_to(a, b).reshape(-1) % n for a, n in zip(arrays, shape)]
+    key = np.ravel_multi_index(flat, shape[:len(arrays)]) if flat else np.zeros(0, np.intp)
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    start = np.r_[0, np.nonzero(np.diff(sk))[0] + 1] if sk.size else np.zeros(0, np.intp)
+    rank = np.empty_like(order)
+    run = np.arange(sk.size) - np.repeat(start, np.diff(np.r_[start, sk.size]))
+    rank[order] = run
+    if not sk.size or rank.max() == 0:
+        return None
+    return [np.nonzero(rank == r)[0] for r in range(int(rank.max()) + 1)]
+
+
+def _scatter_mul(w, u, arrays):
+    """w with w[arrays] *= u (repeated indices multiply in turn)."""
+    from adjoin.numpy._shape import reshape
+    ones = np.ones(shape_of(w), np.result_type(dtype_of(w), dtype_of(u)))
+    layers = _duplicate_layers(arrays, shape_of(w))
+    if layers is None:
+        return w * scatter_set_p.bind(ones, u, *arrays)
+    b = _index_shape(arrays)
+    nb = len(b)
+    rest = shape_of(u)[nb:]
+    m = int(np.prod(b, dtype=np.int64))
+    u_flat = reshape(u, (m,) + tuple(rest))
+    flat = [np.broadcast_to(a, b).reshape(-1) for a in arrays]
+    factor = None
+    for sel in layers:
+        f = scatter_set_p.bind(ones, gather_p.bind(u_flat, sel), *[a[sel] for a in flat])
+        factor = f if factor is None else factor * f
+    return w * factor
+
+
+def _update(x, idx, y, op):
+    from adjoin.numpy._elementwise import where
+    from adjoin.numpy._shape import broadcast_to
+    if not isinstance(x, Tracer) and not isinstance(x, np.ndarray):
+        x = np.asarray(x)
+    xshape = shape_of(x)
+    nidx, adv = _plan(x, idx)
+    ident = is_identity_index(nidx, xshape)
+    if adv is None:
+        target = basic_result_shape(nidx)
+        yb = broadcast_to(y, target)
+        if ident:
+            w_new = {"set": lambda: yb, "add": lambda: x + yb, "multiply": lambda: x * yb}[op]()
+            if op == "set" and dtype_of(w_new) != dtype_of(x):
+                w_new = _cast(w_new, x)
+            return broadcast_to(w_new, xshape)
+        mask = _mask(xshape, nidx)
+        placed = slice_scatter_p.bind(yb, idx=nidx, shape=xshape)
+        if op == "set":
+            return where(mask, placed, x)
+        if op == "add":
+            return x + placed
+        return x * where(mask, placed, np.ones((), dtype_of(placed)))
+    perm, arrays, pos = adv
+    w = x if ident else slice_p.bind(x, idx=nidx)
+    wshape = shape_of(w)
+    _check_bounds(arrays, [wshape[p] for p in perm])
+    wt = _transpose(w, perm)
+    b = _index_shape(arrays)
+    nb = len(b)
+    g_shape = tuple(b) + tuple(shape_of(wt)[len(arrays):])
+    if pos:
+        np_shape = tuple(shape_of(wt)[len(arrays):][:pos]) + tuple(b) + \
+            tuple(shape_of(wt)[len(arrays):][pos:])
+        yb = broadcast_to(y, np_shape)
+        yg = _transpose(yb, tuple(int(i) for i in np.argsort(_b_to(nb, pos, len(np_shape)))))
+    else:
+        yg = broadcast_to(y, g_shape)
+    if op == "add":
+        wt_new = scatter_add_p.bind(wt, yg, *arrays)
+    elif op == "set":
+        wt_new = scatter_set_p.bind(wt, yg, *arrays)
+    else:
+        wt_new = _scatter_mul(wt, yg, arrays)
+    w_new = _transpose(wt_new, tuple(int(i) for i in np.argsort(perm)))
+    if ident:
+        return w_new
+    return where(_mask(xshape, nidx), slice_scatter_p.bind(w_new, idx=nidx, shape=xshape), x)
+
+
+def _cast(v, x):
+    from adjoin.numpy._elementwise import astype
+    return astype(v, dtype_of(x))
+
+
+def _mask(shape, nidx):
+    m = np.zeros(shape, bool)
+    m[to_numpy_index(nidx)] = True
+    return m
+
+
+class _IndexUpdateRef:
+    __slots__ = ("x", "idx")
+
+    def __init__(self, x, idx):
+        self.x, self.idx = x, idx
+
+    def get(self, **kwargs):
+        """``x[idx]``."""
+        return _getitem(self.x, self.idx)
+
+    def set(self, y, **kwargs):
+        """``x`` with ``x[idx] = y`` (repeated indices: the last write wins, as in NumPy)."""
+        return _update(self.x, self.idx, y, "set")
+
+    def add(self, y, **kwargs):
+        """``x`` with ``x[idx] += y``; repeated indices accumulate (``np.add.at``)."""
+        return _update(self.x, self.idx, y, "add")
+
+    def subtract(self, y, **kwargs):
+        from adjoin.numpy._elementwise import negative
+        return _update(self.x, self.idx, negative(y), "add")
+
+    def multiply(self, y, **kwargs):
+        """``x`` with ``x[idx] *= y``; repeated indices multiply (``np.multiply.at``)."""
+        return _update(self.x, self.idx, y, "multiply")
+
+    mul = multiply
+
+    def divide(self, y, **kwargs):
+        from adjoin.numpy._elementwise import reciprocal
+        return _update(self.x, self.idx, reciprocal(y), "multiply")
+
+    def __repr__(self):
+        return f"_IndexUpdateRef({self.x!r}, {self.idx!r})"
+
+
+class _IndexUpdateHelper:
+    """``x.at[idx]``: functional, differentiable index updates (JAX's ``.at``)."""
+    __slots__ = ("x",)
+
+    def __init__(self, x):
+        self.x = x
+
+    def __getitem__(self, idx):
+        return _IndexUpdateRef(self.x, idx)

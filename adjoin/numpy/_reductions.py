@@ -1,20 +1,269 @@
-"""adjoin.numpy: reductions."""
+"""adjoin.numpy: reductions (sums, products, extrema, statistics, cumulative ops)."""
 from __future__ import annotations
+
+import builtins
 
 import numpy as np
 
-from adjoin.core.trace import _stack, shape_of
-from adjoin.primitives._axes import normalize_axis
-from adjoin.primitives.reductions import sum_p
+from adjoin.core.trace import _stack, dtype_of, shape_of
+from adjoin.primitives._axes import normalize_axis, normalize_axis_index
+from adjoin.primitives.reductions import (argmax_p, argmin_p, cumprod_p, cumsum_p, max_p,
+                                          min_p, prod_p, sum_p)
+
+__all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "cumsum",
+           "cumprod", "argmax", "argmin", "any", "all", "average", "count_nonzero", "ptp",
+           "nansum", "nanmean", "product", "cumulative_sum", "cumulative_prod"]
+
+
+def _astype(x, dtype):
+    from adjoin.numpy._elementwise import astype
+    return astype(x, dtype)
+
+
+def _axes(a, axis):
+    return normalize_axis(axis, len(shape_of(a)))
+
+
+def _count(a, axes):
+    s = shape_of(a)
+    return int(np.prod([s[i] for i in axes], dtype=np.int64))
 
 
 def sum(a, axis=None, dtype=None, keepdims=False):  # noqa: A001
     """``numpy.sum``."""
     if not _stack:
         return np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    axes = normalize_axis(axis, len(shape_of(a)))
-    out = sum_p.bind(a, axes=axes, keepdims=bool(keepdims))
+    axes = _axes(a, axis)
     if dtype is not None:
-        from adjoin.numpy._elementwise import astype
-        out = astype(out, dtype)
+        a = _astype(a, dtype)
+    return sum_p.bind(a, axes=axes, keepdims=bool(keepdims))
+
+
+def prod(a, axis=None, dtype=None, keepdims=False):
+    """``numpy.prod``; the derivative uses products of the other entries (exact at zeros)."""
+    if not _stack:
+        return np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    axes = _axes(a, axis)
+    if dtype is not None:
+        a = _astype(a, dtype)
+    return prod_p.bind(a, axes=axes, keepdims=bool(keepdims))
+
+
+product = prod
+
+
+def _extremum(prim, npfn, a, axis, keepdims, initial, what):
+    if not _stack:
+        kw = {} if initial is None else {"initial": initial}
+        return npfn(a, axis=axis, keepdims=keepdims, **kw)
+    axes = _axes(a, axis)
+    if _count(a, axes) == 0 and initial is None:
+        raise ValueError(f"zero-size array to reduction operation {what} which has no identity; "
+                         "pass initial=")
+    out = prim.bind(a, axes=axes, keepdims=bool(keepdims))
+    if initial is not None:
+        from adjoin.numpy._elementwise import maximum, minimum
+        out = (maximum if prim is max_p else minimum)(out, initial)
     return out
+
+
+def max(a, axis=None, keepdims=False, initial=None):  # noqa: A001
+    """``numpy.max``; the derivative goes to the maximal entries (ties split evenly)."""
+    return _extremum(max_p, np.max, a, axis, keepdims, initial, "maximum")
+
+
+def min(a, axis=None, keepdims=False, initial=None):  # noqa: A001
+    """``numpy.min``; the derivative goes to the minimal entries (ties split evenly)."""
+    return _extremum(min_p, np.min, a, axis, keepdims, initial, "minimum")
+
+
+amax, amin = max, min
+
+
+def ptp(a, axis=None, keepdims=False):
+    """``numpy.ptp``: max − min."""
+    if not _stack:
+        return np.ptp(a, axis=axis, keepdims=keepdims)
+    return max(a, axis, keepdims) - min(a, axis, keepdims)
+
+
+def _float(a):
+    dt = dtype_of(a)
+    return a if dt.kind in "fc" else _astype(a, np.float64)
+
+
+def mean(a, axis=None, dtype=None, keepdims=False):
+    """``numpy.mean``."""
+    if not _stack:
+        return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    axes = _axes(a, axis)
+    a = _astype(a, dtype) if dtype is not None else _float(a)
+    n = _count(a, axes)
+    return sum_p.bind(a, axes=axes, keepdims=bool(keepdims)) / (n if n else np.nan)
+
+
+def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
+    """``numpy.var``: mean(|a − mean(a)|²)·N/(N − ddof)."""
+    if not _stack:
+        return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    axes = _axes(a, axis)
+    a = _astype(a, dtype) if dtype is not None else _float(a)
+    d = a - sum_p.bind(a, axes=axes, keepdims=True) / builtins.max(_count(a, axes), 1)
+    if dtype_of(d).kind == "c":
+        from adjoin.numpy._elementwise import conj, real
+        sq = real(d * conj(d))
+    else:
+        sq = d * d
+    denom = _count(a, axes) - ddof
+    return sum_p.bind(sq, axes=axes, keepdims=bool(keepdims)) / (denom if denom > 0 else np.nan)
+
+
+def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
+    """``numpy.std``: sqrt(var)."""
+    if not _stack:
+        return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    from adjoin.numpy._elementwise import sqrt
+    return sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
+
+
+def _cum_axis(a, axis):
+    """(array, axis) for a cumulative op: axis=None flattens, as NumPy does."""
+    if axis is None:
+        from adjoin.numpy._shape import reshape
+        return reshape(a, (-1,)), 0
+    return a, normalize_axis_index(axis, len(shape_of(a)))
+
+
+def cumsum(a, axis=None, dtype=None):
+    """``numpy.cumsum`` (axis=None: of the flattened array)."""
+    if not _stack:
+        return np.cumsum(a, axis=axis, dtype=dtype)
+    a, ax = _cum_axis(a, axis)
+    if dtype is not None:
+        a = _astype(a, dtype)
+    return cumsum_p.bind(a, axis=ax, reverse=False)
+
+
+def cumprod(a, axis=None, dtype=None):
+    """``numpy.cumprod`` (axis=None: of the flattened array); exact derivative at zeros."""
+    if not _stack:
+        return np.cumprod(a, axis=axis, dtype=dtype)
+    a, ax = _cum_axis(a, axis)
+    if dtype is not None:
+        a = _astype(a, dtype)
+    return cumprod_p.bind(a, axis=ax)
+
+
+def cumulative_sum(x, axis=None, dtype=None, include_initial=False):
+    if include_initial:
+        raise NotImplementedError("cumulative_sum(include_initial=True)")
+    if axis is None and len(shape_of(x)) > 1:
+        raise ValueError("cumulative_sum needs axis for arrays with more than one dimension")
+    return cumsum(x, 0 if axis is None else axis, dtype)
+
+
+def cumulative_prod(x, axis=None, dtype=None, include_initial=False):
+    if include_initial:
+        raise NotImplementedError("cumulative_prod(include_initial=True)")
+    if axis is None and len(shape_of(x)) > 1:
+        raise ValueError("cumulative_prod needs axis for arrays with more than one dimension")
+    return cumprod(x, 0 if axis is None else axis, dtype)
+
+
+def _arg(prim, npfn, a, axis, keepdims):
+    if not _stack:
+        return npfn(a, axis=axis, keepdims=keepdims)
+    if axis is None:
+        from adjoin.numpy._shape import reshape
+        nd = len(shape_of(a))
+        out = prim.bind(reshape(a, (-1,)), axis=0, keepdims=False)
+        return reshape(out, (1,) * nd) if keepdims else out
+    return prim.bind(a, axis=normalize_axis_index(axis, len(shape_of(a))), keepdims=bool(keepdims))
+
+
+def argmax(a, axis=None, keepdims=False):
+    """``numpy.argmax`` (integer output, not differentiable)."""
+    return _arg(argmax_p, np.argmax, a, axis, keepdims)
+
+
+def argmin(a, axis=None, keepdims=False):
+    """``numpy.argmin`` (integer output, not differentiable)."""
+    return _arg(argmin_p, np.argmin, a, axis, keepdims)
+
+
+def _nonzero_count(a, axis, keepdims):
+    from adjoin.numpy._elementwise import not_equal
+    nz = _astype(not_equal(a, 0), np.int64)
+    return sum_p.bind(nz, axes=_axes(a, axis), keepdims=bool(keepdims))
+
+
+def count_nonzero(a, axis=None, *, keepdims=False):
+    """``numpy.count_nonzero``."""
+    if not _stack:
+        return np.count_nonzero(a, axis=axis, keepdims=keepdims)
+    return _nonzero_count(a, axis, keepdims)
+
+
+def any(a, axis=None, keepdims=False):  # noqa: A001
+    """``numpy.any`` (boolean, not differentiable)."""
+    if not _stack:
+        return np.any(a, axis=axis, keepdims=keepdims)
+    from adjoin.numpy._elementwise import greater
+    return greater(_nonzero_count(a, axis, keepdims), 0)
+
+
+def all(a, axis=None, keepdims=False):  # noqa: A001
+    """``numpy.all`` (boolean, not differentiable)."""
+    if not _stack:
+        return np.all(a, axis=axis, keepdims=keepdims)
+    from adjoin.numpy._elementwise import equal
+    n = _count(a, _axes(a, axis))
+    return equal(_nonzero_count(a, axis, keepdims), n)
+
+
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    """``numpy.average``: Σ w·a / Σ w (differentiable in a and the weights)."""
+    if not _stack:
+        return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
+    if weights is None:
+        out = mean(a, axis=axis, keepdims=keepdims)
+        if returned:
+            return out, np.full(shape_of(out), float(_count(a, _axes(a, axis))))
+        return out
+    from adjoin.numpy._shape import reshape
+    sa, sw = shape_of(a), shape_of(weights)
+    if sa != sw:
+        if axis is None:
+            raise TypeError("average: axis must be given when the shapes of a and weights "
+                            "differ")
+        if isinstance(axis, (tuple, list)) or len(sw) != 1:
+            raise TypeError("average: 1-D weights need an int axis; otherwise weights must "
+                            "have the shape of a")
+        ax = normalize_axis_index(axis, len(sa))
+        if sw[0] != sa[ax]:
+            raise ValueError(f"average: length of weights {sw[0]} differs from the length "
+                             f"{sa[ax]} of axis {axis}")
+        weights = reshape(weights, tuple(sw[0] if i == ax else 1 for i in range(len(sa))))
+    a, weights = _float(a), _float(weights)
+    from adjoin.numpy._shape import broadcast_to
+    wsum = sum(broadcast_to(weights, shape_of(a)) if shape_of(weights) != shape_of(a)
+               else weights, axis=axis, keepdims=keepdims)
+    out = sum(a * weights, axis=axis, keepdims=keepdims) / wsum
+    return (out, wsum) if returned else out
+
+
+def nansum(a, axis=None, dtype=None, keepdims=False):
+    """``numpy.nansum``: NaNs count as zero (and get a zero derivative)."""
+    if not _stack:
+        return np.nansum(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    from adjoin.numpy._elementwise import isnan, where
+    return sum(where(isnan(a), 0.0, a), axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def nanmean(a, axis=None, dtype=None, keepdims=False):
+    """``numpy.nanmean``: the mean of the entries that are not NaN."""
+    if not _stack:
+        return np.nanmean(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    from adjoin.numpy._elementwise import isnan, logical_not
+    n = sum(_astype(logical_not(isnan(a)), np.float64), axis=axis, keepdims=keepdims)
+    return nansum(a, axis=axis, dtype=dtype, keepdims=keepdims) / n

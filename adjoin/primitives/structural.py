@@ -74,3 +74,207 @@ def _batched_perm(axes, d):
     and puts the batch axis first."""
     per_example = [i for i in range(len(axes) + 1) if i != d]
     return (d,) + tuple(per_example[a] for a in axes)
+
+
+def _real_like(g, x):
+    """A real input gets the real part of a complex cotangent."""
+    from adjoin.core.trace import dtype_of
+    if dtype_of(g).kind == "c" and dtype_of(x).kind != "c":
+        return anp.real(g)
+    return g
+
+
+def _linear_jvp(prim):
+    """jvp of a linear one-argument primitive: ż = op(ẋ)."""
+    def jvp(primals, tangents, **params):
+        out = prim.bind(primals[0], **params)
+        return out, None if tangents[0] is None else prim.bind(tangents[0], **params)
+    return jvp
+
+
+# z = concatenate([x_1, ..., x_m], axis): ż = concatenate([ẋ_1, ..., ẋ_m]) (zero blocks for
+# symbolic zeros) ; x̄_i = z̄[..., off_i : off_i + n_i, ...] along the axis
+def _concat_shape(*avals, axis):
+    first = avals[0]
+    for a in avals[1:]:
+        if len(a.shape) != len(first.shape) or any(
+                m != n for i, (m, n) in enumerate(zip(a.shape, first.shape)) if i != axis):
+            raise ValueError(f"concatenate: all input dimensions except axis {axis} must match; "
+                             f"got shapes {[x.shape for x in avals]}")
+    shape = list(first.shape)
+    shape[axis] = sum(a.shape[axis] for a in avals)
+    return ShapedArray(shape, np.result_type(*[a.dtype for a in avals]))
+
+
+def _concat_jvp(primals, tangents, axis):
+    from adjoin.core.trace import dtype_of
+    out = concatenate_p.bind(*primals, axis=axis)
+    if all(t is None for t in tangents):
+        return out, None
+    ts = [np.zeros(shape_of(p), dtype_of(out)) if t is None else t
+          for p, t in zip(primals, tangents)]
+    return out, concatenate_p.bind(*ts, axis=axis)
+
+
+def _concat_vjp(needs, g, out, *xs, axis):
+    from adjoin.primitives.indexing import slice_p
+    gs, off = [], 0
+    full = shape_of(g)
+    for need, x in zip(needs, xs):
+        n = shape_of(x)[axis]
+        if need:
+            idx = tuple(("s", off, n, 1) if i == axis else ("s", 0, m, 1)
+                        for i, m in enumerate(full))
+            gs.append(_real_like(slice_p.bind(g, idx=idx), x))
+        else:
+            gs.append(None)
+        off += n
+    return tuple(gs)
+
+
+def _concat_batch(vals, dims, axis):
+    n = next(shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
+    moved = [anp.broadcast_to(v, (n,) + tuple(shape_of(v))) if d is None
+             else batch_axis_to_front(v, d) for v, d in zip(vals, dims)]
+    return concatenate_p.bind(*moved, axis=axis + 1), 0
+
+
+concatenate_p = Primitive(
+    "concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
+    shape=_concat_shape, jvp=_concat_jvp, vjp=_concat_vjp, batch=_concat_batch, cost=_free)
+
+
+def _front_batch(prim, axes_params=()):
+    """Batch rule for ops with static axis params: batch axis to the front, axes + 1."""
+    def batch(vals, dims, **params):
+        x = batch_axis_to_front(vals[0], dims[0])
+        for name in axes_params:
+            v = params[name]
+            params[name] = tuple(a + 1 for a in v) if isinstance(v, tuple) else v + 1
+        return prim.bind(x, **params), 0
+    return batch
+
+
+# z = flip(x, axes): ż = flip(ẋ) ; x̄ = flip(z̄) (a flip is its own adjoint)
+flip_p = Primitive(
+    "flip", lambda x, axes: np.flip(x, axes),
+    shape=lambda a, axes: ShapedArray(a.shape, a.dtype),
+    vjp=lambda needs, g, out, x, axes: (flip_p.bind(g, axes=axes),),
+    cost=_free)
+flip_p.def_rules(jvp=_linear_jvp(flip_p), batch=_front_batch(flip_p, ("axes",)))
+
+
+# z = roll(x, shifts, axes): ż = roll(ẋ, shifts) ; x̄ = roll(z̄, −shifts)
+roll_p = Primitive(
+    "roll", lambda x, shifts, axes: np.roll(x, shifts, axes),
+    shape=lambda a, shifts, axes: ShapedArray(a.shape, a.dtype),
+    vjp=lambda needs, g, out, x, shifts, axes: (
+        roll_p.bind(g, shifts=tuple(-s for s in shifts), axes=axes),),
+    cost=_free)
+roll_p.def_rules(jvp=_linear_jvp(roll_p), batch=_front_batch(roll_p, ("axes",)))
+
+
+# z = pad(x, ((lo_i, hi_i))) with zeros: ż = pad(ẋ) ; x̄ = z̄[lo_i : lo_i + n_i] (a slice)
+def _pad_vjp(needs, g, out, x, widths):
+    from adjoin.primitives.indexing import slice_p
+    idx = tuple(("s", lo, n, 1) for (lo, _), n in zip(widths, shape_of(x)))
+    return (slice_p.bind(g, idx=idx),)
+
+
+pad_p = Primitive(
+    "pad", lambda x, widths: np.pad(x, widths),
+    shape=lambda a, widths: ShapedArray(
+        tuple(n + lo + hi for n, (lo, hi) in zip(a.shape, widths)), a.dtype),
+    vjp=_pad_vjp,
+    batch=lambda vals, dims, widths: (
+        pad_p.bind(batch_axis_to_front(vals[0], dims[0]), widths=((0, 0),) + widths), 0),
+    cost=_free)
+pad_p.def_rules(jvp=_linear_jvp(pad_p))
+
+
+# z = diagonal(x, offset, axis1, axis2) (diagonal moved to the last axis):
+# ż = diagonal(ẋ) ; x̄ = diagonal_scatter(z̄) (zeros with z̄ on that diagonal)
+def _diag_len(n1, n2, offset):
+    return max(0, min(n1 - max(-offset, 0), n2 - max(offset, 0)))
+
+
+def _diagonal_shape(a, offset, axis1, axis2):
+    rest = tuple(n for i, n in enumerate(a.shape) if i not in (axis1, axis2))
+    return ShapedArray(rest + (_diag_len(a.shape[axis1], a.shape[axis2], offset),), a.dtype)
+
+
+def _diagonal_scatter_impl(g, offset, axis1, axis2, shape):
+    from adjoin.core.trace import dtype_of
+    z = np.zeros(shape, dtype_of(g))
+    zm = np.moveaxis(z, (axis1, axis2), (-2, -1))  # a view: writes go to z
+    L = shape_of(g)[-1]
+    r = np.arange(L) + max(-offset, 0)
+    c = np.arange(L) + max(offset, 0)
+    zm[..., r, c] = g
+    return z
+
+
+diagonal_p = Primitive(
+    "diagonal", lambda x, offset, axis1, axis2: np.diagonal(x, offset, axis1, axis2).copy(),
+    shape=_diagonal_shape,
+    vjp=lambda needs, g, out, x, offset, axis1, axis2: (
+        diagonal_scatter_p.bind(g, offset=offset, axis1=axis1, axis2=axis2,
+                                shape=tuple(shape_of(x))),),
+    cost=_free)
+diagonal_p.def_rules(jvp=_linear_jvp(diagonal_p),
+                     batch=_front_batch(diagonal_p, ("axis1", "axis2")))
+
+# the adjoint of diagonal: z = zeros(shape), diagonal(z) = g. ż = diagonal_scatter(ġ) ;
+# ḡ = diagonal(z̄)
+diagonal_scatter_p = Primitive(
+    "diagonal_scatter", _diagonal_scatter_impl,
+    shape=lambda a, offset, axis1, axis2, shape: ShapedArray(shape, a.dtype),
+    vjp=lambda needs, g, out, x, offset, axis1, axis2, shape: (
+        diagonal_p.bind(g, offset=offset, axis1=axis1, axis2=axis2),),
+    batch=lambda vals, dims, offset, axis1, axis2, shape: (
+        diagonal_scatter_p.bind(batch_axis_to_front(vals[0], dims[0]), offset=offset,
+                                axis1=axis1 + 1, axis2=axis2 + 1,
+                                shape=(shape_of(vals[0])[dims[0]],) + tuple(shape)), 0),
+    cost=_free)
+diagonal_scatter_p.def_rules(jvp=_linear_jvp(diagonal_scatter_p))
+
+
+# z = triu(x, k) / tril(x, k) on the last two axes = x ⊙ M (a fixed 0/1 mask):
+# ż = triu(ẋ, k) ; x̄ = triu(z̄, k) (a mask is its own adjoint)
+def _tri_prim(name, impl):
+    prim = Primitive(name, lambda x, k: impl(x, k),
+                     shape=lambda a, k: ShapedArray(a.shape, a.dtype), cost=_free)
+    prim.def_rules(jvp=_linear_jvp(prim),
+                   vjp=lambda needs, g, out, x, k: (prim.bind(g, k=k),),
+                   batch=_front_batch(prim))
+    return prim
+
+
+triu_p = _tri_prim("triu", np.triu)
+tril_p = _tri_prim("tril", np.tril)
+
+
+# z = repeat(x, r, axis): ż = repeat(ẋ, r) ; x̄_i = Σ of z̄ over the r_i copies of entry i
+# (uniform r: reshape to (..., n, r, ...) and sum; otherwise a scatter-add along the axis)
+def _repeat_shape(a, repeats, axis):
+    shape = list(a.shape)
+    shape[axis] = repeats * shape[axis] if isinstance(repeats, int) else sum(repeats)
+    return ShapedArray(shape, a.dtype)
+
+
+def _repeat_vjp(needs, g, out, x, repeats, axis):
+    s = shape_of(x)
+    if isinstance(repeats, int):
+        g = reshape_p.bind(g, shape=s[:axis + 1] + (repeats,) + s[axis + 1:])
+        return (anp.sum(g, axis=axis + 1),)
+    from adjoin.primitives.indexing import scatter_add_p
+    seg = np.repeat(np.arange(s[axis]), repeats)
+    gm = anp.moveaxis(g, axis, 0)
+    zeros = np.zeros((s[axis],) + s[:axis] + s[axis + 1:], gm.dtype)
+    return (anp.moveaxis(scatter_add_p.bind(zeros, gm, seg), 0, axis),)
+
+
+repeat_p = Primitive(
+    "repeat", lambda x, repeats, axis: np.repeat(x, repeats, axis),
+    shape=_repeat_shape, vjp=_repeat_vjp, cost=_free)
+repeat_p.def_rules(jvp=_linear_jvp(repeat_p), batch=_front_batch(repeat_p, ("axis",)))
