@@ -1,1 +1,405 @@
-"""(being written)"""
+"""adjoin.numpy.linalg: ``numpy.linalg``, differentiable.
+
+Primitives (``adjoin/primitives/linalg.py``): solve (the LU factors of the primal are
+reused by the derivative), inv, det, slogdet, cholesky, eigh, svd, qr. The rest
+(norm, matrix_power, trace, multi_dot, ...) is composed from them and adjoin.numpy.
+Restrictions of the derivatives: eigh needs distinct eigenvalues, svd distinct
+nonzero singular values, qr a tall or square matrix; cholesky/eigh/svd/qr
+differentiate real matrices (the forward computation accepts complex ones).
+"""
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+
+from adjoin.core.trace import _stack, dtype_of, shape_of
+from adjoin.numpy._blas import cross, matmul, outer, tensordot, vecdot  # noqa: F401
+from adjoin.primitives import linalg as _l
+from adjoin.primitives._axes import normalize_axis_index
+
+LinAlgError = np.linalg.LinAlgError
+
+# result tuples with NumPy's field names (namedtuples are pytrees)
+_SlogdetResult = collections.namedtuple("SlogdetResult", ["sign", "logabsdet"])
+_EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+_SVDResult = collections.namedtuple("SVDResult", ["U", "S", "Vh"])
+_QRResult = collections.namedtuple("QRResult", ["Q", "R"])
+
+__all__ = ["solve", "inv", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "svd", "svdvals",
+           "qr", "norm", "vector_norm", "matrix_norm", "matrix_power", "trace", "diagonal",
+           "multi_dot", "pinv", "lstsq", "matmul", "outer", "cross", "tensordot", "vecdot",
+           "matrix_transpose", "matrix_rank", "cond", "eigvals", "eig", "LinAlgError"]
+
+
+def _anp():
+    import adjoin.numpy as anp
+    return anp
+
+
+def _square(a, name):
+    s = shape_of(a)
+    if len(s) < 2 or s[-1] != s[-2]:
+        raise LinAlgError(f"{name}: expected a square matrix (or a stack of them) in the last "
+                          f"two axes, got shape {s}")
+
+
+def solve(a, b):
+    """``numpy.linalg.solve``: X = A⁻¹B (b of shape (M,) or (..., M, K)).
+
+    ẋ = A⁻¹(ḃ − Ȧx); b̄ = A⁻ᵀx̄ (reusing the primal's LU factors), Ā = −b̄xᵀ.
+    """
+    if not _stack:
+        try:
+            return np.linalg.solve(a, b)
+        except LinAlgError as e:
+            if "ingular" in str(e):
+                raise LinAlgError("solve: the matrix is singular, so the system has no unique "
+                                  "solution. Regularize it (A + εI) or use lstsq.") from None
+            raise
+    anp = _anp()
+    _square(a, "solve")
+    sa, sb = shape_of(a), shape_of(b)
+    if len(sb) == 1:
+        if sb[0] != sa[-1]:
+            raise ValueError(f"solve: the right-hand side of shape {sb} does not match the "
+                             f"matrix of shape {sa}")
+        x = _l.solve_p.bind(a, anp.reshape(b, (sb[0], 1)))
+        return anp.reshape(x, shape_of(x)[:-1])
+    if sb[-2] != sa[-1]:
+        raise ValueError(f"solve: the right-hand side of shape {sb} does not match the matrix "
+                         f"of shape {sa} (its second-to-last axis must be {sa[-1]}); for a "
+                         "stack of vectors, add a trailing axis (b[..., None])")
+    return _l.solve_p.bind(a, b)
+
+
+def inv(a):
+    """``numpy.linalg.inv``: C = A⁻¹, Ċ = −CȦC, Ā = −CᵀC̄Cᵀ."""
+    if not _stack:
+        return _l._inv_impl(a)
+    _square(a, "inv")
+    return _l.inv_p.bind(a)
+
+
+def det(a):
+    """``numpy.linalg.det``: ḋ = d·tr(A⁻¹Ȧ), Ā = d̄·d·A⁻ᵀ (A invertible)."""
+    if not _stack:
+        return np.linalg.det(a)
+    _square(a, "det")
+    return _l.det_p.bind(a)
+
+
+def slogdet(a):
+    """``numpy.linalg.slogdet``: (sign, log|det A|); l̇ = Re tr(A⁻¹Ȧ), Ā = l̄·A⁻ᵀ (real A)."""
+    if not _stack:
+        return np.linalg.slogdet(a)
+    _square(a, "slogdet")
+    sign, logdet = _l.slogdet_p.bind(a)
+    return _SlogdetResult(sign, logdet)
+
+
+
+def cholesky(a, upper=False):
+    """``numpy.linalg.cholesky``: A = LLᵀ (lower; ``upper=True`` returns Lᵀ).
+
+    Reads the lower triangle; the derivative is that of A ↦ chol(½(A + Aᵀ)).
+    """
+    if not _stack:
+        return np.linalg.cholesky(a, upper=upper) if upper else _l._cholesky_impl(a)
+    _square(a, "cholesky")
+    L = _l.cholesky_p.bind(a)
+    return _anp().swapaxes(L, -1, -2) if upper else L
+
+
+def eigh(a, UPLO="L"):
+    """``numpy.linalg.eigh``: (eigenvalues ascending, eigenvectors as columns).
+
+    Derivatives need distinct eigenvalues and are those of A ↦ eigh(½(A + Aᵀ)); eigenvectors
+    are defined up to sign, so differentiate quantities that do not depend on it.
+    """
+    if not _stack:
+        return np.linalg.eigh(a, UPLO)
+    _square(a, "eigh")
+    if UPLO != "L":
+        raise NotImplementedError("adjoin eigh reads the lower triangle (UPLO='L') only; "
+                                  "pass a symmetric matrix")
+    w, v = _l.eigh_p.bind(a)
+    return _EighResult(w, v)
+
+
+
+def eigvalsh(a, UPLO="L"):
+    """``numpy.linalg.eigvalsh``: ẇ_i = v_iᵀȦv_i (distinct eigenvalues)."""
+    if not _stack:
+        return np.linalg.eigvalsh(a, UPLO)
+    return eigh(a, UPLO)[0]
+
+
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """``numpy.linalg.svd``. Singular values only (``compute_uv=False``): ṡ_i = u_iᵀȦv_i,
+    Ā = U diag(s̄) Vᵀ. With U, V: the reduced SVD (full_matrices=False, or any square
+    matrix); the derivatives need distinct nonzero singular values."""
+    if not _stack:
+        return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
+                             hermitian=hermitian)
+    s = shape_of(a)
+    if len(s) < 2:
+        raise LinAlgError(f"svd: expected a matrix (or a stack of them), got shape {s}")
+    if not compute_uv:
+        return _l.svd_p.bind(a)
+    if full_matrices and s[-1] != s[-2]:
+        raise NotImplementedError(
+            "adjoin svd differentiates the reduced SVD only: pass full_matrices=False (the "
+            "extra columns of the full U or V are not determined by A)")
+    U, sv, Vh = _l.svd_uv_p.bind(a)
+    return _SVDResult(U, sv, Vh)
+
+
+
+def svdvals(x):
+    """``numpy.linalg.svdvals``: the singular values."""
+    return svd(x, compute_uv=False)
+
+
+def qr(a, mode="reduced"):
+    """``numpy.linalg.qr`` (mode 'reduced' or 'r'); derivatives for m ≥ n."""
+    if not _stack:
+        return np.linalg.qr(a, mode=mode)
+    if mode not in ("reduced", "r"):
+        raise NotImplementedError(f"adjoin qr supports mode='reduced' and 'r', not {mode!r}")
+    Q, R = _l.qr_p.bind(a)
+    return R if mode == "r" else _QRResult(Q, R)
+
+
+
+# --- composed -------------------------------------------------------------------------------
+
+def matrix_transpose(x):
+    return _anp().swapaxes(x, -1, -2)
+
+
+def diagonal(x, offset=0):
+    """``numpy.linalg.diagonal``: the diagonal of the last two axes."""
+    if not _stack:
+        return np.linalg.diagonal(x, offset=offset)
+    anp = _anp()
+    if offset or shape_of(x)[-1] != shape_of(x)[-2]:
+        return anp.diagonal(x, offset, -2, -1)
+    return anp.einsum("...ii->...i", x)
+
+
+def trace(x, offset=0, dtype=None):
+    """``numpy.linalg.trace``: the trace of the last two axes, ṫ = tr Ȧ, Ā = t̄ I."""
+    if not _stack:
+        return np.linalg.trace(x, offset=offset, dtype=dtype)
+    anp = _anp()
+    if offset == 0 and shape_of(x)[-1] == shape_of(x)[-2]:
+        out = anp.einsum("...ii->...", x)
+    else:
+        n, m = shape_of(x)[-2:]
+        out = anp.sum(x * np.eye(n, m, k=offset), axis=(-2, -1))
+    return out if dtype is None else anp.astype(out, dtype)
+
+
+def matrix_power(a, n):
+    """``numpy.linalg.matrix_power`` by repeated squaring with matmul (inv for n < 0)."""
+    if not _stack:
+        return np.linalg.matrix_power(a, n)
+    _square(a, "matrix_power")
+    anp = _anp()
+    n = int(n)
+    if n == 0:
+        s = shape_of(a)
+        return np.broadcast_to(np.eye(s[-1], dtype=dtype_of(a)), s).copy()
+    if n < 0:
+        a, n = inv(a), -n
+    result, base = None, a
+    while n:
+        if n & 1:
+            result = base if result is None else anp.matmul(result, base)
+        n >>= 1
+        if n:
+            base = anp.matmul(base, base)
+    return result
+
+
+def multi_dot(arrays):
+    """``numpy.linalg.multi_dot``: a chain of matmuls (as one einsum, which picks the order)."""
+    if not _stack:
+        return np.linalg.multi_dot(arrays)
+    anp = _anp()
+    arrays = list(arrays)
+    first_vec, last_vec = len(shape_of(arrays[0])) == 1, len(shape_of(arrays[-1])) == 1
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    subs = []
+    for i, _ in enumerate(arrays):
+        subs.append(letters[i] + letters[i + 1])
+    if first_vec:
+        subs[0] = subs[0][1]
+    if last_vec:
+        subs[-1] = subs[-1][0]
+    out = ("" if first_vec else letters[0]) + ("" if last_vec else letters[len(arrays)])
+    return anp.einsum(",".join(subs) + "->" + out, *arrays)
+
+
+def _abs2(x):
+    anp = _anp()
+    if dtype_of(x).kind == "c":
+        return anp.real(x) ** 2 + anp.imag(x) ** 2
+    return x * x
+
+
+def _safe_root(s, p=2.0):
+    """s^(1/p) with derivative 0 (not NaN) where s = 0: the subgradient at a zero vector."""
+    anp = _anp()
+    zero = s == 0
+    safe = anp.where(zero, 1.0, s)
+    r = anp.sqrt(safe) if p == 2.0 else safe ** (1.0 / p)
+    return anp.where(zero, 0.0, r)
+
+
+def vector_norm(x, axis=None, keepdims=False, ord=2):
+    """``numpy.linalg.vector_norm``: ‖x‖_p over ``axis`` (all axes by default).
+
+    ord 2: ṅ = Re(x̄ᵀẋ)/n, gradient 0 at x = 0 (no NaN); 1: Σ|x|; ±inf: max/min |x|;
+    0: number of nonzeros (no derivative); other p: (Σ|x|^p)^(1/p).
+    """
+    if not _stack:
+        return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
+    anp = _anp()
+    nd = len(shape_of(x))
+    if axis is None:
+        axes = tuple(range(nd))
+    else:
+        axes = tuple(normalize_axis_index(a, nd) for a in (axis if isinstance(axis, (tuple, list))
+                                                           else (axis,)))
+    if ord == 2 or ord is None:
+        return _safe_root(anp.sum(_abs2(x), axis=axes, keepdims=keepdims))
+    if ord == 1:
+        return anp.sum(anp.abs(x), axis=axes, keepdims=keepdims)
+    if ord == np.inf:
+        return anp.max(anp.abs(x), axis=axes, keepdims=keepdims)
+    if ord == -np.inf:
+        return anp.min(anp.abs(x), axis=axes, keepdims=keepdims)
+    if ord == 0:
+        return anp.sum(anp.astype(x != 0, np.float64), axis=axes, keepdims=keepdims)
+    p = float(ord)
+    ax = anp.abs(x)
+    zero = ax == 0
+    powered = anp.where(zero, 0.0, anp.where(zero, 1.0, ax) ** p)
+    return _safe_root(anp.sum(powered, axis=axes, keepdims=keepdims), p)
+
+
+def matrix_norm(x, keepdims=False, ord="fro"):
+    """``numpy.linalg.matrix_norm`` over the last two axes: 'fro', 'nuc' (Σ singular values),
+    2 / -2 (largest / smallest singular value), 1 / -1, inf / -inf (max/min abs row/col sums)."""
+    if not _stack:
+        return np.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
+    anp = _anp()
+    if ord == "fro" or ord is None:
+        out = _safe_root(anp.sum(_abs2(x), axis=(-2, -1)))
+    elif ord == "nuc":
+        out = anp.sum(svd(x, compute_uv=False), axis=-1)
+    elif ord in (2, -2):
+        s = svd(x, compute_uv=False)
+        out = anp.max(s, axis=-1) if ord == 2 else anp.min(s, axis=-1)
+    elif ord in (1, -1):
+        col = anp.sum(anp.abs(x), axis=-2)
+        out = anp.max(col, axis=-1) if ord == 1 else anp.min(col, axis=-1)
+    elif ord in (np.inf, -np.inf):
+        row = anp.sum(anp.abs(x), axis=-1)
+        out = anp.max(row, axis=-1) if ord == np.inf else anp.min(row, axis=-1)
+    else:
+        raise ValueError(f"matrix_norm: invalid ord {ord!r}")
+    if keepdims:
+        out = anp.reshape(out, shape_of(out) + (1, 1))
+    return out
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """``numpy.linalg.norm``: vector norms (1-D or an int axis) and matrix norms (2-D or a pair
+    of axes); ord=None is the 2-norm of the flattened array / the Frobenius norm."""
+    if not _stack:
+        return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+    anp = _anp()
+    nd = len(shape_of(x))
+    if axis is None:
+        if ord is None:
+            out = vector_norm(x, axis=None, ord=2)
+            return anp.reshape(out, (1,) * nd) if keepdims else out
+        axis = tuple(range(nd))
+    if isinstance(axis, (int, np.integer)):
+        axis = (int(axis),)
+    axis = tuple(normalize_axis_index(a, nd) for a in axis)
+    if len(axis) == 1:
+        return vector_norm(x, axis=axis, keepdims=keepdims, ord=2 if ord is None else ord)
+    if len(axis) != 2:
+        raise ValueError(f"norm: improper number of axes {axis}")
+    rest = [i for i in range(nd) if i not in axis]
+    xm = anp.transpose(x, rest + list(axis))
+    out = matrix_norm(xm, ord="fro" if ord is None else ord)
+    if keepdims:
+        s = list(shape_of(out))
+        for a in sorted(axis):
+            s.insert(a, 1)
+        out = anp.reshape(out, tuple(s))
+    return out
+
+
+def pinv(a, rcond=None, hermitian=False):
+    """``numpy.linalg.pinv`` via the SVD (differentiable where the singular values are distinct
+    and the rank does not change)."""
+    if not _stack:
+        return np.linalg.pinv(a, rcond=1e-15 if rcond is None else rcond, hermitian=hermitian)
+    anp = _anp()
+    U, s, Vh = svd(a, full_matrices=False)
+    rc = 1e-15 if rcond is None else rcond
+    cutoff = rc * anp.max(s, axis=-1, keepdims=True)
+    keep = s > cutoff
+    sinv = anp.where(keep, 1.0 / anp.where(keep, s, 1.0), 0.0)
+    return anp.matmul(anp.swapaxes(Vh, -1, -2) * anp.expand_dims(sinv, -2),
+                      anp.swapaxes(U, -1, -2))
+
+
+def lstsq(a, b, rcond=None):
+    """``numpy.linalg.lstsq``: (x, residuals, rank, s); x = pinv(a) b is differentiable."""
+    if not _stack:
+        return np.linalg.lstsq(a, b, rcond=rcond)
+    from adjoin.core.trace import concrete_value
+    x = matmul(pinv(a), b)
+    ref = np.linalg.lstsq(concrete_value(a), concrete_value(b), rcond=rcond)
+    return x, ref[1], ref[2], ref[3]
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
+    """``numpy.linalg.matrix_rank`` (an integer: no derivative)."""
+    from adjoin.core.trace import concrete_value
+    return np.linalg.matrix_rank(concrete_value(A), tol=tol, hermitian=hermitian, rtol=rtol)
+
+
+def cond(x, p=None):
+    """``numpy.linalg.cond`` for p = None/2 (σ_max/σ_min) or a matrix-norm order."""
+    if not _stack:
+        return np.linalg.cond(x, p)
+    anp = _anp()
+    if p is None or p in (2, -2):
+        s = svd(x, compute_uv=False)
+        r = anp.max(s, axis=-1) / anp.min(s, axis=-1)
+        return 1.0 / r if p == -2 else r
+    return matrix_norm(x, ord=p) * matrix_norm(inv(x), ord=p)
+
+
+def eigvals(a):
+    """``numpy.linalg.eigvals`` (no derivative rule: general eigenproblems are not supported)."""
+    if _stack:
+        raise NotImplementedError("eigvals/eig of non-symmetric matrices are not differentiable "
+                                  "in adjoin; use eigh for symmetric matrices")
+    return np.linalg.eigvals(a)
+
+
+def eig(a):
+    """``numpy.linalg.eig`` (no derivative rule; see eigvals)."""
+    if _stack:
+        raise NotImplementedError("eigvals/eig of non-symmetric matrices are not differentiable "
+                                  "in adjoin; use eigh for symmetric matrices")
+    return np.linalg.eig(a)

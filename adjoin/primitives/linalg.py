@@ -1,1 +1,678 @@
-"""(being written)"""
+"""Dense linear-algebra primitives: solve, inverse, determinants, factorizations.
+
+Rules after M. Giles (2008), "An extended collection of matrix derivative results
+for forward and reverse mode automatic differentiation", and JAX's ``linalg``
+rules. All matrices are the last two axes; leading axes are batch axes (NumPy
+broadcasting). Complex numbers follow JAX's convention (vjp = transpose, no
+conjugation) where a rule supports them (solve, lu_solve, inv, det, slogdet);
+cholesky, eigh, svd and qr differentiate real matrices only.
+"""
+from __future__ import annotations
+
+import warnings
+import weakref
+
+import numpy as np
+import scipy.linalg as sla
+
+import adjoin.numpy as anp
+from adjoin.core.avals import ShapedArray
+from adjoin.core.primitive import Primitive
+from adjoin.core.trace import Tracer, dtype_of, shape_of
+from adjoin.primitives.blas import einsum_p, matmul_p, sum_to_shape
+
+
+def _prod(shape):
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _T(x):
+    return anp.swapaxes(x, -1, -2)
+
+
+def _mm(a, b):
+    return matmul_p.bind(a, b)
+
+
+def _diag(x):
+    """The diagonal of the last two axes, ``x[..., i, i]``."""
+    return einsum_p.bind(x, subscripts="...ii->...i".replace("...", _batch_letters(x, 2)))
+
+
+def _trace(x):
+    return einsum_p.bind(x, subscripts="...ii->...".replace("...", _batch_letters(x, 2)))
+
+
+def _diag_embed(v):
+    """A (batch of) diagonal matrices from the vector(s) ``v``."""
+    n = shape_of(v)[-1]
+    b = _batch_letters(v, 1)
+    return einsum_p.bind(v, np.eye(n), subscripts=f"{b}i,ij->{b}ij")
+
+
+def _batch_letters(x, core):
+    return "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[:len(shape_of(x)) - core]
+
+
+def _sym(x):
+    return 0.5 * (x + _T(x))
+
+
+def _float_dtype(*dtypes):
+    return np.result_type(*dtypes, np.float64) if not any(
+        np.dtype(d) == np.float32 or np.dtype(d) == np.complex64 for d in dtypes) \
+        else np.result_type(*dtypes, np.float32)
+
+
+def _real_dtype(dtype):
+    return np.finfo(dtype).dtype
+
+
+def _is_real(x):
+    return dtype_of(x).kind != "c"
+
+
+def _check_square(shape, name):
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        raise ValueError(f"{name}: expected a square matrix (or a stack of them) in the last two "
+                         f"axes, got shape {tuple(shape)}")
+
+
+def _real_only(name, *xs):
+    for x in xs:
+        if not _is_real(x):
+            raise NotImplementedError(
+                f"{name}: derivatives of complex (Hermitian) inputs are not implemented; "
+                "differentiate with real matrices (or split real and imaginary parts)")
+
+
+def _front_batch(prim, **params):
+    """vmap rule of a primitive that broadcasts over leading batch axes: batch axis to front."""
+    def batch(vals, dims, **p):
+        x = vals[0] if dims[0] == 0 else anp.moveaxis(vals[0], dims[0], 0)
+        out = prim.bind(x, **p)
+        return out, ([0] * len(out) if prim.multiple_results else 0)
+    return batch
+
+
+def _front_pad(vals, dims, cores):
+    """Move the batch axes of several operands to the front and pad their batch ranks so
+    that broadcasting aligns the vmapped axis (unbatched operands are left as they are)."""
+    size = next(shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
+    ranks = [len(shape_of(v)) - (d is not None) - c for v, d, c in zip(vals, dims, cores)]
+    R = max(ranks)
+    out = []
+    for v, d, r in zip(vals, dims, ranks):
+        if d is None:
+            out.append(v)
+            continue
+        v = v if d == 0 else anp.moveaxis(v, d, 0)
+        if r < R:
+            s = shape_of(v)
+            v = anp.reshape(v, (size,) + (1,) * (R - r) + s[1:])
+        out.append(v)
+    return out
+
+
+# =====================================================================================
+# LU factorization (impl level) and the factor cache that lets the vjp reuse it
+# =====================================================================================
+
+class _Singular(np.linalg.LinAlgError):
+    pass
+
+
+def _lu_factor(a, name="solve"):
+    a = np.asarray(a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lu, piv = sla.lu_factor(a, check_finite=False)
+    d = np.diagonal(lu, axis1=-2, axis2=-1)
+    if not np.all(d != 0) or not np.all(np.isfinite(d)):
+        raise _Singular(
+            f"{name}: the matrix is singular (a zero pivot in its LU factorization), so the "
+            "system has no unique solution. Regularize it (A + εI), or use a least-squares "
+            "solve (adjoin.numpy.linalg.lstsq / pinv).")
+    return lu, piv
+
+
+def _lu_solve(lu, piv, b, trans):
+    """Solve with LU factors of (a batch of) matrices, broadcasting batch axes."""
+    lu, piv, b = np.asarray(lu), np.asarray(piv), np.asarray(b)
+    n = lu.shape[-1]
+    dtype = np.result_type(lu.dtype, b.dtype, np.float64 if lu.dtype.itemsize >= 8 else np.float32)
+    lb, bb = lu.shape[:-2], b.shape[:-2]
+    batch = np.broadcast_shapes(lb, bb)
+    if lu.ndim == 2 and b.ndim > 2:
+        # one factorization, many right-hand sides: fold the batch into the columns
+        k = b.shape[-1]
+        cols = np.moveaxis(b, -2, 0).reshape(n, -1)
+        x = sla.lu_solve((lu, piv), cols, trans=trans, check_finite=False)
+        return np.moveaxis(x.reshape((n,) + bb + (k,)), 0, -2).astype(dtype, copy=False)
+    if lb != batch:
+        lu = np.broadcast_to(lu, batch + (n, n))
+        piv = np.broadcast_to(piv, batch + (n,))
+    if bb != batch:
+        b = np.broadcast_to(b, batch + b.shape[-2:])
+    return np.asarray(sla.lu_solve((lu, piv), b, trans=trans, check_finite=False), dtype)
+
+
+#: id(solution) -> (weakref to solution, weakref to the matrix, lu, piv)
+_LU_CACHE: dict = {}
+
+
+def _remember(x, a, lu, piv):
+    try:
+        key = id(x)
+        rx = weakref.ref(x, lambda _, k=key: _LU_CACHE.pop(k, None))
+        ra = weakref.ref(a)
+    except TypeError:
+        return
+    _LU_CACHE[key] = (rx, ra, lu, piv)
+
+
+def _cached_lu(out, a):
+    if isinstance(out, Tracer) or isinstance(a, Tracer):
+        return None
+    hit = _LU_CACHE.get(id(out))
+    if hit is not None and hit[0]() is out and hit[1]() is a:
+        return hit[2], hit[3]
+    return None
+
+
+def _solve_again(a, out, rhs, trans):
+    """A⁻¹ rhs (trans=0) or A⁻ᵀ rhs (trans=1), reusing the LU factors of the primal solve
+    that produced ``out`` when they are still cached (first-order derivatives); otherwise a
+    differentiable solve (higher order, staged graphs)."""
+    hit = _cached_lu(out, a)
+    if hit is not None:
+        return lu_solve_p.bind(hit[0], hit[1], rhs, trans=trans)
+    return solve_p.bind(_T(a) if trans else a, rhs)
+
+
+# =====================================================================================
+# solve
+# =====================================================================================
+
+def _solve_impl(a, b):
+    a = np.asarray(a)
+    lu, piv = _lu_factor(a)
+    x = _lu_solve(lu, piv, b, 0)
+    _remember(x, a, lu, piv)
+    return x
+
+
+def _solve_shape(a, b):
+    _check_square(a.shape, "solve")
+    if len(b.shape) < 2 or b.shape[-2] != a.shape[-1]:
+        raise ValueError(f"solve: the right-hand side of shape {b.shape} does not match the "
+                         f"matrix of shape {a.shape} (its second-to-last axis must be "
+                         f"{a.shape[-1]})")
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return ShapedArray(batch + b.shape[-2:], _float_dtype(a.dtype, b.dtype))
+
+
+# X = A⁻¹B: Ẋ = A⁻¹(Ḃ − ȦX)   (the same LU factors)
+def _solve_jvp(primals, tangents):
+    a, b = primals
+    ta, tb = tangents
+    out = solve_p.bind(a, b)
+    if ta is None and tb is None:
+        return out, None
+    rhs = tb
+    if ta is not None:
+        rhs = -_mm(ta, out) if rhs is None else rhs - _mm(ta, out)
+    t = _solve_again(a, out, rhs, 0)
+    if shape_of(t) != shape_of(out):
+        t = anp.broadcast_to(t, shape_of(out))
+    return out, t
+
+
+# X = A⁻¹B: B̄ = A⁻ᵀX̄ (one solve with the transposed LU factors of the primal) ; Ā = −B̄Xᵀ
+def _solve_vjp(needs, g, out, a, b):
+    lam = _solve_again(a, out, g, 1)
+    ga = sum_to_shape(-_mm(lam, _T(out)), shape_of(a), _is_real(a)) if needs[0] else None
+    gb = sum_to_shape(lam, shape_of(b), _is_real(b)) if needs[1] else None
+    return ga, gb
+
+
+def _solve_batch(vals, dims):
+    a, b = vals
+    da, db = dims
+    if da is None:
+        # one matrix, a batch of right-hand sides: fold the batch into the columns
+        b = b if db == 0 else anp.moveaxis(b, db, 0)
+        s = shape_of(b)
+        if len(shape_of(a)) == 2:
+            n, k = s[-2], s[-1]
+            cols = anp.reshape(anp.moveaxis(b, -2, 0), (n, -1))
+            x = solve_p.bind(a, cols)
+            return anp.moveaxis(anp.reshape(x, (n,) + s[:-2] + (k,)), 0, -2), 0
+        a_, b_ = _front_pad([a, b], [None, 0], [2, 2])
+        return solve_p.bind(a_, b_), 0
+    a_, b_ = _front_pad([a, b], [da, db], [2, 2])
+    if db is None:
+        # b has no batch axis: give it one of size 1 so the batch axes align
+        b_ = anp.reshape(b_, (1,) * (len(shape_of(a_)) - len(shape_of(b_))) + shape_of(b_))
+    return solve_p.bind(a_, b_), 0
+
+
+def _solve_cost(a, b):
+    n, k = a.shape[-1], b.shape[-1]
+    batch_a = _prod(a.shape[:-2])
+    batch = _prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+    return batch_a * (2 * n ** 3) // 3 + batch * 2 * n * n * k
+
+
+solve_p = Primitive("solve", _solve_impl, shape=_solve_shape, jvp=_solve_jvp, vjp=_solve_vjp,
+                    batch=_solve_batch, cost=_solve_cost)
+
+
+# --- lu_solve: a solve with given LU factors (linear in the right-hand side) ------------------
+# x = A⁻¹b with A = PLU given: ẋ = A⁻¹ḃ ; b̄ = A⁻ᵀx̄ (trans flips 0 ↔ 1). The factors are
+# constants (no derivative flows into them); solve differentiates with respect to A.
+
+def _lu_solve_shape(lu, piv, b, trans):
+    batch = np.broadcast_shapes(lu.shape[:-2], b.shape[:-2])
+    return ShapedArray(batch + b.shape[-2:], _float_dtype(lu.dtype, b.dtype))
+
+
+def _lu_solve_jvp(primals, tangents, trans):
+    lu, piv, b = primals
+    out = lu_solve_p.bind(lu, piv, b, trans=trans)
+    tb = tangents[2]
+    if tb is None:
+        return out, None
+    t = lu_solve_p.bind(lu, piv, tb, trans=trans)
+    return out, (t if shape_of(t) == shape_of(out) else anp.broadcast_to(t, shape_of(out)))
+
+
+def _lu_solve_vjp(needs, g, out, lu, piv, b, trans):
+    gb = None
+    if needs[2]:
+        gb = sum_to_shape(lu_solve_p.bind(lu, piv, g, trans=1 - trans), shape_of(b), _is_real(b))
+    return None, None, gb
+
+
+def _lu_solve_batch(vals, dims, trans):
+    lu, piv, b = vals
+    dl, dp, db = dims
+    if dl is None and dp is None:
+        b = b if db == 0 else anp.moveaxis(b, db, 0)
+        if len(shape_of(lu)) == 2:
+            return lu_solve_p.bind(lu, piv, b, trans=trans), 0   # impl folds into columns
+        _, b = _front_pad([lu, b], [None, 0], [2, 2])
+        return lu_solve_p.bind(lu, piv, b, trans=trans), 0
+    lu, piv, b = _front_pad([lu, piv, b], [dl, dp, db], [2, 1, 2])
+    size = shape_of(lu if dl is not None else piv)[0]
+    if dl is None:
+        lu = anp.broadcast_to(lu, (size,) + shape_of(lu))
+    if dp is None:
+        piv = np.broadcast_to(piv, (size,) + shape_of(piv))
+    if db is None:
+        b = anp.reshape(b, (1,) * (len(shape_of(lu)) - len(shape_of(b))) + shape_of(b))
+    return lu_solve_p.bind(lu, piv, b, trans=trans), 0
+
+
+lu_solve_p = Primitive(
+    "lu_solve", lambda lu, piv, b, trans: _lu_solve(lu, piv, b, trans),
+    shape=_lu_solve_shape, jvp=_lu_solve_jvp, vjp=_lu_solve_vjp, batch=_lu_solve_batch,
+    cost=lambda lu, piv, b, trans: 2 * lu.shape[-1] ** 2 * b.shape[-1] * _prod(
+        np.broadcast_shapes(lu.shape[:-2], b.shape[:-2])))
+
+
+# =====================================================================================
+# inverse, determinant, log-determinant
+# =====================================================================================
+
+def _inv_impl(a):
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        raise _Singular("inv: the matrix is singular and has no inverse. Regularize it "
+                        "(A + εI) or use adjoin.numpy.linalg.pinv.") from None
+
+
+# C = A⁻¹: Ċ = −C Ȧ C ; Ā = −Cᵀ C̄ Cᵀ
+inv_p = Primitive(
+    "inv", _inv_impl,
+    shape=lambda a: (_check_square(a.shape, "inv"),
+                     ShapedArray(a.shape, _float_dtype(a.dtype)))[1],
+    jvp=lambda primals, tangents: _inv_jvp(primals[0], tangents[0]),
+    vjp=lambda needs, g, out, a: (-_mm(_T(out), _mm(g, _T(out))),),
+    cost=lambda a: 2 * a.shape[-1] ** 3 * _prod(a.shape[:-2]))
+
+
+def _inv_jvp(a, t):
+    out = inv_p.bind(a)
+    return out, (None if t is None else -_mm(out, _mm(t, out)))
+
+
+inv_p.def_rules(batch=_front_batch(inv_p))
+
+
+def _det_impl(a):
+    return np.linalg.det(a)
+
+
+# d = det A: ḋ = d·tr(A⁻¹Ȧ) ; Ā = d̄·d·A⁻ᵀ   (A must be invertible for the derivative)
+def _det_jvp(primals, tangents):
+    a, = primals
+    t, = tangents
+    out = det_p.bind(a)
+    if t is None:
+        return out, None
+    return out, out * _trace(solve_p.bind(a, t))
+
+
+def _det_vjp(needs, g, out, a):
+    c = anp.reshape(g * out, shape_of(out) + (1, 1))
+    return (c * _T(inv_p.bind(a)),)
+
+
+det_p = Primitive(
+    "det", _det_impl,
+    shape=lambda a: (_check_square(a.shape, "det"),
+                     ShapedArray(a.shape[:-2], _float_dtype(a.dtype)))[1],
+    jvp=_det_jvp, vjp=_det_vjp,
+    cost=lambda a: (2 * a.shape[-1] ** 3) // 3 * _prod(a.shape[:-2]))
+det_p.def_rules(batch=_front_batch(det_p))
+
+
+# (s, l) = slogdet A, l = log|det A|, s = det A/|det A|:
+# with T = tr(A⁻¹Ȧ): l̇ = Re T ; ṡ = i·s·Im T (complex A; 0 for real A)
+# Ā = (l̄ + i·Im(s̄ s))·A⁻ᵀ   (the bilinear pairing Re(s̄ṡ) + l̄l̇ written as Re(c·T))
+def _slogdet_jvp(primals, tangents):
+    a, = primals
+    t, = tangents
+    sign, logdet = slogdet_p.bind(a)
+    if t is None:
+        return [sign, logdet], [None, None]
+    T = _trace(solve_p.bind(a, t))
+    if _is_real(a):
+        return [sign, logdet], [None, T]
+    return [sign, logdet], [1j * sign * anp.imag(T), anp.real(T)]
+
+
+def _slogdet_vjp(needs, g, out, a):
+    gs, gl = g
+    sign = out[0]
+    c = gl
+    if not _is_real(a):
+        c = c + 1j * anp.imag(gs * sign)
+    c = anp.reshape(c, shape_of(c) + (1, 1))
+    return (c * _T(inv_p.bind(a)),)
+
+
+def _slogdet_shape(a):
+    _check_square(a.shape, "slogdet")
+    dt = _float_dtype(a.dtype)
+    return [ShapedArray(a.shape[:-2], dt), ShapedArray(a.shape[:-2], _real_dtype(dt))]
+
+
+slogdet_p = Primitive(
+    "slogdet", lambda a: list(np.linalg.slogdet(a)), shape=_slogdet_shape,
+    jvp=_slogdet_jvp, vjp=_slogdet_vjp, multiple_results=True,
+    cost=lambda a: (2 * a.shape[-1] ** 3) // 3 * _prod(a.shape[:-2]))
+slogdet_p.def_rules(batch=_front_batch(slogdet_p))
+
+
+# =====================================================================================
+# factorizations
+# =====================================================================================
+
+def _cholesky_impl(a):
+    try:
+        return np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        raise np.linalg.LinAlgError(
+            "cholesky: the matrix is not positive definite (only its lower triangle is read). "
+            "Check that it is symmetric positive definite, or add a multiple of the identity."
+        ) from None
+
+
+def _phi(x):
+    """Φ(X): the lower triangle of X with its diagonal halved."""
+    n = shape_of(x)[-1]
+    return x * (np.tril(np.ones((n, n))) - 0.5 * np.eye(n))
+
+
+# A = LLᵀ (A symmetric positive definite; the rules differentiate A ↦ chol(sym A)):
+# L̇ = L Φ(L⁻¹ sym(Ȧ) L⁻ᵀ) ; Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹)     (Murray 2016; Giles 2008)
+def _cholesky_jvp(primals, tangents):
+    a, = primals
+    t, = tangents
+    L = cholesky_p.bind(a)
+    if t is None:
+        return L, None
+    _real_only("cholesky", a, t)
+    X = solve_p.bind(L, _sym(t))              # L⁻¹ Ȧ
+    Y = solve_p.bind(L, _T(X))                # L⁻¹ Ȧ L⁻ᵀ (Ȧ symmetric)
+    return L, _mm(L, _phi(Y))
+
+
+def _cholesky_vjp(needs, g, L, a):
+    _real_only("cholesky", a)
+    P = _phi(_mm(_T(L), g))
+    Q = solve_p.bind(_T(L), P)                # L⁻ᵀ P
+    R = _T(solve_p.bind(_T(L), _T(Q)))        # L⁻ᵀ P L⁻¹
+    return (_sym(R),)
+
+
+cholesky_p = Primitive(
+    "cholesky", _cholesky_impl,
+    shape=lambda a: (_check_square(a.shape, "cholesky"),
+                     ShapedArray(a.shape, _float_dtype(a.dtype)))[1],
+    jvp=_cholesky_jvp, vjp=_cholesky_vjp,
+    cost=lambda a: a.shape[-1] ** 3 // 3 * _prod(a.shape[:-2]))
+cholesky_p.def_rules(batch=_front_batch(cholesky_p))
+
+
+def _gap_matrix(w, squared=False):
+    """F_ij = 1/(w_j − w_i) (or 1/(w_j² − w_i²)) off the diagonal, 0 on it. Eigen- or
+    singular values must be distinct (F is infinite otherwise)."""
+    n = shape_of(w)[-1]
+    s = shape_of(w)
+    wj = anp.reshape(w, s[:-1] + (1, n))
+    wi = anp.reshape(w, s[:-1] + (n, 1))
+    d = (wj * wj - wi * wi) if squared else (wj - wi)
+    eye = np.eye(n, dtype=bool)
+    return anp.where(eye, 0.0, 1.0 / anp.where(eye, 1.0, d))
+
+
+# A = V diag(w) Vᵀ (A symmetric, eigenvalues distinct; the rules differentiate A ↦ eigh(sym A)):
+# with P = Vᵀ sym(Ȧ) V and F_ij = 1/(w_j − w_i) (F_ii = 0):
+#   ẇ = diag(P) ; V̇ = V (F ⊙ P)
+#   Ā = sym(V (diag(w̄) + F ⊙ (Vᵀ V̄)) Vᵀ)                                  (Giles 2008, §3.1)
+# Eigenvectors are defined up to sign: use outputs that do not depend on it.
+def _eigh_impl(a):
+    w, v = np.linalg.eigh(a)
+    return [w, v]
+
+
+def _eigh_jvp(primals, tangents):
+    a, = primals
+    t, = tangents
+    w, v = eigh_p.bind(a)
+    if t is None:
+        return [w, v], [None, None]
+    _real_only("eigh", a, t)
+    P = _mm(_T(v), _mm(_sym(t), v))
+    return [w, v], [_diag(P), _mm(v, _gap_matrix(w) * P)]
+
+
+def _eigh_vjp(needs, g, out, a):
+    _real_only("eigh", a)
+    gw, gv = g
+    w, v = out
+    inner = _diag_embed(gw) + _gap_matrix(w) * _mm(_T(v), gv)
+    return (_sym(_mm(v, _mm(inner, _T(v)))),)
+
+
+def _eigh_shape(a):
+    _check_square(a.shape, "eigh")
+    dt = _float_dtype(a.dtype)
+    return [ShapedArray(a.shape[:-1], _real_dtype(dt)), ShapedArray(a.shape, dt)]
+
+
+eigh_p = Primitive("eigh", _eigh_impl, shape=_eigh_shape, jvp=_eigh_jvp, vjp=_eigh_vjp,
+                   multiple_results=True,
+                   cost=lambda a: 9 * a.shape[-1] ** 3 * _prod(a.shape[:-2]))
+eigh_p.def_rules(batch=_front_batch(eigh_p))
+
+
+# --- SVD (reduced) ------------------------------------------------------------------------------
+# A = U diag(s) Vᵀ, k = min(m, n), singular values distinct and nonzero. With dS = UᵀȦV (k×k)
+# and F_ij = 1/(s_j² − s_i²) (F_ii = 0)                          (Townsend 2016; JAX svd_jvp_rule):
+#   ṡ = diag(dS)
+#   U̇ = U (F ⊙ (dS S + S dSᵀ)) [+ (I − UUᵀ) Ȧ V S⁻¹ if m > n]
+#   V̇ = V (F ⊙ (S dS + dSᵀ S)) [+ (I − VVᵀ) Ȧᵀ U S⁻¹ if n > m]
+# and its transpose, with J = F ⊙ (UᵀŪ), K = F ⊙ (VᵀV̄), V̄ = V̄hᵀ:
+#   Ā = U (diag(s̄) + (J + Jᵀ) S + S (K + Kᵀ)) Vᵀ
+#       [+ (Ū − U UᵀŪ) S⁻¹ Vᵀ if m > n] [+ U S⁻¹ (V̄ − V VᵀV̄)ᵀ if n > m]
+# Singular values only: ṡ = diag(UᵀȦV) ; Ā = U diag(s̄) Vᵀ.
+# U and V are defined up to a sign per column: use outputs that do not depend on it.
+def _svd_shape(a, compute_uv):
+    if len(a.shape) < 2:
+        raise ValueError(f"svd: expected a matrix (or a stack of them), got shape {a.shape}")
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    b = a.shape[:-2]
+    dt = _float_dtype(a.dtype)
+    s = ShapedArray(b + (k,), _real_dtype(dt))
+    if not compute_uv:
+        return s
+    return [ShapedArray(b + (m, k), dt), s, ShapedArray(b + (k, n), dt)]
+
+
+def _svdvals_jvp(primals, tangents):
+    a, = primals
+    t, = tangents
+    s = svd_p.bind(a)
+    if t is None:
+        return s, None
+    _real_only("svd", a, t)
+    U, _, Vh = svd_uv_p.bind(a)
+    return s, _diag(_mm(_T(U), _mm(t, _T(Vh))))
+
+
+def _svdvals_vjp(needs, g, out, a):
+    _real_only("svd", a)
+    U, _, Vh = svd_uv_p.bind(a)
+    return (_mm(U * anp.reshape(g, shape_of(g)[:-1] + (1, shape_of(g)[-1])), Vh),)
+
+
+def _svd_jvp(primals, tangents):
+    a, = primals
+    t, = tangents
+    U, s, Vh = svd_uv_p.bind(a)
+    if t is None:
+        return [U, s, Vh], [None, None, None]
+    _real_only("svd", a, t)
+    m, n = shape_of(a)[-2:]
+    V = _T(Vh)
+    sh = shape_of(s)
+    s_row = anp.reshape(s, sh[:-1] + (1, sh[-1]))    # s_j
+    s_col = anp.reshape(s, sh + (1,))                # s_i
+    F = _gap_matrix(s, squared=True)
+    dS = _mm(_T(U), _mm(t, V))
+    ds = _diag(dS)
+    dSS = dS * s_row
+    SdS = s_col * dS
+    dU = _mm(U, F * (dSS + _T(dSS)))
+    dV = _mm(V, F * (SdS + _T(SdS)))
+    if m > n:
+        dAV = _mm(t, V)
+        dU = dU + (dAV - _mm(U, _mm(_T(U), dAV))) / s_row
+    if n > m:
+        dAtU = _mm(_T(t), U)
+        dV = dV + (dAtU - _mm(V, _mm(Vh, dAtU))) / s_row
+    return [U, s, Vh], [dU, ds, _T(dV)]
+
+
+def _svd_vjp(needs, g, out, a):
+    _real_only("svd", a)
+    gU, gs, gVh = g
+    U, s, Vh = out
+    m, n = shape_of(a)[-2:]
+    V, gV = _T(Vh), _T(gVh)
+    sh = shape_of(s)
+    s_row = anp.reshape(s, sh[:-1] + (1, sh[-1]))
+    s_col = anp.reshape(s, sh + (1,))
+    F = _gap_matrix(s, squared=True)
+    J = F * _mm(_T(U), gU)
+    K = F * _mm(Vh, gV)
+    M = _diag_embed(gs) + (J + _T(J)) * s_row + s_col * (K + _T(K))
+    ga = _mm(U, _mm(M, Vh))
+    if m > n:
+        ga = ga + _mm((gU - _mm(U, _mm(_T(U), gU))) / s_row, Vh)
+    if n > m:
+        ga = ga + _mm(U / s_row, _T(gV - _mm(V, _mm(Vh, gV))))
+    return (ga,)
+
+
+def _svd_cost(a, compute_uv):
+    m, n = a.shape[-2:]
+    k, big = min(m, n), max(m, n)
+    return (4 * big * k * k + (8 * k ** 3 if compute_uv else 0)) * _prod(a.shape[:-2])
+
+
+#: singular values only (the common case)
+svd_p = Primitive("svd", lambda a: np.linalg.svd(a, compute_uv=False),
+                  shape=lambda a: _svd_shape(a, False), jvp=_svdvals_jvp, vjp=_svdvals_vjp,
+                  cost=lambda a: _svd_cost(a, False))
+svd_p.def_rules(batch=_front_batch(svd_p))
+#: the reduced SVD (U, s, Vh) (full_matrices=False)
+svd_uv_p = Primitive("svd_uv", lambda a: list(np.linalg.svd(a, full_matrices=False)),
+                     shape=lambda a: _svd_shape(a, True), jvp=_svd_jvp, vjp=_svd_vjp,
+                     cost=lambda a: _svd_cost(a, True), multiple_results=True)
+svd_uv_p.def_rules(batch=_front_batch(svd_uv_p))
+
+
+# --- QR (reduced, m ≥ n) ------------------------------------------------------------------------
+# A = QR. With Z = Ȧ R⁻¹, W = QᵀZ, Ω = tril(W, −1) − tril(W, −1)ᵀ (skew):
+#   Q̇ = Q (Ω − W) + Z ; Ṙ = (W − Ω) R                                       (JAX qr_jvp_rule)
+# Transpose: N = QᵀQ̄ − R̄Rᵀ, W̄ = tril(N − Nᵀ, −1) − N, Ā = (Q̄ + Q W̄) R⁻ᵀ.
+def _strict_lower(x):
+    n = shape_of(x)[-1]
+    return x * np.tril(np.ones((n, n)), -1)
+
+
+def _qr_jvp(primals, tangents):
+    a, = primals
+    t, = tangents
+    Q, R = qr_p.bind(a)
+    if t is None:
+        return [Q, R], [None, None]
+    _real_only("qr", a, t)
+    Z = _T(solve_p.bind(_T(R), _T(t)))       # Ȧ R⁻¹
+    W = _mm(_T(Q), Z)
+    low = _strict_lower(W)
+    omega = low - _T(low)
+    return [Q, R], [_mm(Q, omega - W) + Z, _mm(W - omega, R)]
+
+
+def _qr_vjp(needs, g, out, a):
+    _real_only("qr", a)
+    gQ, gR = g
+    Q, R = out
+    N = _mm(_T(Q), gQ) - _mm(gR, _T(R))
+    Wbar = _strict_lower(N - _T(N)) - N
+    Zbar = gQ + _mm(Q, Wbar)
+    return (_T(solve_p.bind(R, _T(Zbar))),)   # Z̄ R⁻ᵀ
+
+
+def _qr_shape(a):
+    if len(a.shape) < 2 or a.shape[-2] < a.shape[-1]:
+        raise ValueError(f"qr: adjoin's qr primitive needs a tall or square matrix (m ≥ n), "
+                         f"got shape {a.shape}; factor the transpose instead")
+    m, n = a.shape[-2:]
+    dt = _float_dtype(a.dtype)
+    return [ShapedArray(a.shape[:-2] + (m, n), dt), ShapedArray(a.shape[:-2] + (n, n), dt)]
+
+
+qr_p = Primitive("qr", lambda a: list(np.linalg.qr(a, mode="reduced")), shape=_qr_shape,
+                 jvp=_qr_jvp, vjp=_qr_vjp, multiple_results=True,
+                 cost=lambda a: (2 * a.shape[-2] * a.shape[-1] ** 2
+                                 - 2 * a.shape[-1] ** 3 // 3) * _prod(a.shape[:-2]))
+qr_p.def_rules(batch=_front_batch(qr_p))
