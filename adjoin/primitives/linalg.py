@@ -118,7 +118,8 @@ def _front_pad(vals, dims, cores):
 # LU factorization (impl level) and the factor cache that lets the vjp reuse it
 # =====================================================================================
 
-class _Singular(np.linalg.LinAlgError):
+class SingularMatrixError(np.linalg.LinAlgError):
+    """A linear solve or inverse met a singular matrix."""
     pass
 
 
@@ -129,7 +130,7 @@ def _lu_factor(a, name="solve"):
         lu, piv = sla.lu_factor(a, check_finite=False)
     d = np.diagonal(lu, axis1=-2, axis2=-1)
     if not np.all(d != 0) or not np.all(np.isfinite(d)):
-        raise _Singular(
+        raise SingularMatrixError(
             f"{name}: the matrix is singular (a zero pivot in its LU factorization), so the "
             "system has no unique solution. Regularize it (A + εI), or use a least-squares "
             "solve (adjoin.numpy.linalg.lstsq / pinv).")
@@ -329,7 +330,7 @@ def _inv_impl(a):
     try:
         return np.linalg.inv(a)
     except np.linalg.LinAlgError:
-        raise _Singular("inv: the matrix is singular and has no inverse. Regularize it "
+        raise SingularMatrixError("inv: the matrix is singular and has no inverse. Regularize it "
                         "(A + εI) or use adjoin.numpy.linalg.pinv.") from None
 
 
