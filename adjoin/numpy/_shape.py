@@ -274,14 +274,14 @@ def array_split(ary, indices_or_sections, axis=0):
         bounds = [0] + cuts + [n]
     out = []
     for lo, hi in zip(bounds[:-1], bounds[1:]):
-        lo = builtins_min(builtins_max(lo + n if lo < 0 else lo, 0), n)
-        hi = builtins_min(builtins_max(hi + n if hi < 0 else hi, 0), n)
-        out.append(_slice_axis(ary, axis, lo, builtins_max(hi, lo)))
+        lo = _bmin(_bmax(lo + n if lo < 0 else lo, 0), n)
+        hi = _bmin(_bmax(hi + n if hi < 0 else hi, 0), n)
+        out.append(_slice_axis(ary, axis, lo, _bmax(hi, lo)))
     return out
 
 
 import builtins as _builtins  # noqa: E402
-builtins_min, builtins_max = _builtins.min, _builtins.max
+_bmin, _bmax = _builtins.min, _builtins.max
 
 
 def split(ary, indices_or_sections, axis=0):
@@ -325,7 +325,7 @@ def tile(A, reps):
     A = _asarray(A)
     reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
     s = shape_of(A)
-    d = builtins_max(len(s), len(reps))
+    d = _bmax(len(s), len(reps))
     s = (1,) * (d - len(s)) + tuple(s)
     reps = (1,) * (d - len(reps)) + reps
     a = reshape(A, tuple(x for n in s for x in (1, n)))
@@ -350,7 +350,7 @@ def repeat(a, repeats, axis=None):
                              f"{shape_of(a)[axis]}")
         repeats = tuple(int(i) for i in r)
     if isinstance(repeats, int) and repeats < 0 or not isinstance(repeats, int) and \
-            builtins_min(repeats) < 0:
+            _bmin(repeats) < 0:
         raise ValueError("repeat: negative repeats")
     return repeat_p.bind(a, repeats=repeats, axis=axis)
 
@@ -450,8 +450,7 @@ def pad(array, pad_width, mode="constant", constant_values=0):
             mask = np.pad(np.zeros(s, dtype=bool), widths, constant_values=True)
             from adjoin.numpy._elementwise import where
             out = where(mask, constant_values, out)
-            if _dtype_of(out) != _dtype_of(array) and _dtype_of(array).kind in "fc" and \
-                    not isinstance(constant_values, _Tracer):
+            if _dtype_of(out) != _dtype_of(array) and not isinstance(constant_values, _Tracer):
                 from adjoin.numpy._elementwise import astype
                 out = astype(out, _dtype_of(array))
         return out
