@@ -117,20 +117,24 @@ class PyTreeDef:
 _LEAF = PyTreeDef(None, None, None, ())
 
 
-def tree_flatten(tree) -> tuple[list, PyTreeDef]:
-    """Flatten ``tree`` into its leaves and its structure."""
+def tree_flatten(tree, is_leaf: Callable | None = None) -> tuple[list, PyTreeDef]:
+    """Flatten ``tree`` into its leaves and its structure.
+
+    ``is_leaf(x)`` may declare nodes to be leaves (e.g. ``lambda x: x is None`` to keep
+    None entries of a tangent tree in place).
+    """
     leaves: list = []
-    treedef = _flatten(tree, leaves)
+    treedef = _flatten(tree, leaves, is_leaf)
     return leaves, treedef
 
 
-def _flatten(x, leaves):
+def _flatten(x, leaves, is_leaf=None):
     nt = _node_type(x)
-    if nt is None:
+    if nt is None or (is_leaf is not None and is_leaf(x)):
         leaves.append(x)
         return _LEAF
     children, aux = nt.flatten(x)
-    return PyTreeDef(type(x), nt, aux, tuple(_flatten(c, leaves) for c in children))
+    return PyTreeDef(type(x), nt, aux, tuple(_flatten(c, leaves, is_leaf) for c in children))
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves):

@@ -83,9 +83,12 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence):
         raise TypeError("jvp(fun, primals, tangents): primals and tangents must be tuples "
                         "or lists, one entry per argument of fun")
     p_flat, p_tree = tree_flatten(tuple(primals))
-    t_flat, t_tree = tree_flatten(tuple(tangents), )
-    if len(t_flat) != len(p_flat) and t_tree != p_tree:
-        raise ValueError(f"tangents have structure {t_tree} but primals have {p_tree}")
+    t_flat, t_tree = tree_flatten(tuple(tangents), is_leaf=lambda x: x is None)
+    if t_tree != p_tree:  # None primals are empty nodes: compare without the None leaves
+        t_flat, t_tree = tree_flatten(tuple(tangents))
+        if t_tree != p_tree:
+            raise ValueError(f"tangents have structure {t_tree} but primals have {p_tree}; "
+                             "give one tangent (or None) per primal leaf")
     p_flat = [_as_array(p, f"primal {i}") for i, p in enumerate(p_flat)]
     t_flat = [_check_tangent(p, t, i) for i, (p, t) in enumerate(zip(p_flat, t_flat))]
     with JVPTrace() as trace:
