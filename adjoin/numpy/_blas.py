@@ -266,35 +266,35 @@ def correlate(a, v, mode="valid"):
     """``numpy.correlate``: c_k = Σ_n a_{n+k} conj(v_n), via the convolution primitive."""
     if not _stack:
         return np.correlate(a, v, mode)
-    from adjoin.nn import conv
     anp = _anp()
     na, nv = shape_of(a)[0], shape_of(v)[0]
+    if na < nv:
+        # NumPy swaps the operands: c = flip(conj(correlate(v, a)))
+        out = correlate(v, a, mode)
+        return anp.flip(anp.conj(out) if dtype_of(out).kind == "c" else out, 0)
     if dtype_of(v).kind == "c":
         v = anp.conj(v)
-    if na < nv:
-        # NumPy swaps the operands and reverses the result
-        out = correlate(v if dtype_of(v).kind != "c" else anp.conj(v),
-                        a if dtype_of(a).kind != "c" else anp.conj(a), mode)
-        from adjoin.nn import _flip
-        out = _flip(out, (0,))
-        return anp.conj(out) if dtype_of(out).kind == "c" else out
-    pad = _mode_padding(mode, na, nv)
-    out = conv(anp.reshape(a, (1, 1, na)), anp.reshape(v, (1, 1, nv)), padding=[pad])
-    return anp.reshape(out, (-1,))
+    return _conv1d(a, v, _mode_padding(mode, na, nv))
 
 
 def convolve(a, v, mode="full"):
     """``numpy.convolve``: (a ∗ v)_k = Σ_n a_n v_{k−n}, a correlation with the flipped kernel."""
     if not _stack:
         return np.convolve(a, v, mode)
-    from adjoin.nn import conv, _flip
     anp = _anp()
     na, nv = shape_of(a)[0], shape_of(v)[0]
+    if na == 0 or nv == 0:
+        raise ValueError("convolve: the inputs cannot be empty")
     if na < nv:
         a, v, na, nv = v, a, nv, na
-    pad = _mode_padding(mode, na, nv)
-    out = conv(anp.reshape(a, (1, 1, na)), _flip(anp.reshape(v, (1, 1, nv)), (2,)),
-               padding=[pad])
+    return _conv1d(a, anp.flip(v, 0), _mode_padding(mode, na, nv))
+
+
+def _conv1d(a, v, pad):
+    from adjoin.nn import conv
+    anp = _anp()
+    na, nv = shape_of(a)[0], shape_of(v)[0]
+    out = conv(anp.reshape(a, (1, 1, na)), anp.reshape(v, (1, 1, nv)), padding=[pad])
     return anp.reshape(out, (-1,))
 
 
