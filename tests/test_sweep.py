@@ -212,3 +212,21 @@ def test_staging(case):
                  lambda: check_staging(f_jvp, tuple(args) + ts))
             _run(case, k, args, "make_graph of the vjp function",
                  lambda: check_staging(f_vjp, tuple(args) + cts))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.order > 0],
+                         ids=[c.name for c in CASES if c.order > 0])
+def test_jacobians(case):
+    """jacfwd == jacrev == jacobian (vmap of jvp over the input basis, of vjp over the
+    output basis), for every floating argument, on small real inputs with real outputs
+    (forward and reverse Jacobians agree for complex values only if f is holomorphic)."""
+    from adjoin.testing import check_jacobians
+    for k, args in enumerate(_draws(case, "jacobians")):
+        pos = _float_positions(args)
+        if not pos or sum(np.size(a) for a in args) > 64 or _has_complex(args):
+            continue
+        if _has_complex(case.fun(*args)):
+            continue
+        _run(case, k, args, f"jacobians, argnums={tuple(pos)}",
+             lambda: check_jacobians(case.fun, args, argnums=tuple(pos),
+                                     atol=case.atol, rtol=case.rtol))

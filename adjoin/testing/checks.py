@@ -509,9 +509,9 @@ def check_staging(f, args, atol=None, rtol=None):
 def check_jacobians(f, args, argnums=0, atol=None, rtol=None):
     """Check ``jacfwd(f) == jacrev(f) == jacobian(f)`` at ``args``.
 
-    Use it for functions whose full Jacobian is small. Forward and reverse mode
-    build the same matrix only for holomorphic functions of complex inputs
-    (JAX's convention), so use real inputs or holomorphic ``f``.
+    Use it for functions whose full Jacobian is small. With complex values forward
+    and reverse mode build the same matrix only for holomorphic ``f`` (complex in,
+    complex out); use it on real-to-real functions or holomorphic ones.
     """
     from adjoin.transforms.api import jacfwd, jacobian, jacrev
     args = tuple(args)
