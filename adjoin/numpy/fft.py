@@ -64,6 +64,11 @@ def _axes_and_sizes(x, s, axes, name):
     return axes, (None if s is None else tuple(int(n) for n in s))
 
 
+def _np_axes(s, axes):
+    """NumPy's default axes for a given s (the last len(s)), passed explicitly."""
+    return tuple(range(-len(s), 0)) if axes is None and s is not None else axes
+
+
 def _c2c(prim, x, s, axes, norm):
     if s is not None:
         for a, n in zip(axes, s):
@@ -92,7 +97,7 @@ def ifft(a, n=None, axis=-1, norm=None):
 def fftn(a, s=None, axes=None, norm=None):
     """``numpy.fft.fftn``."""
     if not _stack:
-        return np.fft.fftn(a, s, axes, norm)
+        return np.fft.fftn(a, s, _np_axes(s, axes), norm)
     axes, s = _axes_and_sizes(a, s, axes, "fftn")
     return _c2c(_f.fft_p, a, s, axes, norm)
 
@@ -100,7 +105,7 @@ def fftn(a, s=None, axes=None, norm=None):
 def ifftn(a, s=None, axes=None, norm=None):
     """``numpy.fft.ifftn``."""
     if not _stack:
-        return np.fft.ifftn(a, s, axes, norm)
+        return np.fft.ifftn(a, s, _np_axes(s, axes), norm)
     axes, s = _axes_and_sizes(a, s, axes, "ifftn")
     return _c2c(_f.ifft_p, a, s, axes, norm)
 
@@ -123,7 +128,7 @@ def rfftn(a, s=None, axes=None, norm=None):
     """``numpy.fft.rfftn``: the last axis is halved to N//2 + 1.
     x̄ = Re(fftn(z̄ zero-padded to the full spectrum)) (any N, odd or even)."""
     if not _stack:
-        return np.fft.rfftn(a, s, axes, norm)
+        return np.fft.rfftn(a, s, _np_axes(s, axes), norm)
     _real_input(a, "rfftn")
     axes, s = _axes_and_sizes(a, s, axes, "rfftn")
     if s is not None:
@@ -149,7 +154,7 @@ def irfftn(a, s=None, axes=None, norm=None):
     """``numpy.fft.irfftn``: real output of lengths ``s`` (default 2(m − 1) on the last axis).
     ȳ_k = m_k·conj(rfftn(z̄)) with m_k = 2 for the interior half-spectrum entries."""
     if not _stack:
-        return np.fft.irfftn(a, s, axes, norm)
+        return np.fft.irfftn(a, s, _np_axes(s, axes), norm)
     axes, s = _axes_and_sizes(a, s, axes, "irfftn")
     if not axes:
         raise ValueError("irfftn: at least one axis is needed")
