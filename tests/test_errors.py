@@ -134,11 +134,6 @@ def test_unregistered_pytree_type_in_jvp():
         ad.jvp(lambda o: o.w, (Opaque(np.ones(2)),), (Opaque(np.ones(2)),))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine gap (adjoin/transforms/api.py: vmap): an unregistered object is measured with "
-    "np.shape (giving ()) before _as_array checks it, so the error is the misleading "
-    "'vmap in_axes=0 is out of range for input leaf 0 of shape ()' instead of naming the type "
-    "and register_pytree_node"))
 def test_unregistered_pytree_type_in_vmap():
     with pytest.raises(TypeError, match="register"):
         ad.vmap(lambda o: o.w)(Opaque(np.ones((3, 2))))
@@ -295,3 +290,16 @@ def test_numpy_function_on_traced_value():
     with pytest.raises(TypeError) as info:
         ad.grad(lambda x: np.asarray(x).sum())(np.ones(2))
     assert "adjoin.numpy" in _msg(info), _msg(info)
+
+
+def test_jacrev_of_real_to_complex_function_refuses_to_drop_the_imaginary_part():
+    f = lambda x: anp.exp(1j * x)  # noqa: E731
+    x = np.array([0.3, 0.5])
+    with pytest.raises(TypeError, match="jacfwd"):
+        ad.jacrev(f)(x)
+    np.testing.assert_allclose(ad.jacobian(f)(x), np.diag(1j * np.exp(1j * x)))
+    with pytest.raises(TypeError, match="holomorphic=True"):
+        ad.jacfwd(anp.sin)(np.array([0.3 + 1j]))
+    z = np.array([0.3 + 1j, -0.2 + 0.5j])
+    np.testing.assert_allclose(ad.jacrev(anp.sin, holomorphic=True)(z), np.diag(np.cos(z)))
+    np.testing.assert_allclose(ad.jacfwd(anp.sin, holomorphic=True)(z), np.diag(np.cos(z)))

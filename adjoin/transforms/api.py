@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from adjoin.core.avals import ShapedArray, aval_of
-from adjoin.core.pytree import tree_flatten, tree_unflatten
+from adjoin.core.pytree import tree_flatten, tree_map, tree_unflatten
 from adjoin.core.trace import Tracer, dtype_of, shape_of
 from adjoin.transforms.batching import BatchTrace, BatchTracer
 from adjoin.transforms.forward import JVPTrace, JVPTracer
@@ -156,6 +156,9 @@ def _record(fun, args, argnums, fun_name, has_aux, kwargs, copy_inputs):
             for j, leaf in enumerate(leaves):
                 what = f"argument {i}" + (f" (leaf {j})" if len(leaves) > 1 else "")
                 x = _as_array(leaf, what)
+                if fun_name == "vjp" and dtype_of(x).kind not in "fc":
+                    tracers.append(x)  # integer inputs of vjp are constants (zero cotangent)
+                    continue
                 _check_differentiable(x, what, fun_name)
                 if copy_inputs and type(x) is np.ndarray:
                     x = x.copy()
@@ -169,6 +172,7 @@ def _record(fun, args, argnums, fun_name, has_aux, kwargs, copy_inputs):
                 raise TypeError(f"{fun_name}(has_aux=True) needs fun to return a pair "
                                 "(output, aux)")
             out, aux = out
+            aux = tree_map(trace.unwrap, aux)  # aux carries no derivative: plain values
     return trace, diff_trees, out, aux
 
 
@@ -183,6 +187,9 @@ def _input_cotangents(trace, diff_trees, cts):
     for tree, tracers in diff_trees:
         leaves = []
         for t in tracers:
+            if type(t) is not VJPTracer:  # a constant (integer) input
+                leaves.append(_zeros_like(t))
+                continue
             c = cts[t.idx]
             leaves.append(_zeros_like(t.primal) if c is None else c)
         results.append(tree.unflatten(leaves))
@@ -326,17 +333,25 @@ def _assemble(jac_blocks, out_tree, in_trees, single):
     return out_tree.unflatten(per_out)
 
 
-def jacfwd(fun: Callable, argnums=0, has_aux: bool = False):
-    """The Jacobian by forward mode: one batched jvp over the input's basis."""
+def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False):
+    """The Jacobian by forward mode: one batched jvp over the input's basis.
+
+    Complex inputs need ``holomorphic=True`` (then J = ∂f/∂z); real-to-complex
+    functions work as they are.
+    """
     def jac_fun(*args, **kwargs):
-        return _jacobian(fun, args, kwargs, argnums, has_aux, "fwd")
+        return _jacobian(fun, args, kwargs, argnums, has_aux, "fwd", holomorphic)
     return functools.wraps(fun)(jac_fun)
 
 
-def jacrev(fun: Callable, argnums=0, has_aux: bool = False):
-    """The Jacobian by reverse mode: one batched vjp over the output's basis."""
+def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False):
+    """The Jacobian by reverse mode: one batched vjp over the output's basis.
+
+    Complex outputs need ``holomorphic=True`` and complex inputs (then J = ∂f/∂z);
+    for a real-to-complex function use :func:`jacfwd`.
+    """
     def jac_fun(*args, **kwargs):
-        return _jacobian(fun, args, kwargs, argnums, has_aux, "rev")
+        return _jacobian(fun, args, kwargs, argnums, has_aux, "rev", holomorphic)
     return functools.wraps(fun)(jac_fun)
 
 
@@ -346,19 +361,24 @@ def jacobian_mode(in_size: int, out_size: int) -> str:
     return "rev" if out_size < in_size else "fwd"
 
 
-def jacobian(fun: Callable, argnums=0, has_aux: bool = False):
+def jacobian(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False):
     """The Jacobian, by forward or reverse mode chosen from the sizes (see :func:`jacobian_mode`)."""
     def jac_fun(*args, **kwargs):
-        return _jacobian(fun, args, kwargs, argnums, has_aux, "auto")
+        return _jacobian(fun, args, kwargs, argnums, has_aux, "auto", holomorphic)
     return functools.wraps(fun)(jac_fun)
 
 
-def _jacobian(fun, args, kwargs, argnums, has_aux, mode):
+def _jacobian(fun, args, kwargs, argnums, has_aux, mode, holomorphic=False):
     single, nums = _argnums_tuple(argnums, len(args), "jacobian")
     leaves, trees = _split_diff_args(args, nums)
     flat_in = [x for group in leaves for x in group]
     for i, x in enumerate(flat_in):
         _check_differentiable(x, f"input leaf {i}", "jacobian")
+    complex_in = any(dtype_of(x).kind == "c" for x in flat_in)
+    if complex_in and not holomorphic:
+        raise TypeError("the Jacobian of a function of complex inputs is defined for "
+                        "holomorphic functions only: pass holomorphic=True if f is holomorphic "
+                        "(J = ∂f/∂z), or split the input into real and imaginary parts")
     f_flat = _partial_fun(fun, args, nums, trees, kwargs)
     f_main = (lambda *xs: f_flat(*xs)[0]) if has_aux else f_flat
     in_shapes = [tuple(shape_of(x)) for x in flat_in]
@@ -369,8 +389,15 @@ def _jacobian(fun, args, kwargs, argnums, has_aux, mode):
         out, pullback = recorded[0], recorded[1]
         aux = recorded[2] if has_aux else None
         out_flat, out_tree = tree_flatten(out)
+        complex_out = any(dtype_of(o).kind == "c" for o in out_flat)
         if mode == "auto":
             mode = jacobian_mode(sum(in_sizes), sum(_size(shape_of(o)) for o in out_flat))
+            if complex_out and not complex_in:
+                mode = "fwd"
+        elif complex_out and not complex_in:
+            raise TypeError("jacrev of a real-to-complex function would lose the imaginary "
+                            "part of J (the cotangent of a real input is real); use jacfwd, or "
+                            "jacobian, which picks forward mode here")
     if mode == "fwd":
         # N = Σ in_sizes batched pushforwards of the basis vectors: the columns of J
         def push(*ts):
@@ -485,6 +512,8 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
                              f"{len(args)} positional arguments")
         flat, tree = tree_flatten(args)
         axes = _broadcast_axes_prefix(axes_spec, args, "in_axes")
+        flat = [x if ax is None else _as_array(x, f"vmap input leaf {i}")
+                for i, (x, ax) in enumerate(zip(flat, axes))]
         sizes = {}
         norm_axes = []
         for i, (x, ax) in enumerate(zip(flat, axes)):
@@ -509,7 +538,7 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
                              "not None) or an explicit axis_size")
         n = next(iter(sizes)) if sizes else axis_size
         with BatchTrace(n) as trace:
-            ins = [x if ax is None else BatchTracer(trace, _as_array(x, "vmap input"), ax)
+            ins = [x if ax is None else BatchTracer(trace, x, ax)
                    for x, ax in zip(flat, norm_axes)]
             out = fun(*tree.unflatten(ins), **kwargs)
             out_flat, out_tree = tree_flatten(out)
