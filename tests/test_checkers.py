@@ -11,7 +11,6 @@ import uuid
 import numpy as np
 import pytest
 
-import adjoin as ad
 import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import REGISTRY, Primitive

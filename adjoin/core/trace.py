@@ -113,6 +113,24 @@ def concrete_value(x):
     return x
 
 
+class PrimalTracer:
+    """Mixin for tracers that carry a concrete-or-outer ``primal`` value
+    (forward and reverse mode): shape, dtype and concreteness come from it."""
+
+    __slots__ = ()
+
+    @property
+    def shape(self):
+        return shape_of(self.primal)
+
+    @property
+    def dtype(self):
+        return dtype_of(self.primal)
+
+    def _concrete(self):
+        return self.primal
+
+
 def _lower(values):
     """Replace tracers of finished (lowered) traces by their primal values."""
     out = []

@@ -14,7 +14,7 @@ from adjoin.numpy._indexing import *  # noqa: F401,F403
 from adjoin.numpy._blas import *  # noqa: F401,F403
 from adjoin.numpy import linalg, fft  # noqa: F401
 
-import numpy as _np
+
 from adjoin.core import trace as _trace
 
 # dtypes and constants, as in NumPy

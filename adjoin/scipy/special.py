@@ -4,7 +4,6 @@ All compose from adjoin.numpy (softmax is its own primitive, with the lecture's 
 """
 from __future__ import annotations
 
-import numpy as np
 import scipy.special as _ss
 
 import adjoin.numpy as anp

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from adjoin.core.avals import ShapedArray, aval_of
-from adjoin.core.pytree import tree_flatten, tree_map, tree_unflatten
+from adjoin.core.pytree import tree_flatten, tree_map
 from adjoin.core.trace import Tracer, dtype_of, shape_of
 from adjoin.transforms.batching import BatchTrace, BatchTracer
 from adjoin.transforms.forward import JVPTrace, JVPTracer

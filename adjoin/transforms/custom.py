@@ -53,6 +53,18 @@ def _call_cost(*avals, fun, **params):
     return abstract_eval(fun, avals)[1].flops()
 
 
+def _split_static(args, static_argnums):
+    """(static args by position, the other args, a function rebuilding all args from those)."""
+    static = {i % len(args): args[i] for i in static_argnums}
+    dynamic = tuple(a for i, a in enumerate(args) if i not in static)
+
+    def full(dyn):
+        it = iter(dyn)
+        return [static[i] if i in static else next(it) for i in range(len(args))]
+
+    return static, dynamic, full
+
+
 class _FlatFun:
     """``fun`` on flat leaves, returning a flat list; remembers the output structure."""
 
@@ -260,16 +272,10 @@ class custom_jvp:
         if self.jvp_rule is None:
             raise TypeError(f"custom_jvp function '{self.__name__}' has no jvp rule; define one "
                             f"with @{self.__name__}.defjvp")
-        nondiff = {i: args[i] for i in self.nondiff_argnums}
-        diff_args = tuple(a for i, a in enumerate(args) if i not in nondiff)
+        nondiff, diff_args, full = _split_static(args, self.nondiff_argnums)
         flat, in_tree = tree_flatten(diff_args)
         store = {}
         user_fun, user_rule = self.fun, self.jvp_rule
-
-        def full(diff):
-            it = iter(diff)
-            return [nondiff[i] if i in nondiff else next(it) for i in range(len(args))]
-
         fun = _FlatFun(lambda *d: user_fun(*full(d)), in_tree, store)
 
         def rule(primals, tangents):
@@ -406,17 +412,11 @@ class custom_vjp:
         if self.fwd is None:
             raise TypeError(f"custom_vjp function '{self.__name__}' has no vjp rule; define "
                             f"one with {self.__name__}.defvjp(fwd, bwd)")
-        nondiff = {i: args[i] for i in self.nondiff_argnums}
-        diff_args = tuple(a for i, a in enumerate(args) if i not in nondiff)
+        nondiff, diff_args, full = _split_static(args, self.nondiff_argnums)
         flat, in_tree = tree_flatten(diff_args)
         store = {}
         user_fun, user_fwd, user_bwd = self.fun, self.fwd, self.bwd
         name = self.__name__
-
-        def full(diff):
-            it = iter(diff)
-            return [nondiff[i] if i in nondiff else next(it) for i in range(len(args))]
-
         fun = _FlatFun(lambda *d: user_fun(*full(d)), in_tree, store)
 
         def fwd(*flat_args):
@@ -534,16 +534,10 @@ def checkpoint(fun, static_argnums=()):
 
     @functools.wraps(fun)
     def checkpointed(*args):
-        fixed = {i: args[i] for i in static}
-        dyn = [a for i, a in enumerate(args) if i not in fixed]
-        flat, in_tree = tree_flatten(tuple(dyn))
+        _, dyn, full = _split_static(args, static)
+        flat, in_tree = tree_flatten(dyn)
         store = {}
-
-        def f_dyn(*d):
-            it = iter(d)
-            return fun(*[fixed[i] if i in fixed else next(it) for i in range(len(args))])
-
-        flat_fun = _FlatFun(f_dyn, in_tree, store)
+        flat_fun = _FlatFun(lambda *d: fun(*full(d)), in_tree, store)
         outs = checkpoint_call_p.bind(*flat, fun=flat_fun)
         if "tree" not in store:  # no transformation ran fun through _FlatFun's store
             flat_fun(*flat)

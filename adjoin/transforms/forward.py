@@ -5,27 +5,16 @@ output whose tangent is zero is not traced at all.
 """
 from __future__ import annotations
 
-from adjoin.core.trace import Trace, Tracer, dtype_of, shape_of
+from adjoin.core.trace import PrimalTracer, Trace, Tracer
 
 
-class JVPTracer(Tracer):
+class JVPTracer(PrimalTracer, Tracer):
     __slots__ = ("primal", "tangent")
 
     def __init__(self, trace, primal, tangent):
         self._trace = trace
         self.primal = primal
         self.tangent = tangent
-
-    @property
-    def shape(self):
-        return shape_of(self.primal)
-
-    @property
-    def dtype(self):
-        return dtype_of(self.primal)
-
-    def _concrete(self):
-        return self.primal
 
 
 class JVPTrace(Trace):

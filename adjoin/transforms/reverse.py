@@ -15,28 +15,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from adjoin.core.trace import ConcretizationError, Trace, Tracer, dtype_of, shape_of
+from adjoin.core.trace import PrimalTracer, ConcretizationError, Trace, Tracer, dtype_of, shape_of
 from adjoin.core import trace as _trace_mod
 
 
-class VJPTracer(Tracer):
+class VJPTracer(PrimalTracer, Tracer):
     __slots__ = ("primal", "idx")
 
     def __init__(self, trace, primal, idx):
         self._trace = trace
         self.primal = primal
         self.idx = idx
-
-    @property
-    def shape(self):
-        return shape_of(self.primal)
-
-    @property
-    def dtype(self):
-        return dtype_of(self.primal)
-
-    def _concrete(self):
-        return self.primal
 
 
 _NEEDS1 = (True,)
