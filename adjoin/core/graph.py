@@ -61,14 +61,17 @@ class Graph:
         self.out_tree = out_tree
 
     # --- evaluation ------------------------------------------------------------
-    def evaluate_flat(self, *args):
-        """Run the program on flat inputs; returns the flat list of outputs."""
+    def evaluate_flat(self, *args, consts=None):
+        """Run the program on flat inputs; returns the flat list of outputs.
+
+        ``consts`` replaces the captured constants (same order as ``self.consts``).
+        """
         if len(args) != len(self.invars):
             raise TypeError(f"this graph takes {len(self.invars)} inputs, got {len(args)}")
         env = {}
         for v, x in zip(self.invars, args):
             env[v] = x
-        for v, c in zip(self.constvars, self.consts):
+        for v, c in zip(self.constvars, self.consts if consts is None else consts):
             env[v] = c
 
         def read(v):
