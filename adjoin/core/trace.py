@@ -106,6 +106,17 @@ def dtype_of(x) -> np.dtype:
     return np.asarray(x).dtype
 
 
+def all_values(x):
+    """The concrete values under eager tracers, for *every* example of a vmap batch.
+
+    Solvers use it for convergence tests: under vmap a batch has converged when all
+    of its examples have (the batch axis stays in the returned array).
+    """
+    while isinstance(x, Tracer):
+        x = x._all_values()
+    return x
+
+
 def concrete_value(x):
     """The concrete value under any number of eager tracers (or raise)."""
     while isinstance(x, Tracer):
@@ -175,6 +186,10 @@ class Tracer:
             "concrete value is needed (Python `if`/`while`, int(), float(), or a NumPy "
             "function). Inside a transformation that has no concrete values, use "
             "adjoin.numpy.where or the adjoin.control primitives, or mark the argument static.")
+
+    def _all_values(self):
+        """Like ``_concrete``, but a batched value gives all of its examples."""
+        return self._concrete()
 
     def __len__(self):
         if not self.shape:

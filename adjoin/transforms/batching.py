@@ -27,6 +27,9 @@ class BatchTracer(Tracer):
     def dtype(self):
         return dtype_of(self.val)
 
+    def _all_values(self):
+        return self.val
+
     def _concrete(self):
         raise ConcretizationError(
             f"a value batched by vmap (per-example shape {self.shape}) was used where one "

@@ -467,7 +467,10 @@ stop_gradient_p = Primitive(
     jvp=lambda primals, tangents: (stop_gradient_p.bind(primals[0]), None),
     vjp=lambda needs, g, out, x: (None,),
     batch=lambda vals, dims: (stop_gradient_p.bind(vals[0]), dims[0]),
-    cost=lambda a: 0)
+    cost=lambda a: 0,
+    # reverse mode does not tape it: the value continues one level down, so work done
+    # on stopped values (a solver's iterations) costs no tape
+    reverse=lambda trace, args, params: stop_gradient_p.bind(trace.unwrap(args[0])))
 
 
 def stop_gradient(x):
