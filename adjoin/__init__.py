@@ -4,6 +4,7 @@
 """
 from adjoin import numpy  # noqa: F401  (first: registers the primitives)
 from adjoin import nn, scipy, testing  # noqa: F401
+from adjoin import analysis, control, implicit, linalg, optimize  # noqa: F401
 from adjoin.core.pytree import (register_dataclass, register_pytree_node, tree_flatten,  # noqa: F401
                                 tree_leaves, tree_map, tree_structure, tree_unflatten)
 from adjoin.core.avals import ShapedArray  # noqa: F401

@@ -1,0 +1,1 @@
+"""adjoin.analysis: operation counts, tape memory, pictures of the compute graph."""

@@ -1,0 +1,1 @@
+"""adjoin.control: structured control flow (fori_loop, while_loop, scan, cond, switch)."""

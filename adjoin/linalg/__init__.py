@@ -1,0 +1,1 @@
+"""adjoin.linalg: the algebra level's linear solves (dense, sparse, matrix-free)."""

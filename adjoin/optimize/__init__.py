@@ -1,0 +1,1 @@
+"""adjoin.optimize: roots, fixed points, argmins, differentiated implicitly."""
