@@ -1,0 +1,65 @@
+"""Sweep cases for the algebra level's primitives: linear_solve and implicit_root."""
+import numpy as np
+
+import adjoin.numpy as anp
+from adjoin.implicit import IterativeSolver, LinearOptions, solve
+from adjoin.implicit.linear import linear_solve_p
+from adjoin.transforms.closure import closure_convert
+from tests.cases import Case
+
+
+def cg_solve(A, b):
+    """x = A⁻¹b by the implicit CG primitive, with A closed over by the matvec."""
+    conv, consts = closure_convert(lambda v: A @ v, b)
+    return linear_solve_p.bind(b, *consts, matvec=conv, rmatvec=None, symmetric=True,
+                               method="cg", tol=1e-13, atol=0.0, maxiter=None, x0=None, M=None,
+                               throw=True, info=None)
+
+
+def _spd(M):
+    return M @ anp.swapaxes(M, -1, -2) + 3.0 * anp.eye(M.shape[-1])
+
+
+def _spd_inputs(n, rhs_shape=None):
+    return lambda rng: (rng.normal(size=(n, n)) / np.sqrt(n),
+                        rng.normal(size=rhs_shape or (n,)))
+
+
+LAPLACE = 2 * np.eye(5) - np.eye(5, k=1) - np.eye(5, k=-1)
+
+
+def _newton(F, jac_diag):
+    return IterativeSolver("newton", init=lambda x0, th: x0,
+                           step=lambda x, th: x - F(x, th) / jac_diag(x, th),
+                           error=lambda x, th: anp.max(anp.abs(F(x, th))))
+
+
+def _cos_fixed_point(theta):
+    """x = cos(θ x) elementwise, by Newton; derivatives through F = x − cos(θx) = 0."""
+    F = lambda x, th: x - anp.cos(th * x)  # noqa: E731
+    newton = _newton(F, lambda x, th: 1.0 + th * anp.sin(th * x))
+    x, _ = solve(newton, anp.zeros_like(theta) + 0.5, [theta], optimality=F, threshold=1e-13,
+                 maxiter=60, linear=LinearOptions("dense"))
+    return x
+
+
+def _cubic_laplace(theta):
+    """A u + u³ = θ (A a 1-D Laplacian), by Newton with a Jacobi-preconditioned step;
+    derivatives by implicit CG on the symmetric Jacobian A + 3 diag(u²)."""
+    F = lambda u, th: LAPLACE @ u + u ** 3 - th  # noqa: E731
+    step = lambda u, th: u - anp.linalg.solve(LAPLACE + 3.0 * anp.diag(u ** 2), F(u, th))  # noqa: E731
+    newton = IterativeSolver("newton", init=lambda u0, th: u0, step=step,
+                             error=lambda u, th: anp.max(anp.abs(F(u, th))))
+    u, _ = solve(newton, anp.zeros_like(theta), [theta], optimality=F, threshold=1e-13,
+                 maxiter=60, linear=LinearOptions("cg", symmetric=True, tol=1e-13))
+    return u
+
+
+CASES = [
+    Case("linear_solve cg", lambda M, b: cg_solve(_spd(M), b),
+         [_spd_inputs(3), _spd_inputs(5)], primitives=("linear_solve",)),
+    Case("implicit_root cos fixed point", _cos_fixed_point, [((),), ((3,),)],
+         domain=(0.3, 1.2), primitives=("implicit_root",)),
+    Case("implicit_root cubic laplace", _cubic_laplace, [((5,),)], domain=(0.2, 1.5),
+         primitives=("implicit_root", "linear_solve")),
+]
