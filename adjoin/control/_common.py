@@ -1,0 +1,114 @@
+"""Helpers shared by the control-flow primitives: flat bodies, avals, zeros, tape helpers."""
+from __future__ import annotations
+
+import numpy as np
+
+from adjoin.core.avals import ShapedArray, aval_of
+from adjoin.core.trace import ConcretizationError, Tracer, all_values, dtype_of, shape_of
+from adjoin.transforms.closure import closure_convert
+from adjoin.transforms.staging import abstract_eval
+
+
+def api():
+    from adjoin.transforms import api as _api
+    return _api
+
+
+def inexact(x) -> bool:
+    return dtype_of(x).kind in "fc"
+
+
+def zeros_like(x):
+    """Concrete zeros with the shape and dtype of ``x`` (a value or an aval)."""
+    return np.zeros(tuple(x.shape) if isinstance(x, ShapedArray) else shape_of(x), dtype_of(x)
+                    if not isinstance(x, ShapedArray) else x.dtype)
+
+
+def fill(t, like):
+    """A symbolic zero (None) tangent or cotangent made concrete."""
+    return zeros_like(like) if t is None else t
+
+
+def is_abstract(args) -> bool:
+    """Whether some value has no concrete data underneath (it is being staged)."""
+    for a in args:
+        if isinstance(a, Tracer):
+            try:
+                all_values(a)
+            except ConcretizationError:
+                return True
+    return False
+
+
+#: out avals of a flat body, per (body, in avals): shape rules are asked often
+_AVAL_CACHE: dict = {}
+
+
+def body_avals(fun, avals):
+    """Output avals of a flat function ``fun(*xs) -> list`` on ``avals``."""
+    avals = tuple(ShapedArray(tuple(a.shape), a.dtype) for a in avals)
+    graph = getattr(fun, "graph", None)
+    if graph is not None and list(graph.in_avals) == list(avals[:len(graph.invars)]):
+        return list(graph.out_avals)
+    key = (id(fun), avals)
+    hit = _AVAL_CACHE.get(key)
+    if hit is not None and hit[0] is fun:
+        return hit[1]
+    out = abstract_eval(fun, avals)[0]
+    if len(_AVAL_CACHE) > 4096:
+        _AVAL_CACHE.clear()
+    _AVAL_CACHE[key] = (fun, list(out))
+    return list(out)
+
+
+def body_flops(fun, avals) -> int:
+    graph = getattr(fun, "graph", None)
+    if graph is None:
+        graph = abstract_eval(fun, [ShapedArray(tuple(a.shape), a.dtype) for a in avals])[1]
+    return graph.flops()
+
+
+def convert(fun, avals):
+    """Closure-convert a flat function: ``(converted, consts)`` where
+    ``converted(*xs, *consts) == fun(*xs)`` (a list)."""
+    return closure_convert(fun, *[aval_of(a) for a in avals])
+
+
+def describe(avals):
+    return "[" + ", ".join(a.str_short() for a in avals) + "]"
+
+
+def same_avals(a, b) -> bool:
+    return len(a) == len(b) and all(tuple(x.shape) == tuple(y.shape) and
+                                    np.dtype(x.dtype) == np.dtype(y.dtype) for x, y in zip(a, b))
+
+
+def batched_outputs(fun, avals, in_batched, size):
+    """Which outputs of the flat function ``fun`` depend on the batched inputs
+    (``in_batched[i]``: input i is batched along a leading axis of ``size``)."""
+    from adjoin.transforms.batching import BatchTrace, BatchTracer
+    from adjoin.transforms.staging import stage
+    found = {}
+
+    def probe(*xs):
+        with BatchTrace(size) as trace:
+            ins = [BatchTracer(trace, x, 0) if b else x for x, b in zip(xs, in_batched)]
+            outs = fun(*ins)
+            found["flags"] = [type(o) is BatchTracer and o._trace is trace for o in outs]
+        return []
+
+    stage(probe, *[ShapedArray(((size,) if b else ()) + tuple(a.shape), a.dtype)
+                   for a, b in zip(avals, in_batched)])
+    return found["flags"]
+
+
+def carry_fixpoint(fun, avals, in_batched, num_carry, size):
+    """The carries that are batched in every step: start from the batched initial carries
+    and add those a step makes batched, until nothing changes."""
+    flags = list(in_batched)
+    while True:
+        out = batched_outputs(fun, avals, flags, size)
+        new = [a or b for a, b in zip(flags[:num_carry], out[:num_carry])]
+        if new == flags[:num_carry]:
+            return flags, out
+        flags[:num_carry] = new
