@@ -166,6 +166,8 @@ def _b_to(nb, pos, nd):
 
 def _getitem(x, idx):
     """``x[idx]`` with NumPy's semantics, differentiable in x."""
+    if not _stack and type(x) is np.ndarray:
+        return x[idx]
     if not _stack and not isinstance(x, Tracer):
         return np.asarray(x)[idx]
     if not isinstance(x, Tracer) and not isinstance(x, np.ndarray):

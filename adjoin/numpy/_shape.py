@@ -52,13 +52,13 @@ def broadcast_to(a, shape):
 
 def transpose(a, axes=None):
     """``numpy.transpose``: reverses the axes by default."""
+    if not _stack:
+        return np.transpose(a, axes)
     nd = len(shape_of(a))
     axes = tuple(range(nd))[::-1] if axes is None else tuple(
         normalize_axis_index(i, nd) for i in axes)
     if sorted(axes) != list(range(nd)):
         raise ValueError(f"axes {axes} are not a permutation of the {nd} axes")
-    if not _stack:
-        return np.transpose(a, axes)
     if axes == tuple(range(nd)):
         return a
     return transpose_p.bind(a, axes=axes)
