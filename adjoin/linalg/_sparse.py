@@ -1,0 +1,487 @@
+"""Differentiable sparse matrices: the stored values are the differentiable part.
+
+- ``scipy.sparse`` CSR, CSC and COO matrices (and arrays) are pytree nodes: their stored
+  values ``data`` are the one child, the sparsity pattern (indices, indptr, shape) is static
+  aux data. ``grad(f)(A)`` therefore returns a sparse matrix of cotangents *on the same
+  pattern*; inside a transformation the node unflattens to a :class:`SparseMatrix` (traced
+  ``data`` plus the static pattern).
+- ``sparse_matvec``: y = A x (x of shape (n,) or (n, ...)).
+- ``sparse_solve``: x = A⁻¹b by SciPy's sparse LU (``splu``); the factorization of the
+  primal solve is kept (keyed on the output, as the dense solve does) and reused for the
+  tangent solve and for the transposed solve of the vjp (``sparse_lu_solve``).
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+import adjoin.numpy as anp
+from adjoin.core.avals import ShapedArray
+from adjoin.core.primitive import Primitive
+from adjoin.core.pytree import register_pytree_node
+from adjoin.core.trace import Tracer, _stack, dtype_of, shape_of
+
+
+class SparsePattern:
+    """The static part of a sparse matrix: format, shape and index arrays (hashable).
+
+    Entry k of ``data`` sits at (``row[k]``, ``col[k]``); duplicates add up (COO).
+    """
+
+    __slots__ = ("fmt", "shape", "row", "col", "indices", "indptr", "cls", "_hash",
+                 "__weakref__")
+
+    def __init__(self, fmt, shape, row, col, indices=None, indptr=None, cls=None):
+        self.fmt, self.shape, self.cls = fmt, tuple(int(s) for s in shape), cls
+        self.row = np.asarray(row, dtype=np.int64)
+        self.col = np.asarray(col, dtype=np.int64)
+        self.indices, self.indptr = indices, indptr
+        self._hash = None
+
+    @staticmethod
+    def of(A):
+        """The pattern of a scipy.sparse matrix (CSR, CSC or COO) or of a SparseMatrix."""
+        if isinstance(A, SparseMatrix):
+            return A.pattern
+        fmt = A.format
+        if fmt == "csr":
+            row = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+            return SparsePattern("csr", A.shape, row, A.indices, A.indices.copy(),
+                                 A.indptr.copy(), type(A))
+        if fmt == "csc":
+            col = np.repeat(np.arange(A.shape[1]), np.diff(A.indptr))
+            return SparsePattern("csc", A.shape, A.indices, col, A.indices.copy(),
+                                 A.indptr.copy(), type(A))
+        if fmt == "coo":
+            return SparsePattern("coo", A.shape, A.row.copy(), A.col.copy(), cls=type(A))
+        raise TypeError(f"adjoin differentiates CSR, CSC and COO sparse matrices; convert the "
+                        f"{fmt.upper()} matrix with .tocsr() first")
+
+    @property
+    def nnz(self):
+        return self.row.size
+
+    @property
+    def T(self):
+        """The pattern of the transpose (same data order)."""
+        m, n = self.shape
+        if self.fmt == "csr":
+            return SparsePattern("csc", (n, m), self.col, self.row, self.indices, self.indptr)
+        if self.fmt == "csc":
+            return SparsePattern("csr", (n, m), self.col, self.row, self.indices, self.indptr)
+        return SparsePattern("coo", (n, m), self.col, self.row)
+
+    def block_diagonal(self, k):
+        """The pattern of the block-diagonal matrix of k copies (data stacked, (k·nnz,))."""
+        m, n = self.shape
+        off = np.arange(k)[:, None]
+        return SparsePattern("coo", (k * m, k * n), (self.row + off * m).ravel(),
+                             (self.col + off * n).ravel())
+
+    def matrix(self, data):
+        """The scipy.sparse matrix with these values (concrete ``data``)."""
+        data = np.asarray(data)
+        if self.fmt == "csr":
+            return sp.csr_matrix((data, self.indices, self.indptr), shape=self.shape)
+        if self.fmt == "csc":
+            return sp.csc_matrix((data, self.indices, self.indptr), shape=self.shape)
+        return sp.coo_matrix((data, (self.row, self.col)), shape=self.shape)
+
+    def rebuild(self, data):
+        """A scipy.sparse object of the original class holding ``data``."""
+        cls = self.cls or sp.csr_matrix
+        data = np.asarray(data)
+        if self.fmt in ("csr", "csc"):
+            return cls((data, self.indices.copy(), self.indptr.copy()), shape=self.shape)
+        return cls((data, (self.row.copy(), self.col.copy())), shape=self.shape)
+
+    def _key(self):
+        return (self.fmt, self.shape, self.cls, self.row.tobytes(), self.col.tobytes())
+
+    def __hash__(self):
+        if self._hash is None:
+            self._hash = hash(self._key())
+        return self._hash
+
+    def __eq__(self, other):
+        if self is other:
+            return True
+        return (isinstance(other, SparsePattern) and hash(self) == hash(other)
+                and self._key() == other._key())
+
+    def __repr__(self):
+        return f"SparsePattern({self.fmt}, shape={self.shape}, nnz={self.nnz})"
+
+
+class SparseMatrix:
+    """A sparse matrix whose stored values may be traced: ``data`` plus a static pattern.
+
+    What a scipy.sparse matrix becomes inside a transformation. Supports ``A @ x``
+    (x a vector or a matrix), ``x @ A`` for vectors, ``.T``, ``.todense()`` and
+    ``.to_scipy()`` (concrete data only).
+    """
+
+    __array_priority__ = 100
+
+    def __init__(self, data, pattern: SparsePattern):
+        self.data, self.pattern = data, pattern
+
+    @staticmethod
+    def from_scipy(A):
+        if isinstance(A, SparseMatrix):
+            return A
+        pattern = SparsePattern.of(A)
+        return SparseMatrix(A.data, pattern)
+
+    shape = property(lambda self: self.pattern.shape)
+    dtype = property(lambda self: dtype_of(self.data))
+    nnz = property(lambda self: self.pattern.nnz)
+    ndim = 2
+
+    @property
+    def T(self):
+        return SparseMatrix(self.data, self.pattern.T)
+
+    def __matmul__(self, x):
+        return sparse_matvec(self.data, x, self.pattern)
+
+    def dot(self, x):
+        return self @ x
+
+    def __rmatmul__(self, x):
+        if len(shape_of(x)) != 1:
+            return anp.swapaxes(self.T @ anp.swapaxes(x, -1, -2), -1, -2)
+        return self.T @ x
+
+    def todense(self):
+        """The dense matrix (entries off the pattern are 0; duplicates add up)."""
+        return self @ np.eye(self.shape[1])
+
+    toarray = todense
+
+    def to_scipy(self):
+        return self.pattern.rebuild(self.data)
+
+    def __repr__(self):
+        return f"SparseMatrix(shape={self.shape}, nnz={self.nnz}, data={self.data!r})"
+
+
+def _flatten_sparse(A):
+    return [A.data], SparsePattern.of(A)
+
+
+def _unflatten_sparse(pattern, children):
+    data, = children
+    if isinstance(data, Tracer) or data is None or not isinstance(data, (np.ndarray, np.generic)):
+        return SparseMatrix(data, pattern)
+    return pattern.rebuild(data)
+
+
+for _cls in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix,
+             getattr(sp, "csr_array", None), getattr(sp, "csc_array", None),
+             getattr(sp, "coo_array", None)):
+    if _cls is not None:
+        register_pytree_node(_cls, _flatten_sparse, _unflatten_sparse)
+
+register_pytree_node(SparseMatrix, lambda A: ([A.data], A.pattern),
+                     lambda pattern, children: SparseMatrix(children[0], pattern))
+
+
+def as_sparse(A):
+    """(data, pattern) of a scipy.sparse matrix or a SparseMatrix, else None."""
+    if isinstance(A, SparseMatrix):
+        return A.data, A.pattern
+    if sp.issparse(A):
+        if A.format not in ("csr", "csc", "coo"):
+            A = A.tocsr()
+        return A.data, SparsePattern.of(A)
+    return None
+
+
+def _real_if(x, like):
+    """A real input gets a real cotangent."""
+    return anp.real(x) if dtype_of(like).kind != "c" and dtype_of(x).kind == "c" else x
+
+
+def _flat_cols(x):
+    """(n, ...) -> (n, k) for scipy, and the trailing shape."""
+    x = np.asarray(x)
+    return x.reshape(x.shape[0], -1), x.shape[1:]
+
+
+# =====================================================================================
+# sparse_matvec: y = A x
+# =====================================================================================
+
+def _matvec_impl(data, x, pattern):
+    A = pattern.matrix(data)
+    cols, rest = _flat_cols(x)
+    y = A @ cols
+    return np.asarray(y).reshape((pattern.shape[0],) + rest)
+
+
+def _matvec_shape(data, x, pattern):
+    if data.shape != (pattern.nnz,):
+        raise ValueError(f"sparse_matvec: {pattern.nnz} stored values expected, got data of "
+                         f"shape {data.shape}")
+    if len(x.shape) < 1 or x.shape[0] != pattern.shape[1]:
+        raise ValueError(f"sparse_matvec: the matrix of shape {pattern.shape} cannot multiply "
+                         f"an array of shape {x.shape}")
+    return ShapedArray((pattern.shape[0],) + tuple(x.shape[1:]),
+                       np.result_type(data.dtype, x.dtype))
+
+
+# y = A x: ẏ = A(ḋata) x + A ẋ
+def _matvec_jvp(primals, tangents, pattern):
+    data, x = primals
+    td, tx = tangents
+    y = sparse_matvec_p.bind(data, x, pattern=pattern)
+    out = None
+    if td is not None:
+        out = sparse_matvec_p.bind(td, x, pattern=pattern)
+    if tx is not None:
+        t = sparse_matvec_p.bind(data, tx, pattern=pattern)
+        out = t if out is None else out + t
+    if out is not None and dtype_of(out) != dtype_of(y):
+        out = anp.astype(out, dtype_of(y))
+    return y, out
+
+
+def _data_cotangent(g, x, pattern):
+    """data̅_k = Σ ȳ[row_k, ...]·x[col_k, ...] (summed over trailing axes)."""
+    prod = g[pattern.row] * x[pattern.col]
+    if len(shape_of(prod)) > 1:
+        prod = anp.sum(prod, axis=tuple(range(1, len(shape_of(prod)))))
+    return prod
+
+
+# x̄ = Aᵀȳ ; data̅_k = ȳ[row_k]·x[col_k]
+def _matvec_vjp(needs, g, y, data, x, pattern):
+    gd = _real_if(_data_cotangent(g, x, pattern), data) if needs[0] else None
+    gx = _real_if(sparse_matvec_p.bind(data, g, pattern=pattern.T), x) if needs[1] else None
+    return gd, gx
+
+
+def _matvec_batch(vals, dims, pattern):
+    data, x = vals
+    dd, dx = dims
+    if dd is None:
+        # one matrix, a batch of vectors: the batch becomes a trailing column axis
+        x = anp.moveaxis(x, dx, -1)
+        return sparse_matvec_p.bind(data, x, pattern=pattern), len(shape_of(x)) - 1
+    # a batch of matrices: one block-diagonal matrix
+    data = anp.moveaxis(data, dd, 0)
+    k = shape_of(data)[0]
+    if dx is None:
+        x = anp.broadcast_to(x, (k,) + tuple(shape_of(x)))
+    else:
+        x = anp.moveaxis(x, dx, 0)
+    s = shape_of(x)
+    y = sparse_matvec_p.bind(anp.reshape(data, (-1,)), anp.reshape(x, (k * s[1],) + s[2:]),
+                             pattern=pattern.block_diagonal(k))
+    return anp.reshape(y, (k, pattern.shape[0]) + s[2:]), 0
+
+
+def _matvec_cost(data, x, pattern):
+    k = int(np.prod(x.shape[1:], dtype=np.int64))
+    return 2 * pattern.nnz * k
+
+
+sparse_matvec_p = Primitive("sparse_matvec", _matvec_impl, shape=_matvec_shape,
+                            jvp=_matvec_jvp, vjp=_matvec_vjp, batch=_matvec_batch,
+                            cost=_matvec_cost)
+
+
+def sparse_matvec(data, x, pattern):
+    """A x for the sparse matrix with values ``data`` on ``pattern``."""
+    if not _stack:
+        return _matvec_impl(data, x, pattern)
+    return sparse_matvec_p.bind(data, x, pattern=pattern)
+
+
+# =====================================================================================
+# sparse_solve: x = A⁻¹b by sparse LU, and sparse_lu_solve: a solve with given factors
+# =====================================================================================
+
+#: how many sparse LU factorizations were made (tests count them)
+FACTORIZATIONS = {"splu": 0}
+
+
+class SparseLU:
+    """A SuperLU factorization as a hashable, static parameter."""
+
+    __slots__ = ("lu", "shape", "dtype", "__weakref__")
+
+    def __init__(self, lu, shape, dtype):
+        self.lu, self.shape, self.dtype = lu, shape, np.dtype(dtype)
+
+    def solve(self, b, trans):
+        cols, rest = _flat_cols(b)
+        dtype = np.result_type(self.dtype, cols.dtype, np.float64)
+        if dtype.kind == "c" and self.dtype.kind != "c":
+            x = (self.lu.solve(np.ascontiguousarray(cols.real), trans=trans)
+                 + 1j * self.lu.solve(np.ascontiguousarray(cols.imag), trans=trans))
+        else:
+            x = self.lu.solve(np.ascontiguousarray(cols.astype(dtype, copy=False)), trans=trans)
+        return np.asarray(x, dtype).reshape(b.shape)
+
+
+def _factor(data, pattern):
+    A = pattern.matrix(data).tocsc()
+    FACTORIZATIONS["splu"] += 1
+    try:
+        lu = spla.splu(A)
+    except RuntimeError as e:
+        from adjoin.primitives.linalg import SingularMatrixError
+        raise SingularMatrixError(
+            f"sparse solve: the matrix is singular ({e}), so the system has no unique solution. "
+            "Regularize it (A + εI) or use an iterative least-squares method.") from None
+    return SparseLU(lu, pattern.shape, A.dtype)
+
+
+#: id(solution) -> (weakref to solution, weakref to data, SparseLU)
+_SPLU_CACHE: dict = {}
+
+
+def _remember(x, data, factor):
+    try:
+        key = id(x)
+        rx = weakref.ref(x, lambda _, k=key: _SPLU_CACHE.pop(k, None))
+        rd = weakref.ref(data)
+    except TypeError:
+        return
+    _SPLU_CACHE[key] = (rx, rd, factor)
+
+
+def _cached_factor(out, data):
+    if isinstance(out, Tracer) or isinstance(data, Tracer):
+        return None
+    hit = _SPLU_CACHE.get(id(out))
+    if hit is not None and hit[0]() is out and hit[1]() is data:
+        return hit[2]
+    return None
+
+
+def _trans(t):
+    return "T" if t else "N"
+
+
+def _solve_impl(data, b, pattern, trans):
+    factor = _factor(data, pattern)
+    x = factor.solve(np.asarray(b), _trans(trans))
+    _remember(x, data, factor)
+    return x
+
+
+def _solve_shape(data, b, pattern, trans):
+    m, n = pattern.shape
+    if m != n:
+        raise ValueError(f"sparse solve: the matrix must be square, got shape {pattern.shape}")
+    if len(b.shape) < 1 or b.shape[0] != n:
+        raise ValueError(f"sparse solve: the right-hand side of shape {b.shape} does not match "
+                         f"the matrix of shape {pattern.shape}")
+    return ShapedArray(b.shape, np.result_type(data.dtype, b.dtype, np.float64))
+
+
+def _solve_again(data, out, rhs, pattern, trans):
+    """op(A)⁻¹ rhs reusing the factorization of the primal solve that produced ``out`` when it
+    is cached (first order), else a differentiable sparse solve (higher order)."""
+    factor = _cached_factor(out, data)
+    if factor is not None:
+        return sparse_lu_solve_p.bind(rhs, factor=factor, trans=trans)
+    return sparse_solve_p.bind(data, rhs, pattern=pattern, trans=trans)
+
+
+def _op_matvec(data, v, pattern, trans):
+    return sparse_matvec_p.bind(data, v, pattern=pattern.T if trans else pattern)
+
+
+# x = op(A)⁻¹b: ẋ = op(A)⁻¹(ḃ − op(Ȧ) x)    (the same LU factors)
+def _solve_jvp(primals, tangents, pattern, trans):
+    data, b = primals
+    td, tb = tangents
+    x = sparse_solve_p.bind(data, b, pattern=pattern, trans=trans)
+    rhs = tb
+    if td is not None:
+        ax = _op_matvec(td, x, pattern, trans)
+        rhs = -ax if rhs is None else rhs - ax
+    if rhs is None:
+        return x, None
+    t = _solve_again(data, x, rhs, pattern, trans)
+    return x, (t if dtype_of(t) == dtype_of(x) else anp.astype(t, dtype_of(x)))
+
+
+# λ = op(A)⁻ᵀ x̄ (the primal's factors, transposed) ; b̄ = λ ; data̅ = −λxᵀ on the pattern
+def _solve_vjp(needs, g, x, data, b, pattern, trans):
+    lam = _solve_again(data, x, g, pattern, 1 - trans)
+    gd = None
+    if needs[0]:
+        gd = -(_data_cotangent(x, lam, pattern) if trans else _data_cotangent(lam, x, pattern))
+        gd = _real_if(gd, data)
+    gb = _real_if(lam, b) if needs[1] else None
+    return gd, gb
+
+
+def _solve_batch(vals, dims, pattern, trans):
+    data, b = vals
+    dd, db = dims
+    if dd is None:
+        b = anp.moveaxis(b, db, -1)
+        return sparse_solve_p.bind(data, b, pattern=pattern, trans=trans), len(shape_of(b)) - 1
+    data = anp.moveaxis(data, dd, 0)
+    k = shape_of(data)[0]
+    b = anp.broadcast_to(b, (k,) + tuple(shape_of(b))) if db is None else anp.moveaxis(b, db, 0)
+    s = shape_of(b)
+    x = sparse_solve_p.bind(anp.reshape(data, (-1,)), anp.reshape(b, (k * s[1],) + s[2:]),
+                            pattern=pattern.block_diagonal(k), trans=trans)
+    return anp.reshape(x, s), 0
+
+
+def _solve_cost(data, b, pattern, trans):
+    k = int(np.prod(b.shape[1:], dtype=np.int64))
+    # a rough model (fill-in unknown): factorization ~ 20·nnz, two triangular solves per column
+    return 20 * pattern.nnz + 4 * pattern.nnz * k
+
+
+sparse_solve_p = Primitive("sparse_solve", _solve_impl, shape=_solve_shape, jvp=_solve_jvp,
+                           vjp=_solve_vjp, batch=_solve_batch, cost=_solve_cost)
+
+
+# x = op(A)⁻¹ b with the factors of A given (constant): ẋ = op(A)⁻¹ ḃ ; b̄ = op(A)⁻ᵀ x̄
+def _lu_solve_impl(b, factor, trans):
+    return factor.solve(np.asarray(b), _trans(trans))
+
+
+def _lu_solve_jvp(primals, tangents, factor, trans):
+    out = sparse_lu_solve_p.bind(primals[0], factor=factor, trans=trans)
+    t = tangents[0]
+    if t is None:
+        return out, None
+    return out, sparse_lu_solve_p.bind(t, factor=factor, trans=trans)
+
+
+def _lu_solve_vjp(needs, g, out, b, factor, trans):
+    return (_real_if(sparse_lu_solve_p.bind(g, factor=factor, trans=1 - trans), b),)
+
+
+def _lu_solve_batch(vals, dims, factor, trans):
+    b = anp.moveaxis(vals[0], dims[0], -1)
+    return sparse_lu_solve_p.bind(b, factor=factor, trans=trans), len(shape_of(b)) - 1
+
+
+sparse_lu_solve_p = Primitive(
+    "sparse_lu_solve", _lu_solve_impl,
+    shape=lambda b, factor, trans: ShapedArray(b.shape, np.result_type(factor.dtype, b.dtype,
+                                                                       np.float64)),
+    jvp=_lu_solve_jvp, vjp=_lu_solve_vjp, batch=_lu_solve_batch,
+    cost=lambda b, factor, trans: 4 * int(np.prod(b.shape)) * 10)
+
+
+def sparse_solve(data, b, pattern, trans=0):
+    """x = A⁻¹b (or A⁻ᵀb with trans=1) by sparse LU for values ``data`` on ``pattern``."""
+    if not _stack:
+        return _solve_impl(data, b, pattern, trans)
+    return sparse_solve_p.bind(data, b, pattern=pattern, trans=trans)
