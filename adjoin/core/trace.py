@@ -89,7 +89,8 @@ def shape_of(x) -> tuple:
         return ()
     if isinstance(x, (np.ndarray, np.generic, Tracer)):
         return x.shape
-    return np.shape(x)
+    s = getattr(x, "shape", None)  # abstract values (ShapedArray) and array-likes
+    return tuple(s) if s is not None else np.shape(x)
 
 
 def dtype_of(x) -> np.dtype:
@@ -103,7 +104,8 @@ def dtype_of(x) -> np.dtype:
         return np.dtype(np.float64)
     if isinstance(x, complex):
         return np.dtype(np.complex128)
-    return np.asarray(x).dtype
+    d = getattr(x, "dtype", None)
+    return np.dtype(d) if d is not None else np.asarray(x).dtype
 
 
 def all_values(x):
@@ -181,11 +183,24 @@ class Tracer:
 
     def _concrete(self):
         """The value one level down (the primal), or raise ConcretizationError."""
+        origin = None
+        describe = getattr(self._trace, "describe_origin", None)  # jit names the argument
+        if describe is not None:
+            try:
+                origin = describe(self)
+            except Exception:  # never let the description hide the real error
+                origin = None
         raise ConcretizationError(
-            f"a traced value of shape {self.shape} and dtype {self.dtype} was used where a "
-            "concrete value is needed (Python `if`/`while`, int(), float(), or a NumPy "
-            "function). Inside a transformation that has no concrete values, use "
-            "adjoin.numpy.where or the adjoin.control primitives, or mark the argument static.")
+            f"a traced value of shape {self.shape} and dtype {self.dtype}"
+            + (f" ({origin})" if origin else "")
+            + " was used where a concrete value is needed (Python `if`/`while`, bool(), "
+            "int(), float(), or a NumPy function). Under jit and make_graph values are "
+            "abstract: only their shapes and dtypes are known. Two fixes: (1) if the value "
+            "is a configuration (a size, a flag, a number of steps), mark that argument "
+            "static: jit(f, static_argnums=...) or static_argnames=... (one compilation per "
+            "value); (2) otherwise express the control flow with the adjoin.control "
+            "primitives (cond, switch, fori_loop, while_loop, scan), or compute both "
+            "branches and choose with adjoin.numpy.where.")
 
     def _all_values(self):
         """Like ``_concrete``, but a batched value gives all of its examples."""
