@@ -472,3 +472,20 @@ def test_custom_rules_inside_bodies():
     g2 = ad.grad(lambda x: fori_loop(0, 3, lambda i, c: clip_grad(c) * 3.0, x,
                                      checkpoint=True).sum())(X3)
     np.testing.assert_allclose(g2, g)
+
+
+def test_under_jit():
+    jit = getattr(ad, "jit", None)
+    if jit is None:
+        pytest.skip("adjoin.jit is not available")
+    f = lambda w: _rnn_scan(w, XS)[1].sum()  # noqa: E731
+    np.testing.assert_allclose(jit(_rnn_scan)(X3, XS)[1], _rnn_scan(X3, XS)[1], rtol=1e-13)
+    np.testing.assert_allclose(jit(ad.grad(f))(X3), ad.grad(f)(X3), rtol=1e-12)
+    np.testing.assert_allclose(ad.grad(jit(f))(X3), ad.grad(f)(X3), rtol=1e-12)
+    a = np.array([0.5, 2.5, 9.0])
+    np.testing.assert_array_equal(jit(ad.vmap(_newton_sqrt))(a)[1], ad.vmap(_newton_sqrt)(a)[1])
+    y = np.ones(3)
+    for x in (X3, -X3):
+        np.testing.assert_allclose(jit(_cond_f)(x, y)[0], _cond_f(x, y)[0])
+    g = jit(ad.grad(lambda a: _newton_sqrt(a, max_steps=30)[0]))(2.5)
+    np.testing.assert_allclose(g, 0.5 / np.sqrt(2.5), rtol=1e-8)

@@ -14,4 +14,4 @@ from adjoin.control._cond import cond, cond_p, switch  # noqa: F401
 from adjoin.control._scan import fori_loop, scan, scan_p  # noqa: F401
 from adjoin.control._while import UnboundedWhileLoopError, while_loop, while_p  # noqa: F401
 
-__all__ = ["cond", "fori_loop", "scan", "switch", "while_loop", "UnboundedWhileLoopError"]
+__all__ = ["UnboundedWhileLoopError", "cond", "fori_loop", "scan", "switch", "while_loop"]

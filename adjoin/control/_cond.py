@@ -123,8 +123,6 @@ def _cond_vjp(needs, cts, outs, *primals, branches, num_ops, const_counts):
     nops, ny = num_ops, len(y_idx)
 
     def vjp_branch(b, branch):
-        nk = len(consts[b])
-
         def run(*a):
             x, ybar, k = a[:nops], a[nops:nops + ny], a[nops + ny:]
 
@@ -148,7 +146,6 @@ def _cond_vjp(needs, cts, outs, *primals, branches, num_ops, const_counts):
             return res
 
         run.__name__ = f"vjp({getattr(branch, '__name__', 'branch')})"
-        del nk
         return run
 
     ybars = [fill(cts[j], outs[j]) for j in y_idx]

@@ -353,6 +353,7 @@ def scan(f, init, xs=None, length=None, reverse=False, checkpoint=False):
     ``adjoin.checkpoint`` does the same, step by step.
     """
     xs_flat, xs_tree = tree_flatten(xs)
+    xs_flat = [x if isinstance(x, (Tracer, np.ndarray)) else np.asarray(x) for x in xs_flat]
     length = _length_of(xs_flat, length)
     init_flat, init_tree = tree_flatten(init)
     if not _stack:

@@ -1,7 +1,6 @@
 """Sweep cases for the structured control-flow primitives: scan, while_loop, cond."""
 import numpy as np
 
-import adjoin as ad
 import adjoin.numpy as anp
 from adjoin.control import cond, fori_loop, scan, switch, while_loop
 from tests.cases import Case
