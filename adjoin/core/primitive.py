@@ -51,13 +51,16 @@ class Primitive:
     """An atomic operation with its implementation and derivative rules."""
 
     __slots__ = ("name", "impl", "shape", "jvp", "vjp", "batch", "cost",
-                 "multiple_results", "defined_in", "reverse", "forward",
+                 "multiple_results", "defined_in", "reverse", "forward", "saves",
                  "__weakref__")
 
     def __init__(self, name, impl=None, *, shape=None, jvp=None, vjp=None,
                  batch=None, cost=None, multiple_results=False, defined_in=None,
-                 reverse=None, forward=None):
+                 reverse=None, forward=None, saves=None):
         self.name = name
+        # what the vjp rule reads: None (inputs and output) or (inputs?, output?); reverse
+        # mode keeps only the shape and dtype of large arrays the rule does not read
+        self.saves = saves
         # optional hooks for primitives that wrap a user function (custom rules,
         # checkpoint): how reverse mode records them and how forward mode runs them
         self.reverse = reverse

@@ -8,7 +8,8 @@ table "Linear System Solving"):
     jvp:  ẋ = A⁻¹ (ḃ − Ȧ x)            Ȧx = jvp of matvec(x, ·) along the operand tangents
     vjp:  λ = A⁻ᵀ x̄ ;  b̄ = λ ;  θ̄ = −(∂(A x)/∂θ)ᵀ λ     (the vjp of matvec(x, ·) at λ)
 
-Aᵀ is the user's ``rmatvec`` when given, A itself when ``symmetric``, and otherwise
+Aᵀ is the user's ``rmatvec`` when given, A itself when ``symmetric`` (conj(A) when A is
+complex Hermitian: then λ = conj(A⁻¹ conj(x̄))), and otherwise
 the vjp of ``matvec`` with respect to v: nobody writes a transpose by hand. Both
 rules are linear solves again (with this primitive), so derivatives of any order
 follow. The iterative method runs on concrete arrays; how the solve is
@@ -98,9 +99,13 @@ def _jvp(primals, tangents, **params):
 # λ = A⁻ᵀ x̄ ; b̄ = λ ; θ̄ = −(∂(A x)/∂θ)ᵀ λ
 def _vjp(needs, g, x, b, *ops, **params):
     matvec, rmatvec, symmetric = params["matvec"], params["rmatvec"], params["symmetric"]
-    transposed = matvec if symmetric else (rmatvec or transpose_matvec(matvec))
-    lam = linear_solve_p.bind(g, *ops, **_derived(
-        params, matvec=transposed, rmatvec=matvec, M=params["M"] if symmetric else None))
+    if symmetric and any(dtype_of(v).kind == "c" for v in (g, x, *ops)):
+        # Hermitian A: Aᵀ = conj(A), so A⁻ᵀ x̄ = conj(A⁻¹ conj(x̄)) with the same operator
+        lam = anp.conj(linear_solve_p.bind(anp.conj(g), *ops, **_derived(params)))
+    else:
+        transposed = matvec if symmetric else (rmatvec or transpose_matvec(matvec))
+        lam = linear_solve_p.bind(g, *ops, **_derived(
+            params, matvec=transposed, rmatvec=matvec, M=params["M"] if symmetric else None))
     op_bars = [None] * len(ops)
     if any(needs[1:]):
         _, pullback = _api().vjp(lambda *o: matvec(x, *o), *ops)

@@ -96,9 +96,16 @@ def broadcast_tangent(t, out):
 
 # --- families --------------------------------------------------------------------------
 
-def unary(name, impl, deriv, *, flops=1, doc=None):
-    """An elementwise primitive f with f'(x) = ``deriv(x, out)`` (holomorphic for complex)."""
-    prim = Primitive(name, impl)
+_SAVES = {"input": (True, False), "output": (False, True), "both": None, "none": (False, False)}
+
+
+def unary(name, impl, deriv, *, flops=1, uses="both"):
+    """An elementwise primitive f with f'(x) = ``deriv(x, out)`` (holomorphic for complex).
+
+    ``uses``: which of x ("input") and out ("output") ``deriv`` reads ("both" or "none"),
+    so that reverse mode keeps only those.
+    """
+    prim = Primitive(name, impl, saves=_SAVES[uses])
 
     def jvp(primals, tangents):
         x, = primals
@@ -134,9 +141,12 @@ def nondifferentiable(name, impl, *, nargs=1, flops=1):
     return prim
 
 
-def binary(name, impl, dx, dy, *, flops=1):
-    """An elementwise broadcasting primitive f(x, y) with partials ``dx(x, y, out)``, ``dy(x, y, out)``."""
-    prim = Primitive(name, impl)
+def binary(name, impl, dx, dy, *, flops=1, uses="both"):
+    """An elementwise broadcasting primitive f(x, y) with partials ``dx(x, y, out)``, ``dy(x, y, out)``.
+
+    ``uses`` as for :func:`unary`.
+    """
+    prim = Primitive(name, impl, saves=_SAVES[uses])
 
     def jvp(primals, tangents):
         x, y = primals

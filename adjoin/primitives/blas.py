@@ -199,7 +199,8 @@ def _matmul_cost(a, b):
 
 
 matmul_p = Primitive("matmul", np.matmul, shape=_matmul_shape, jvp=_matmul_jvp,
-                     vjp=_matmul_vjp, batch=_matmul_batch, cost=_matmul_cost)
+                     vjp=_matmul_vjp, batch=_matmul_batch, cost=_matmul_cost,
+                     saves=(True, False))  # the vjp reads A and B, not C
 
 
 # =====================================================================================

@@ -20,38 +20,47 @@ from adjoin.primitives._families import (
 LN2, LN10 = np.log(2.0), np.log(10.0)
 
 # --- trigonometric: sin' = cos, cos' = -sin, tan' = 1 + tan², asin' = 1/√(1-x²), ...
-sin_p = unary("sin", np.sin, lambda x, out: anp.cos(x), flops=T)
-cos_p = unary("cos", np.cos, lambda x, out: -anp.sin(x), flops=T)
-tan_p = unary("tan", np.tan, lambda x, out: 1.0 + out * out, flops=T)
-arcsin_p = unary("arcsin", np.arcsin, lambda x, out: 1.0 / anp.sqrt(1.0 - x * x), flops=T)
-arccos_p = unary("arccos", np.arccos, lambda x, out: -1.0 / anp.sqrt(1.0 - x * x), flops=T)
-arctan_p = unary("arctan", np.arctan, lambda x, out: 1.0 / (1.0 + x * x), flops=T)
+sin_p = unary("sin", np.sin, lambda x, out: anp.cos(x), flops=T, uses="input")
+cos_p = unary("cos", np.cos, lambda x, out: -anp.sin(x), flops=T, uses="input")
+tan_p = unary("tan", np.tan, lambda x, out: 1.0 + out * out, flops=T, uses="output")
+arcsin_p = unary("arcsin", np.arcsin, lambda x, out: 1.0 / anp.sqrt(1.0 - x * x), flops=T,
+                 uses="input")
+arccos_p = unary("arccos", np.arccos, lambda x, out: -1.0 / anp.sqrt(1.0 - x * x), flops=T,
+                 uses="input")
+arctan_p = unary("arctan", np.arctan, lambda x, out: 1.0 / (1.0 + x * x), flops=T, uses="input")
 
 # --- hyperbolic: sinh' = cosh, cosh' = sinh, tanh' = 1 - tanh², asinh' = 1/√(x²+1), ...
-sinh_p = unary("sinh", np.sinh, lambda x, out: anp.cosh(x), flops=T)
-cosh_p = unary("cosh", np.cosh, lambda x, out: anp.sinh(x), flops=T)
-tanh_p = unary("tanh", np.tanh, lambda x, out: 1.0 - out * out, flops=T)
-arcsinh_p = unary("arcsinh", np.arcsinh, lambda x, out: 1.0 / anp.sqrt(x * x + 1.0), flops=T)
+sinh_p = unary("sinh", np.sinh, lambda x, out: anp.cosh(x), flops=T, uses="input")
+cosh_p = unary("cosh", np.cosh, lambda x, out: anp.sinh(x), flops=T, uses="input")
+tanh_p = unary("tanh", np.tanh, lambda x, out: 1.0 - out * out, flops=T, uses="output")
+arcsinh_p = unary("arcsinh", np.arcsinh, lambda x, out: 1.0 / anp.sqrt(x * x + 1.0), flops=T,
+                  uses="input")
 arccosh_p = unary("arccosh", np.arccosh,
-                  lambda x, out: 1.0 / (anp.sqrt(x - 1.0) * anp.sqrt(x + 1.0)), flops=T)
-arctanh_p = unary("arctanh", np.arctanh, lambda x, out: 1.0 / (1.0 - x * x), flops=T)
+                  lambda x, out: 1.0 / (anp.sqrt(x - 1.0) * anp.sqrt(x + 1.0)), flops=T,
+                  uses="input")
+arctanh_p = unary("arctanh", np.arctanh, lambda x, out: 1.0 / (1.0 - x * x), flops=T, uses="input")
 
 # --- exponentials and logarithms: exp' = exp, log' = 1/x, 2^x' = 2^x ln 2, ...
-exp_p = unary("exp", np.exp, lambda x, out: out, flops=T)
-exp2_p = unary("exp2", np.exp2, lambda x, out: out * LN2, flops=T)
-expm1_p = unary("expm1", np.expm1, lambda x, out: out + 1.0, flops=T)
-log_p = unary("log", np.log, lambda x, out: 1.0 / x, flops=T)
-log2_p = unary("log2", np.log2, lambda x, out: 1.0 / (x * LN2), flops=T)
-log10_p = unary("log10", np.log10, lambda x, out: 1.0 / (x * LN10), flops=T)
-log1p_p = unary("log1p", np.log1p, lambda x, out: 1.0 / (1.0 + x), flops=T)
+exp_p = unary("exp", np.exp, lambda x, out: out, flops=T, uses="output")
+exp2_p = unary("exp2", np.exp2, lambda x, out: out * LN2, flops=T, uses="output")
+expm1_p = unary("expm1", np.expm1, lambda x, out: out + 1.0, flops=T, uses="output")
+log_p = unary("log", np.log, lambda x, out: 1.0 / x, flops=T, uses="input")
+log2_p = unary("log2", np.log2, lambda x, out: 1.0 / (x * LN2), flops=T, uses="input")
+log10_p = unary("log10", np.log10, lambda x, out: 1.0 / (x * LN10), flops=T, uses="input")
+log1p_p = unary("log1p", np.log1p, lambda x, out: 1.0 / (1.0 + x), flops=T, uses="input")
 
 # --- powers: √x' = 1/(2√x), ∛x' = 1/(3∛x²), (x²)' = 2x, (1/x)' = -1/x²
-sqrt_p = unary("sqrt", np.sqrt, lambda x, out: 0.5 / out, flops=T)
-cbrt_p = unary("cbrt", np.cbrt, lambda x, out: 1.0 / (3.0 * out * out), flops=T)
-square_p = unary("square", np.square, lambda x, out: 2.0 * x, flops=1)
-reciprocal_p = unary("reciprocal", lambda x: np.reciprocal(x) if np.issubdtype(np.result_type(x), np.inexact)
-                     else np.true_divide(1.0, x),
-                     lambda x, out: -(out * out), flops=1)
+sqrt_p = unary("sqrt", np.sqrt, lambda x, out: 0.5 / out, flops=T, uses="output")
+cbrt_p = unary("cbrt", np.cbrt, lambda x, out: 1.0 / (3.0 * out * out), flops=T, uses="output")
+square_p = unary("square", np.square, lambda x, out: 2.0 * x, flops=1, uses="input")
+def _reciprocal_impl(x):
+    if np.issubdtype(np.result_type(x), np.inexact):
+        return np.reciprocal(x)
+    return np.true_divide(1.0, x)  # NumPy's reciprocal of an integer is an integer
+
+
+reciprocal_p = unary("reciprocal", _reciprocal_impl, lambda x, out: -(out * out), flops=1,
+                     uses="output")
 
 
 # sinc(x) = sin(πx)/(πx): sinc'(x) = (cos(πx) − sinc(x))/x, and 0 at x = 0
@@ -138,7 +147,7 @@ floor_divide_p = nondifferentiable("floor_divide", np.floor_divide, nargs=2)
 
 # --- addition and subtraction: ż = ẋ ± ẏ, x̄ = z̄, ȳ = ±z̄ (summed over broadcast axes)
 def _add_like(name, impl, sign):
-    prim = Primitive(name, impl)
+    prim = Primitive(name, impl, saves=(False, False))  # the rule needs shapes only
 
     def jvp(primals, tangents):
         x, y = primals
@@ -166,7 +175,7 @@ add_p = _add_like("add", np.add, +1)
 subtract_p = _add_like("subtract", np.subtract, -1)
 
 # z = x y: ż = ẏ x + x ẏ ; x̄ = z̄ y, ȳ = z̄ x
-multiply_p = binary("multiply", np.multiply, lambda x, y, out: y, lambda x, y, out: x)
+multiply_p = binary("multiply", np.multiply, lambda x, y, out: y, lambda x, y, out: x, uses="input")
 # z = x / y: ż = ẋ/y − z ẏ/y ; x̄ = z̄/y, ȳ = −z̄ z/y
 divide_p = binary("divide", np.true_divide, lambda x, y, out: 1.0 / y,
                   lambda x, y, out: -out / y)
@@ -207,20 +216,22 @@ def _select_weight(first_wins, tie):
 
 
 maximum_p = binary("maximum", np.maximum, _select_weight(lambda x, y: x > y, lambda x, y: x == y),
-                   _select_weight(lambda x, y: y > x, lambda x, y: x == y))
+                   _select_weight(lambda x, y: y > x, lambda x, y: x == y), uses="input")
 minimum_p = binary("minimum", np.minimum, _select_weight(lambda x, y: x < y, lambda x, y: x == y),
-                   _select_weight(lambda x, y: y < x, lambda x, y: x == y))
+                   _select_weight(lambda x, y: y < x, lambda x, y: x == y), uses="input")
 # fmax/fmin ignore a NaN operand: the derivative goes to the other one
 fmax_p = binary("fmax", np.fmax,
                 _select_weight(lambda x, y: (x > y) | anp.isnan(y), lambda x, y: x == y),
-                _select_weight(lambda x, y: (y > x) | anp.isnan(x), lambda x, y: x == y))
+                _select_weight(lambda x, y: (y > x) | anp.isnan(x), lambda x, y: x == y),
+                uses="input")
 fmin_p = binary("fmin", np.fmin,
                 _select_weight(lambda x, y: (x < y) | anp.isnan(y), lambda x, y: x == y),
-                _select_weight(lambda x, y: (y < x) | anp.isnan(x), lambda x, y: x == y))
+                _select_weight(lambda x, y: (y < x) | anp.isnan(x), lambda x, y: x == y),
+                uses="input")
 
 # z = atan2(y, x): ∂z/∂y = x/(x²+y²), ∂z/∂x = −y/(x²+y²)   (first argument is y)
 arctan2_p = binary("arctan2", np.arctan2, lambda y, x, out: x / (x * x + y * y),
-                   lambda y, x, out: -y / (x * x + y * y), flops=T)
+                   lambda y, x, out: -y / (x * x + y * y), flops=T, uses="input")
 # z = √(x²+y²): ∂z/∂x = x/z, ∂z/∂y = y/z
 hypot_p = binary("hypot", np.hypot, lambda x, y, out: x / out, lambda x, y, out: y / out, flops=T)
 # z = log(eˣ + eʸ): ∂z/∂x = e^(x−z), ∂z/∂y = e^(y−z)
@@ -228,7 +239,7 @@ logaddexp_p = binary("logaddexp", np.logaddexp, lambda x, y, out: anp.exp(x - ou
                      lambda x, y, out: anp.exp(y - out), flops=T)
 # z = x mod y = x − y⌊x/y⌋: ∂z/∂x = 1, ∂z/∂y = −⌊x/y⌋
 mod_p = binary("mod", np.mod, lambda x, y, out: anp.ones_like(out),
-               lambda x, y, out: -anp.floor_divide(x, y))
+               lambda x, y, out: -anp.floor_divide(x, y), uses="input")
 
 
 # where(c, a, b): ȧ and ḃ are selected like the values; ā = where(c, z̄, 0), b̄ = where(c, 0, z̄)

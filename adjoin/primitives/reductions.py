@@ -63,7 +63,8 @@ sum_p = Primitive(
         None if tangents[0] is None else sum_p.bind(tangents[0], axes=axes, keepdims=keepdims)),
     vjp=lambda needs, g, out, x, axes, keepdims: (
         expand_reduced(g, shape_of(x), axes, keepdims),),
-    cost=lambda a, axes, keepdims: a.size)
+    cost=lambda a, axes, keepdims: a.size,
+    saves=(False, False))  # the vjp needs x's shape only
 sum_p.def_rules(batch=_reduction_batch(sum_p))
 
 

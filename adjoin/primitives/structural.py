@@ -30,7 +30,7 @@ reshape_p = Primitive(
     batch=lambda vals, dims, shape: (
         reshape_p.bind(batch_axis_to_front(vals[0], dims[0]),
                        shape=(shape_of(vals[0])[dims[0]],) + tuple(shape)), 0),
-    cost=_free)
+    cost=_free, saves=(False, False))
 
 
 # z = broadcast_to(x, s): ż = broadcast_to(ẋ, s) ; x̄ = sum of z̄ over the broadcast axes
@@ -52,7 +52,7 @@ broadcast_to_p = Primitive(
         None if tangents[0] is None else broadcast_to_p.bind(tangents[0], shape=shape)),
     vjp=lambda needs, g, out, x, shape: (unbroadcast(g, x),),
     batch=_broadcast_batch,
-    cost=_free)
+    cost=_free, saves=(False, False))
 
 
 # z = transpose(x, p): ż = transpose(ẋ, p) ; x̄ = transpose(z̄, p⁻¹)
@@ -66,7 +66,7 @@ transpose_p = Primitive(
         transpose_p.bind(g, axes=tuple(int(i) for i in np.argsort(axes))),),
     batch=lambda vals, dims, axes: (
         transpose_p.bind(vals[0], axes=_batched_perm(axes, dims[0])), 0),
-    cost=_free)
+    cost=_free, saves=(False, False))
 
 
 def _batched_perm(axes, d):

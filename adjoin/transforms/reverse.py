@@ -32,6 +32,17 @@ class VJPTracer(PrimalTracer, Tracer):
 
 _NEEDS1 = (True,)
 
+#: arrays smaller than this are kept even when the rule needs only their shape
+_SHAPE_ONLY_MIN_SIZE = 1024
+
+
+def _shape_only(x):
+    """A large array the vjp rule does not read: keep its shape and dtype only."""
+    if type(x) is np.ndarray and x.size >= _SHAPE_ONLY_MIN_SIZE:
+        from adjoin.core.avals import ShapedArray
+        return ShapedArray(x.shape, x.dtype)
+    return x
+
 
 def _is_inexact(x) -> bool:
     t = type(x)
@@ -101,13 +112,18 @@ class VJPTrace(Trace):
                     lower = True
             primals.append(p)
         out = prim.bind(*primals, **params) if lower else prim.impl(*primals, **params)
+        saves = prim.saves
+        if saves is not None:
+            if not saves[0]:
+                primals = [_shape_only(p) for p in primals]
         if prim.multiple_results:
             return self.record(prim.vjp, params, tuple(in_idx), primals, out, True)
         if not _is_inexact(out):
             return out
         idx = self.num_slots
         self.num_slots = idx + 1
-        self.tape.append((prim.vjp, params, in_idx, primals, out, idx, 0))
+        saved_out = out if saves is None or saves[1] else _shape_only(out)
+        self.tape.append((prim.vjp, params, in_idx, primals, saved_out, idx, 0))
         return VJPTracer(self, out, idx)
 
     def record(self, vjp_rule, params, in_idx, saved, out, multiple):
