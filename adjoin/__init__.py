@@ -13,6 +13,7 @@ from adjoin.core.trace import ConcretizationError, LeakedTracerError  # noqa: F4
 from adjoin.transforms.api import (grad, hessian, hvp, jacfwd, jacobian, jacobian_mode,  # noqa: F401
                                    jacrev, jvp, linearize, make_graph, value_and_grad, vjp, vmap)
 from adjoin.transforms.jit import jit  # noqa: F401
+from adjoin.analysis.cost import cost  # noqa: F401
 from adjoin.transforms.custom import (checkpoint, custom_jvp, custom_vjp,  # noqa: F401
                                       stop_gradient)
 

@@ -136,6 +136,25 @@ class Graph:
         return sum(int(eqn.prim.cost(*[v.aval for v in eqn.invars], **eqn.params))
                    for eqn in self.eqns)
 
+    # --- pictures (adjoin/analysis/render.py) -----------------------------------
+    def dot(self, **kwargs) -> str:
+        """Graphviz DOT text: equations as boxes, values as ellipses."""
+        from adjoin.analysis.render import graph_to_dot
+        return graph_to_dot(self, **kwargs)
+
+    def svg(self, **kwargs) -> str:
+        """SVG text; a pure-Python layout unless Graphviz's ``dot`` is installed."""
+        from adjoin.analysis.render import graph_to_svg
+        return graph_to_svg(self, **kwargs)
+
+    def save(self, path, **kwargs) -> str:
+        """Write a picture; the extension chooses (.svg, .png, .dot, .txt). Returns the path."""
+        from adjoin.analysis.render import save_graph
+        return save_graph(self, path, **kwargs)
+
+    def _repr_svg_(self):
+        return self.svg()
+
     @property
     def in_avals(self):
         return [v.aval for v in self.invars]
