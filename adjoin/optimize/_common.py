@@ -1,0 +1,189 @@
+"""What every solver of adjoin.optimize shares: SciPy-style ``(x, *args)`` callables turned
+into ``F(x, *theta)`` with explicit differentiable parameters θ, tolerances, the choice of
+linear method, and concrete tests on (possibly traced) values."""
+from __future__ import annotations
+
+import numpy as np
+
+import adjoin.numpy as anp
+from adjoin.core.pytree import tree_flatten, tree_unflatten
+from adjoin.core.trace import ConcretizationError, Tracer, _stack, all_values, dtype_of
+from adjoin.implicit.root import LinearOptions
+from adjoin.transforms.closure import closure_convert
+from adjoin.transforms.custom import stop_gradient
+
+#: problems up to this size solve their linear systems densely by default
+DENSE_MAX = 200
+DIFF_MODES = ("implicit", "unroll", "one_step", "('truncated', k)")
+
+
+def is_dynamic(leaf) -> bool:
+    """A floating-point (real or complex) array, number or traced value: differentiable."""
+    if isinstance(leaf, Tracer):
+        return True
+    if isinstance(leaf, bool):
+        return False
+    if isinstance(leaf, (float, complex, np.floating, np.complexfloating)):
+        return True
+    return isinstance(leaf, np.ndarray) and leaf.dtype.kind in "fc"
+
+
+def normalize_args(args):
+    """SciPy accepts a single extra argument in place of a tuple."""
+    if args is None:
+        return ()
+    return tuple(args) if isinstance(args, (tuple, list)) else (args,)
+
+
+def split_args(args):
+    """``(dyn, rebuild)``: the differentiable leaves of the ``args`` pytree and a function
+    ``rebuild(dyn) -> args`` (the other leaves are held fixed)."""
+    leaves, tree = tree_flatten(tuple(args))
+    idx = [i for i, leaf in enumerate(leaves) if is_dynamic(leaf)]
+    dyn = [leaf if isinstance(leaf, (Tracer, np.ndarray)) else np.asarray(leaf)
+           for leaf in (leaves[i] for i in idx)]
+
+    def rebuild(values):
+        full = list(leaves)
+        for i, v in zip(idx, values):
+            full[i] = v
+        return tree_unflatten(tree, full)
+
+    return dyn, rebuild
+
+
+def as_float(x0, name="x0"):
+    """x0 as a floating-point array (integers promoted to float64); traced values kept."""
+    if isinstance(x0, Tracer):
+        return x0 if dtype_of(x0).kind in "fc" else anp.asarray(x0, np.float64)
+    a = np.asarray(x0)
+    if a.dtype.kind not in "fc":
+        if a.dtype.kind not in "iub":
+            raise TypeError(f"{name} must be an array of numbers, got {type(x0).__name__} "
+                            f"({a.dtype})")
+        a = a.astype(np.float64)
+    return a
+
+
+def parametrize(fun, x0, args, arity=1):
+    """``(F, theta)`` with ``F(*xs, *theta) == fun(*xs, *args)`` (``arity`` leading
+    arguments xs): θ are the floating-point leaves of ``args`` plus every traced value that
+    ``fun`` closes over (closure conversion), so that implicit rules see all parameters."""
+    dyn, rebuild = split_args(normalize_args(args))
+
+    def call(*a):
+        return fun(*a[:arity], *rebuild(a[arity:]))
+
+    if not _stack:  # no transformation is active: nothing traced can be closed over
+        return call, dyn
+    xs = x0 if arity > 1 else (x0,)
+    try:
+        conv, consts = closure_convert(call, *xs, *dyn)
+    except ConcretizationError:  # Python control flow on values: cannot stage, call directly
+        return call, dyn
+    if not consts:
+        return call, dyn
+    return conv, dyn + list(consts)
+
+
+def stopped(tree):
+    """The values of ``tree`` without derivatives (traced leaves cut)."""
+    from adjoin.core.pytree import tree_map
+    return tree_map(lambda x: stop_gradient(x) if isinstance(x, Tracer) else x, tree)
+
+
+def every(cond) -> bool:
+    """Whether a (traced) boolean holds for every entry and every vmap example."""
+    return bool(np.all(np.asarray(all_values(cond))))
+
+
+def largest(x) -> float:
+    """The largest entry over every vmap example, as a float."""
+    return float(np.max(np.asarray(all_values(x))))
+
+
+def inf_norm(v):
+    return anp.max(anp.abs(v)) if np.prod(anp.shape(v)) > 0 else anp.asarray(0.0)
+
+
+def two_norm(v):
+    return anp.sqrt(anp.real(anp.sum(anp.conj(v) * v)))
+
+
+def threshold(error, state0, theta, tol, atol):
+    """Stop when the residual ≤ max(tol · residual at x0, atol)."""
+    if tol is None or tol < 0 or atol is None or atol < 0:
+        raise ValueError(f"tol and atol must be non-negative numbers, got tol={tol!r}, "
+                         f"atol={atol!r}")
+    r0 = largest(error(state0, *theta))
+    if not np.isfinite(r0):
+        raise FloatingPointError(f"the residual at the initial guess is {r0}: the function "
+                                 "is not finite at x0; start from another x0")
+    return max(tol * r0, atol)
+
+
+def check_maxiter(maxiter, default):
+    if maxiter is None:
+        return default
+    if not isinstance(maxiter, (int, np.integer)) or maxiter < 0:
+        raise ValueError(f"maxiter must be a non-negative integer, got {maxiter!r}")
+    return int(maxiter)
+
+
+def krylov_method(symmetric_pd=False):
+    """The Krylov method for systems with a nonsymmetric (or symmetric positive definite)
+    operator, among those adjoin.linalg provides."""
+    from adjoin.linalg._krylov import METHODS
+    if symmetric_pd and "cg" in METHODS:
+        return "cg"
+    for m in ("gmres", "bicgstab"):
+        if m in METHODS:
+            return m
+    return None
+
+
+def linear_options(linear, n, symmetric=False, pd=False, tol=1e-12):
+    """The LinearOptions of the implicit rule: given, a method name, or chosen by size
+    (dense up to DENSE_MAX unknowns, else a Krylov method)."""
+    if isinstance(linear, LinearOptions):
+        return linear
+    if linear is None:
+        method = "dense" if n <= DENSE_MAX else (krylov_method(symmetric and pd) or "dense")
+        if method == "dense" and not symmetric and not dense_transpose_ok():
+            method = krylov_method() or "dense"
+    elif isinstance(linear, str):
+        method = linear
+    else:
+        raise TypeError(f"linear must be None, a method name ('dense', 'cg', 'gmres', ...) or "
+                        f"LinearOptions, got {type(linear).__name__}")
+    return LinearOptions(method, symmetric=symmetric, tol=tol)
+
+
+_DENSE_TRANSPOSE_OK = []
+
+
+def dense_transpose_ok() -> bool:
+    """Whether the reverse rule of ``implicit_root`` with LinearOptions("dense") solves with
+    (∂F/∂x)ᵀ for a nonsymmetric ∂F/∂x (probed once on a 2×2 system). At the time of writing
+    ``adjoin.implicit.root.solve_linear`` materializes the *transposed* map and then
+    transposes it again, so it solves with ∂F/∂x instead; until that is fixed, nonsymmetric
+    problems default to a Krylov method (gmres) for their implicit rule."""
+    if not _DENSE_TRANSPOSE_OK:
+        from adjoin.implicit.root import implicit_root
+        from adjoin.transforms.api import vjp
+        M = np.array([[2.0, 1.0], [0.0, 4.0]])
+        b = np.array([1.0, 1.0])
+        _, pullback = vjp(lambda b: implicit_root(lambda b: np.linalg.solve(M, b),
+                                                  lambda x, b: M @ x - b, [b], b,
+                                                  LinearOptions("dense")), b)
+        bar = pullback(np.array([1.0, 0.0]))[0]
+        _DENSE_TRANSPOSE_OK.append(bool(np.allclose(bar, np.linalg.solve(M.T, [1.0, 0.0]))))
+    return _DENSE_TRANSPOSE_OK[0]
+
+
+def check_method(method, methods, what):
+    m = str(method).lower().replace("_", "-")
+    if m not in methods:
+        raise ValueError(f"{what}: unknown method {method!r}; choose one of "
+                         f"{sorted(set(methods))}")
+    return methods[m]

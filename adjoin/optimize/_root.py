@@ -1,0 +1,181 @@
+"""Roots of nonlinear systems g(x, *args) = 0: Newton (dense or Newton–Krylov, with a
+backtracking line search), Broyden, and SciPy's methods; derivatives by ``diff=``.
+
+Implicit rule (implicit table, "Nonlinear System Solving"): (∂g/∂x) ẋ = −(∂g/∂θ) θ̇ and
+(∂g/∂x)ᵀ λ = x̄, θ̄ = −(∂g/∂θ)ᵀ λ: one linear solve per derivative, whatever the number of
+iterations (F = g in :func:`adjoin.implicit.implicit_root`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import adjoin.numpy as anp
+from adjoin.implicit.info import SolveInfo
+from adjoin.implicit.modes import IterativeSolver, solve
+from adjoin.implicit.root import LinearOptions, solve_linear
+from adjoin.optimize._common import (DENSE_MAX, as_float, check_maxiter, check_method, every,
+                                     inf_norm, krylov_method, linear_options, parametrize,
+                                     stopped, threshold, two_norm)
+from adjoin.optimize._opaque import opaque_solve, require_implicit
+from adjoin.optimize._result import make_result
+
+
+def _api():
+    from adjoin.transforms import api
+    return api
+
+
+def jacobian_dense(F, u, theta):
+    """The n×n Jacobian ∂F/∂u of a flat F (forward mode, n jvps)."""
+    return _api().jacfwd(lambda v: F(v, *theta))(u)
+
+
+def backtrack(F, u, du, fnorm, theta, halvings=30):
+    """Largest t in 1, ½, ¼, ... with ‖F(u + t du)‖ ≤ (1 − 10⁻⁴ t)‖F(u)‖ (every example);
+    the full step when it is below the resolution of u (‖du‖∞ ≤ 10⁻¹⁰‖u‖∞: Newton is in
+    its quadratic regime and rounding hides any decrease)."""
+    if every(inf_norm(du) <= 1e-10 * inf_norm(u)):
+        return u + du
+    t = 1.0
+    for _ in range(halvings):
+        un = u + t * du
+        if every(two_norm(F(un, *theta)) <= (1.0 - 1e-4 * t) * fnorm):
+            return un
+        t *= 0.5
+    return u + t * du
+
+
+def newton_solver(F, lin: LinearOptions, line_search=True, inner_tol=1e-12):
+    """Newton's method u ← u − J⁻¹F(u): J dense (jacfwd) for lin.method == "dense", else
+    applied matrix-free by jvps of F inside a Krylov solve (Newton–Krylov)."""
+    if lin.method == "dense":
+        def direction(u, Fu, theta):
+            return anp.linalg.solve(jacobian_dense(F, u, theta), -Fu)
+    else:
+        opts = LinearOptions(lin.method, symmetric=lin.symmetric, tol=inner_tol)
+
+        def direction(u, Fu, theta):
+            jx = lambda v: _api().jvp(lambda w: F(w, *theta), (u,), (v,))[1]  # noqa: E731
+            return solve_linear(jx, -Fu, u, opts)
+
+    def step(u, *theta):
+        Fu = F(u, *theta)
+        du = direction(u, Fu, theta)
+        return backtrack(F, u, du, two_norm(Fu), theta) if line_search else u + du
+
+    name = "newton" if lin.method == "dense" else f"newton-krylov({lin.method})"
+    return IterativeSolver(name, init=lambda u0, *theta: u0, step=step,
+                           error=lambda u, *theta: inf_norm(F(u, *theta)))
+
+
+def broyden_solver(F):
+    """Broyden's ("good") method with the exact Jacobian at x0 as the first estimate:
+    H ← H + (s − H y) sᵀH / (sᵀ H y) for the inverse Jacobian (Broyden 1965)."""
+    def init(u0, *theta):
+        return u0, F(u0, *theta), anp.linalg.inv(jacobian_dense(F, u0, theta))
+
+    def step(state, *theta):
+        u, Fu, H = state
+        s = -(H @ Fu)
+        un = u + s
+        Fn = F(un, *theta)
+        y = Fn - Fu
+        Hy = H @ y
+        den = anp.dot(s, Hy)
+        ok = anp.abs(den) > 1e-300
+        den = anp.where(ok, den, 1.0)
+        H = anp.where(ok, H + anp.outer(s - Hy, s @ H) / den, H)
+        return un, Fn, H
+
+    return IterativeSolver("broyden", init=init, step=step,
+                           error=lambda state, *theta: inf_norm(state[1]),
+                           solution=lambda state: state[0])
+
+
+_METHODS = {"newton": "newton", "newton-krylov": "newton-krylov", "krylov": "newton-krylov",
+            "broyden": "broyden", "broyden1": "broyden"}
+_SCIPY = ("hybr", "lm", "broyden2", "anderson", "linearmixing", "diagbroyden",
+          "excitingmixing", "df-sane")
+_METHODS.update({m: "scipy" for m in _SCIPY})
+
+
+def root(fun, x0, args=(), method="newton", jac=None, tol=1e-10, callback=None, options=None,
+         *, atol=0.0, maxiter=None, throw=True, diff="implicit", linear=None):
+    """A root of ``fun(x, *args) = 0`` (SciPy's ``root``), differentiable in ``args`` and
+    in whatever ``fun`` closes over.
+
+    ``method``: "newton" (dense Jacobian up to 200 unknowns, Newton–Krylov beyond),
+    "newton-krylov", "broyden", or one of SciPy's ("hybr", "lm", ...; implicit only).
+    Stops when ‖fun(x)‖∞ ≤ max(tol·‖fun(x0)‖∞, atol). ``diff``: "implicit", "unroll",
+    ("truncated", k), "one_step". ``linear``: how Newton steps and the implicit rule solve
+    linear systems ("dense", "cg", "gmres" or LinearOptions). ``throw``: raise
+    NotConvergedError. Returns an OptimizeResult: ``x``, ``fun``, ``success``, ``nit``,
+    ``residual``, ``message``.
+    """
+    if jac is not None:
+        raise TypeError("root: adjoin differentiates fun itself; remove jac=")
+    if callback is not None:
+        raise TypeError("root: callback is not supported")
+    kind = check_method(method, _METHODS, "root")
+    options = dict(options or {})
+    x0 = as_float(x0)
+    shape = tuple(anp.shape(x0))
+    n = int(np.prod(shape, dtype=np.int64))
+    F, theta = parametrize(fun, x0, args)
+
+    def Ff(u, *th):
+        out = F(anp.reshape(u, shape), *th)
+        if tuple(anp.shape(out)) != shape:
+            raise ValueError(f"root: fun must return an array of the shape of x0 {shape}, "
+                             f"got {tuple(anp.shape(out))}")
+        return anp.reshape(out, (n,))
+
+    u0 = anp.reshape(x0, (n,))
+    lin = linear_options(linear, n)
+    # Newton steps: dense for small problems unless told otherwise (the implicit rule may
+    # still use a Krylov method, see linear_options)
+    step_lin = LinearOptions("dense") if linear is None and n <= DENSE_MAX else lin
+    maxiter = check_maxiter(maxiter, 100 if kind != "scipy" else 0)
+    if kind == "scipy":
+        require_implicit(diff, f"root(method={method!r})")
+        u, info = opaque_solve(f"scipy {method}", _scipy_runner(Ff, u0, method, tol, options,
+                                                               maxiter),
+                               Ff, theta, u0, lin, throw)
+    else:
+        if kind == "newton-krylov" and step_lin.method == "dense":
+            m = krylov_method()
+            if m is None:
+                raise ValueError("newton-krylov needs a Krylov method for nonsymmetric systems "
+                                 "(gmres); pass linear=LinearOptions('cg', symmetric=True) "
+                                 "for a symmetric positive definite Jacobian")
+            step_lin = LinearOptions(m, tol=step_lin.tol)
+        if kind == "broyden":
+            solver = broyden_solver(Ff)
+        else:
+            solver = newton_solver(Ff, step_lin, line_search=options.pop("line_search", True))
+        if options:
+            raise TypeError(f"root: unknown options {sorted(options)}")
+        th0 = stopped(theta)
+        thr = threshold(solver.error, solver.init(stopped(u0), *th0), th0, tol, atol)
+        u, info = solve(solver, u0, theta, diff=diff, optimality=Ff, threshold=thr,
+                        maxiter=maxiter, throw=throw, linear=lin)
+    x = anp.reshape(u, shape)
+    return make_result(info, x=x, fun=F(x, *theta))
+
+
+def _scipy_runner(Ff, u0, method, tol, options, maxiter):
+    import scipy.optimize as so
+
+    method = method.lower()
+
+    def run(*theta):
+        opts = dict(options)
+        if maxiter:
+            opts.setdefault("maxiter" if method not in ("hybr", "lm") else "maxfev", maxiter)
+        r = so.root(lambda u: np.asarray(Ff(u, *theta)), np.asarray(u0), method=method,
+                    tol=tol, options=opts)
+        res = float(np.max(np.abs(Ff(r.x, *theta)))) if r.x.size else 0.0
+        nit = int(r.get("nit", r.get("nfev", 0)))
+        return r.x, SolveInfo(f"scipy {method}", nit, res, tol, bool(r.success))
+
+    return run
