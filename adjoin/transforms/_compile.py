@@ -22,10 +22,13 @@ fused (inside numpy)
     accumulated per block, so the summed array is never written to memory.
 
 Why blocked NumPy rather than numexpr or numba: measured on this project's
-2-core machine (4·10⁶ float64 elements), NumPy's own SIMD transcendental
-functions over blocks on 2 threads ran the 10-operation chain in ~205 ms, numexpr
-2.14 (2 threads) in ~290 ms, plain NumPy in ~335 ms; numba would add a
-compile-time dependency of its own. See benchmarks/bench_jit.py.
+2-core machine (4·10⁶ float64 elements), NumPy's own ufuncs (SIMD exp; sin, cos,
+tanh at 13-18 ns per element) over blocks on 2 threads ran the 10-operation chain
+in ~205 ms, numexpr 2.14 (2 threads, no VML: libm per element) in ~290 ms, plain
+NumPy in ~335 ms; numba would add LLVM as a dependency and seconds of compile
+time per kernel. The threshold: at 128×512 (the MLP's activations) blockwise
+kernels were no faster than one NumPy call per equation (within noise), so
+fusion starts at 2¹⁷ elements. See benchmarks/bench_jit.py.
 """
 from __future__ import annotations
 
@@ -42,7 +45,7 @@ from adjoin.core.graph import Graph, Literal, Var
 
 #: elementwise chains whose arrays have at least this many elements are fused and
 #: run blockwise on threads (below it, one NumPy call per equation is faster)
-FUSE_MIN_SIZE = int(os.environ.get("ADJOIN_JIT_FUSE_MIN", 1 << 16))
+FUSE_MIN_SIZE = int(os.environ.get("ADJOIN_JIT_FUSE_MIN", 1 << 17))
 #: elements per block of a fused kernel
 CHUNK = int(os.environ.get("ADJOIN_JIT_CHUNK", 1 << 14))
 
