@@ -9,7 +9,8 @@ from adjoin.core.pytree import (register_dataclass, register_pytree_node, tree_f
                                 tree_leaves, tree_map, tree_structure, tree_unflatten)
 from adjoin.core.avals import ShapedArray  # noqa: F401
 from adjoin.core.primitive import Primitive, MissingRuleError  # noqa: F401
-from adjoin.core.trace import ConcretizationError, LeakedTracerError  # noqa: F401
+from adjoin.core.trace import (ConcretizationError, LeakedTracerError,  # noqa: F401
+                               TracerArrayConversionError)
 from adjoin.transforms.api import (grad, hessian, hvp, jacfwd, jacobian, jacobian_mode,  # noqa: F401
                                    jacrev, jvp, linearize, make_graph, value_and_grad, vjp, vmap)
 from adjoin.transforms.jit import jit  # noqa: F401

@@ -378,7 +378,7 @@ def _svg_document(bodies, width, height) -> str:
             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="DejaVu Sans Mono, Menlo, '
             f'Consolas, monospace" font-size="{FONT}">')
     return "\n".join([head, f"<defs>{markers}</defs>",
-                      f'<rect width="100%" height="100%" fill="white"/>', *bodies, "</svg>"])
+                      '<rect width="100%" height="100%" fill="white"/>', *bodies, "</svg>"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -549,7 +549,7 @@ class GraphPicture:
             bodies.append(f'<text x="{PAD}" y="{PAD + 18}" font-size="17" font-weight="bold">'
                           f'{html.escape(self.title)}</text>')
         for s in scenes:
-            bodies.append(f'<g class="panel">')
+            bodies.append('<g class="panel">')
             bodies += s.svg_body(ox, top)
             bodies.append("</g>")
             ox += s.width + 3 * PAD

@@ -22,6 +22,10 @@ class ConcretizationError(TypeError):
     """A traced value was used where a concrete Python value is needed."""
 
 
+class TracerArrayConversionError(TypeError):
+    """A traced value reached raw NumPy (np.asarray or a function adjoin does not wrap)."""
+
+
 class LeakedTracerError(RuntimeError):
     """A tracer escaped the transformation that created it."""
 
@@ -257,7 +261,7 @@ class Tracer:
 
     # --- NumPy interoperability ----------------------------------------------
     def __array__(self, dtype=None, copy=None):
-        raise TypeError(
+        raise TracerArrayConversionError(
             "a traced value was converted to a NumPy array (np.asarray or a NumPy function "
             "without an adjoin equivalent). Derivatives cannot flow through raw NumPy: use "
             "adjoin.numpy (import adjoin.numpy as anp) for operations on traced values.")
@@ -268,7 +272,7 @@ class Tracer:
         name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
         fn = getattr(anp, name, None) if method == "__call__" and not kwargs else None
         if fn is None:
-            raise TypeError(
+            raise TracerArrayConversionError(
                 f"numpy.{ufunc.__name__}.{method} got a traced value; use the adjoin.numpy "
                 f"function of the same name (adjoin.numpy has no '{name}' for this call)")
         return fn(*inputs)
@@ -278,7 +282,7 @@ class Tracer:
             return func(*_lower(args), **{k: _lower([v])[0] for k, v in kwargs.items()})
         fn = getattr(anp, func.__name__, None)
         if fn is None or fn is func:
-            raise TypeError(
+            raise TracerArrayConversionError(
                 f"numpy.{func.__name__} got a traced value and adjoin.numpy has no "
                 f"'{func.__name__}'; write it with adjoin.numpy operations")
         return fn(*args, **kwargs)

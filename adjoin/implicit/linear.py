@@ -83,7 +83,7 @@ def _derived(params, **changes):
 
 # ẋ = A⁻¹ (ḃ − Ȧ x)
 def _jvp(primals, tangents, **params):
-    b, ops = primals[0], primals[1:]
+    ops = primals[1:]
     b_dot, op_dots = tangents[0], tangents[1:]
     x = linear_solve_p.bind(*primals, **params)
     rhs = b_dot

@@ -21,7 +21,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray, aval_of
 from adjoin.core.primitive import Primitive
-from adjoin.core.trace import dtype_of, shape_of
+from adjoin.core.trace import TracerArrayConversionError, dtype_of, shape_of
 from adjoin.implicit.linear import linear_solve_p
 from adjoin.transforms.closure import closure_convert
 
@@ -49,7 +49,11 @@ class LinearOptions:
 
 
 def solve_linear(matvec, rhs, x_like, options: LinearOptions, transpose=False, rmatvec=None):
-    """Solve ``A v = rhs`` for the linear map ``matvec`` (closing over traced values)."""
+    """Solve ``A v = rhs`` for the linear map ``matvec`` (closing over traced values).
+
+    ``transpose`` (dense method only): solve ``Aᵀ v = rhs`` with the materialized A.
+    ``rmatvec``: v ↦ Aᵀv for Krylov methods that need the transpose.
+    """
     if options.method == "dense":
         n = int(np.prod(shape_of(x_like), dtype=np.int64))
         flat = lambda v: anp.reshape(matvec(anp.reshape(v, shape_of(x_like))), (n,))  # noqa: E731
@@ -104,9 +108,11 @@ def _jvp(primals, tangents, solve, F, out_aval, linear):
 
 # (∂F/∂x)ᵀ λ = x̄ ;  θ̄ = −(∂F/∂θ)ᵀ λ
 def _vjp(needs, g, x, *theta, solve, F, out_aval, linear):
-    jx_t = _jx(F, x, theta) if linear.symmetric else _jx_transpose(F, x, theta)
-    lam = solve_linear(jx_t, g, x, linear, transpose=not linear.symmetric,
-                       rmatvec=None if linear.symmetric else _jx(F, x, theta))
+    if linear.method == "dense" or linear.symmetric:
+        # dense: materialize J by jvps, then solve with Jᵀ; symmetric: Jᵀ = J
+        lam = solve_linear(_jx(F, x, theta), g, x, linear, transpose=not linear.symmetric)
+    else:
+        lam = solve_linear(_jx_transpose(F, x, theta), g, x, linear, rmatvec=_jx(F, x, theta))
     _, pullback = _api().vjp(lambda *th: F(x, *th), *theta)
     return [(-c if n and dtype_of(t).kind in "fc" else None)
             for c, n, t in zip(pullback(lam), needs, theta)]
@@ -132,9 +138,8 @@ def _batched_solver(solve, axes, size):
     def run(*theta):
         try:
             return vmapped(*theta)
-        except TypeError as err:
-            if "raw NumPy" not in str(err) and "converted to a NumPy array" not in str(err):
-                raise
+        except TracerArrayConversionError:
+            pass
         return anp.stack([solve(*[t if a is None else t[i] for t, a in zip(theta, axes)])
                           for i in range(size)])
 

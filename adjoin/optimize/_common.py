@@ -149,36 +149,12 @@ def linear_options(linear, n, symmetric=False, pd=False, tol=1e-12):
         return linear
     if linear is None:
         method = "dense" if n <= DENSE_MAX else (krylov_method(symmetric and pd) or "dense")
-        if method == "dense" and not symmetric and not dense_transpose_ok():
-            method = krylov_method() or "dense"
     elif isinstance(linear, str):
         method = linear
     else:
         raise TypeError(f"linear must be None, a method name ('dense', 'cg', 'gmres', ...) or "
                         f"LinearOptions, got {type(linear).__name__}")
     return LinearOptions(method, symmetric=symmetric, tol=tol)
-
-
-_DENSE_TRANSPOSE_OK = []
-
-
-def dense_transpose_ok() -> bool:
-    """Whether the reverse rule of ``implicit_root`` with LinearOptions("dense") solves with
-    (∂F/∂x)ᵀ for a nonsymmetric ∂F/∂x (probed once on a 2×2 system). At the time of writing
-    ``adjoin.implicit.root.solve_linear`` materializes the *transposed* map and then
-    transposes it again, so it solves with ∂F/∂x instead; until that is fixed, nonsymmetric
-    problems default to a Krylov method (gmres) for their implicit rule."""
-    if not _DENSE_TRANSPOSE_OK:
-        from adjoin.implicit.root import implicit_root
-        from adjoin.transforms.api import vjp
-        M = np.array([[2.0, 1.0], [0.0, 4.0]])
-        b = np.array([1.0, 1.0])
-        _, pullback = vjp(lambda b: implicit_root(lambda b: np.linalg.solve(M, b),
-                                                  lambda x, b: M @ x - b, [b], b,
-                                                  LinearOptions("dense")), b)
-        bar = pullback(np.array([1.0, 0.0]))[0]
-        _DENSE_TRANSPOSE_OK.append(bool(np.allclose(bar, np.linalg.solve(M.T, [1.0, 0.0]))))
-    return _DENSE_TRANSPOSE_OK[0]
 
 
 def check_method(method, methods, what):

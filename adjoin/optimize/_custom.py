@@ -38,14 +38,9 @@ def custom_root(optimality_fun, solve=None, has_aux=False, symmetric=False):
             x0 = stopped(init_x)
 
             def run(*th):
-                try:
-                    out = solver(x0, *rebuild(th))
-                except TypeError as err:
-                    if not any(isinstance(t, Tracer) for t in th):
-                        raise
-                    # under vmap: let implicit_root call the solver once per example
-                    raise TypeError(f"{getattr(solver, '__name__', 'solver')} runs on raw "
-                                    f"NumPy values ({err})") from err
+                # a NumPy-based solver under vmap raises TracerArrayConversionError;
+                # implicit_root then calls it once per example
+                out = solver(x0, *rebuild(th))
                 if has_aux:
                     out, a = out
                     aux.append(a)

@@ -3,7 +3,7 @@ through their optimality condition: the custom_root route (Blondel et al. 2022).
 from __future__ import annotations
 
 from adjoin.core.avals import aval_of
-from adjoin.core.trace import Tracer
+from adjoin.core.trace import Tracer, TracerArrayConversionError
 from adjoin.implicit.info import SolveInfo
 from adjoin.implicit.modes import parse_diff
 from adjoin.implicit.root import implicit_root
@@ -25,8 +25,8 @@ def opaque_solve(name, run, F, theta, x0, linear, throw):
     def solve(*th):
         if any(isinstance(t, Tracer) for t in th):
             # under vmap: implicit_root then calls us once per example with raw NumPy values
-            raise TypeError(f"{name} runs on raw NumPy values; a traced value cannot be "
-                            "converted to a NumPy array here")
+            raise TracerArrayConversionError(f"{name} runs on raw NumPy values; a traced value "
+                                             "cannot be converted to a NumPy array here")
         x, info = run(*th)
         holder.__dict__.update(info.__dict__)
         info.check(throw, "solve")

@@ -25,7 +25,7 @@ import numpy as np
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten, tree_map
-from adjoin.core.trace import Tracer, dtype_of, shape_of
+from adjoin.core.trace import Tracer, TracerArrayConversionError, dtype_of, shape_of
 from adjoin.transforms.forward import JVPTracer
 from adjoin.transforms.reverse import VJPTracer
 from adjoin.transforms.staging import abstract_eval
@@ -337,14 +337,12 @@ def _cvjp_jvp(primals, tangents, fun, fwd, bwd, **_):
     try:
         _, pullback = _api().vjp(cotangent_map, *[_zeros(o) for o in outs])
         out_t = pullback(_fill(tangents, primals))
-    except TypeError as err:
-        if "raw NumPy" in str(err) or "converted to a NumPy array" in str(err):
-            raise TypeError(
-                "forward mode through a custom_vjp function is derived by transposing its bwd "
-                "rule, so bwd must be written with adjoin.numpy operations; it applied a raw "
-                "NumPy function to the cotangent. Write bwd with adjoin.numpy, or use "
-                "custom_jvp for this function.") from err
-        raise
+    except TracerArrayConversionError as err:
+        raise TypeError(
+            "forward mode through a custom_vjp function is derived by transposing its bwd "
+            "rule, so bwd must be written with adjoin.numpy operations; it applied a raw "
+            "NumPy function to the cotangent. Write bwd with adjoin.numpy, or use "
+            "custom_jvp for this function.") from err
     return outs, [t if dtype_of(o).kind in "fc" else None for t, o in zip(out_t, outs)]
 
 

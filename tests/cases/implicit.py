@@ -55,11 +55,27 @@ def _cubic_laplace(theta):
     return u
 
 
+def _nonsymmetric_root(theta):
+    """x + 0.3 tanh(B x) = θ with B nonsymmetric: the dense implicit rule must transpose J
+    exactly once in reverse mode."""
+    B = np.array([[0.0, 2.0, 0.0], [-1.0, 0.5, 1.5], [0.7, 0.0, -0.4]])
+    F = lambda x, th: x + 0.3 * anp.tanh(B @ x) - th  # noqa: E731
+    step = lambda x, th: x - anp.linalg.solve(  # noqa: E731
+        anp.eye(3) + 0.3 * (1.0 - anp.tanh(B @ x) ** 2)[:, None] * B, F(x, th))
+    newton = IterativeSolver("newton", init=lambda x0, th: x0, step=step,
+                             error=lambda x, th: anp.max(anp.abs(F(x, th))))
+    x, _ = solve(newton, anp.zeros_like(theta), [theta], optimality=F, threshold=1e-13,
+                 maxiter=60, linear=LinearOptions("dense"))
+    return x
+
+
 CASES = [
     Case("linear_solve cg", lambda M, b: cg_solve(_spd(M), b),
          [_spd_inputs(3), _spd_inputs(5)], primitives=("linear_solve",)),
     Case("implicit_root cos fixed point", _cos_fixed_point, [((),), ((3,),)],
          domain=(0.3, 1.2), primitives=("implicit_root",)),
+    Case("implicit_root nonsymmetric dense", _nonsymmetric_root, [((3,),)],
+         primitives=("implicit_root",)),
     Case("implicit_root cubic laplace", _cubic_laplace, [((5,),)], domain=(0.2, 1.5),
          primitives=("implicit_root", "linear_solve")),
 ]
