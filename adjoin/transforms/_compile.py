@@ -545,7 +545,6 @@ class _NumpyGen:
     def _emit_group(self, g, i, items, last, out_set, kernels, owned):
         S = g.shape
         inputs = self._group_inputs(g)
-        defined = g.vars | g.reduced
         # outputs: defined here and used after this item (by anyone) or returned
         outputs = [e.outvars[0] for e in g.eqns
                    if e.outvars[0] in g.vars and last.get(e.outvars[0], -1) > i]
