@@ -24,7 +24,8 @@ sys.path.insert(0, HERE)
 
 import common as C  # noqa: E402
 
-BENCHMARKS = ["dispatch", "scalar_chain", "mlp", "elementwise_big", "jacobian", "memory"]
+BENCHMARKS = ["dispatch", "scalar_chain", "mlp", "elementwise_big", "jacobian", "memory",
+              "cg_poisson", "newton"]
 
 
 def main(argv):
