@@ -26,7 +26,6 @@ from adjoin.core.avals import ShapedArray, aval_of
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import ConcretizationError, _stack, concrete_value, dtype_of, shape_of
-from adjoin.transforms.reverse import VJPTracer
 
 from adjoin.control._common import (api, batched_outputs, body_avals, body_flops, convert,
                                     describe, fill, inexact, same_avals, zeros_like)
@@ -174,14 +173,7 @@ def _cond_reverse(trace, args, params):
         k = None
     if k is not None and shape_of(index) == ():
         return list(params["branches"][k](*ops, *consts[k]))
-    primals, in_idx = [], []
-    for a in args:
-        if type(a) is VJPTracer and a._trace is trace:
-            primals.append(a.primal)
-            in_idx.append(a.idx)
-        else:
-            primals.append(trace.save_const(a))
-            in_idx.append(-1)
+    primals, in_idx = trace.split_args(args)
     outs = cond_p.bind(*primals, **params)
     return trace.record(cond_p.vjp, params, tuple(in_idx), primals, outs, True)
 

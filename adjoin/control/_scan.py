@@ -258,14 +258,7 @@ def _scan_reverse(trace, args, params):
             ys[i] = out[nc:]
         y_avals = _y_avals(body, args, nc, nx) if length == 0 else None
         return carry + _stack_ys(ys, y_avals or [aval_of(y) for y in ys[0]], length)
-    primals, in_idx = [], []
-    for a in args:
-        if type(a) is VJPTracer and a._trace is trace:
-            primals.append(a.primal)
-            in_idx.append(a.idx)
-        else:
-            primals.append(trace.save_const(a))
-            in_idx.append(-1)
+    primals, in_idx = trace.split_args(args)
     outs, carries = _forward_with_carries(primals, params)
     saved = carries + primals[nc:]
     return trace.record(_checkpointed_vjp, {"nsaved_carries": nc, "params": params},

@@ -115,14 +115,7 @@ def _reverse_record(trace, args, params, run, vjp_rule, rule_params, saved_of):
     Outputs that depend on closed-over traced values get a second path (a join
     entry) so that both contributions reach the cotangents.
     """
-    primals, in_idx = [], []
-    for a in args:
-        if type(a) is VJPTracer and a._trace is trace:
-            primals.append(a.primal)
-            in_idx.append(a.idx)
-        else:
-            primals.append(trace.save_const(a))
-            in_idx.append(-1)
+    primals, in_idx = trace.split_args(args)
     outs, extra = run(primals)
     outs, closure = _split_closure(trace, list(outs), VJPTracer)
     extra = _strip_trace(trace, extra, VJPTracer)

@@ -145,6 +145,19 @@ class VJPTrace(Trace):
             return x.primal
         return x
 
+    def split_args(self, args):
+        """(primal values, tape slot or -1 per argument); constants are protected by
+        :meth:`save_const`. For recording hooks (``process`` inlines the same loop)."""
+        primals, in_idx = [], []
+        for a in args:
+            if type(a) is VJPTracer and a._trace is self:
+                primals.append(a.primal)
+                in_idx.append(a.idx)
+            else:
+                primals.append(self.save_const(a))
+                in_idx.append(-1)
+        return primals, in_idx
+
     def backward(self, out_cts: dict, consume: bool):
         """Pull the cotangents ``{slot: cotangent}`` back through the tape.
 
