@@ -83,6 +83,20 @@ def bind(prim, args, params):
     return prim.impl(*args, **params)
 
 
+class no_transformations:
+    """Run a block as if no transformation were active (every adjoin call goes straight to
+    NumPy). Only for code whose values are all concrete, such as a primitive's ``impl``
+    running an iterative method: it saves the dispatch of every operation."""
+
+    def __enter__(self):
+        self.saved = _stack[:]
+        _stack.clear()
+
+    def __exit__(self, *exc):
+        _stack[:] = self.saved
+        return False
+
+
 def is_traced(x) -> bool:
     return isinstance(x, Tracer)
 

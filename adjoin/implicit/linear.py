@@ -22,7 +22,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
-from adjoin.core.trace import dtype_of, shape_of
+from adjoin.core.trace import dtype_of, no_transformations, shape_of
 
 
 def _api():
@@ -60,7 +60,10 @@ def transpose_matvec(matvec):
 
 
 def _impl(b, *ops, matvec, rmatvec, symmetric, method, tol, atol, maxiter, x0, M, throw, info):
-    x, report = run_method(method, lambda v: matvec(v, *ops), b, x0, tol, atol, maxiter, M)
+    # all values are concrete here and matvec's traced values are explicit operands, so
+    # the iterations may skip the dispatch of the transformations around this call
+    with no_transformations():
+        x, report = run_method(method, lambda v: matvec(v, *ops), b, x0, tol, atol, maxiter, M)
     if info is not None:
         info.__dict__.update(report.__dict__)
     report.check(throw, "linear solve")

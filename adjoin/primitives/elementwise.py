@@ -76,7 +76,7 @@ sinc_p = unary("sinc", np.sinc, _sinc_deriv, flops=T)
 # --- linear maps: negation ż = −ẋ, x̄ = −z̄
 def _linear_unary(name, impl, apply_t, transpose):
     """A linear elementwise primitive: ż = L ẋ, x̄ = Lᵀ z̄ (both given with adjoin ops)."""
-    prim = Primitive(name, impl)
+    prim = Primitive(name, impl, saves=(False, False))  # the transpose reads x's dtype only
     prim.def_rules(
         shape=elementwise_shape(impl),
         jvp=lambda primals, tangents: (prim.bind(primals[0]),

@@ -116,7 +116,7 @@ slice_p = Primitive(
     batch=lambda vals, dims, idx: (
         slice_p.bind(batch_axis_to_front(vals[0], dims[0]),
                      idx=(_full(shape_of(vals[0])[dims[0]]),) + idx), 0),
-    cost=_free)
+    cost=_free, saves=(False, False))
 
 
 # z = zeros(shape); z[idx] = g: ż = slice_scatter(ġ) ; ḡ = z̄[idx]
@@ -137,7 +137,7 @@ slice_scatter_p = Primitive(
         slice_scatter_p.bind(batch_axis_to_front(vals[0], dims[0]),
                              idx=(_full(shape_of(vals[0])[dims[0]]),) + idx,
                              shape=(shape_of(vals[0])[dims[0]],) + tuple(shape)), 0),
-    cost=_free)
+    cost=_free, saves=(False, False))
 
 
 # --- gather / scatter ------------------------------------------------------------------
@@ -226,7 +226,8 @@ def _gather_batch(vals, dims):
 
 
 gather_p = Primitive("gather", _gather_impl, shape=_gather_shape, jvp=_gather_jvp,
-                     vjp=_gather_vjp, batch=_gather_batch, cost=_free)
+                     vjp=_gather_vjp, batch=_gather_batch, cost=_free,
+                     saves=(True, False))  # the vjp reads the indices, not the output
 
 
 def _scatter_shape(name):

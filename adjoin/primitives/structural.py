@@ -141,7 +141,8 @@ def _concat_batch(vals, dims, axis):
 
 concatenate_p = Primitive(
     "concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
-    shape=_concat_shape, jvp=_concat_jvp, vjp=_concat_vjp, batch=_concat_batch, cost=_free)
+    shape=_concat_shape, jvp=_concat_jvp, vjp=_concat_vjp, batch=_concat_batch, cost=_free,
+    saves=(False, False))
 
 
 def _front_batch(prim, axes_params=()):
@@ -160,7 +161,7 @@ flip_p = Primitive(
     "flip", lambda x, axes: np.flip(x, axes),
     shape=lambda a, axes: ShapedArray(a.shape, a.dtype),
     vjp=lambda needs, g, out, x, axes: (flip_p.bind(g, axes=axes),),
-    cost=_free)
+    cost=_free, saves=(False, False))
 flip_p.def_rules(jvp=_linear_jvp(flip_p), batch=_front_batch(flip_p, ("axes",)))
 
 
@@ -170,7 +171,7 @@ roll_p = Primitive(
     shape=lambda a, shifts, axes: ShapedArray(a.shape, a.dtype),
     vjp=lambda needs, g, out, x, shifts, axes: (
         roll_p.bind(g, shifts=tuple(-s for s in shifts), axes=axes),),
-    cost=_free)
+    cost=_free, saves=(False, False))
 roll_p.def_rules(jvp=_linear_jvp(roll_p), batch=_front_batch(roll_p, ("axes",)))
 
 
@@ -188,7 +189,7 @@ pad_p = Primitive(
     vjp=_pad_vjp,
     batch=lambda vals, dims, widths: (
         pad_p.bind(batch_axis_to_front(vals[0], dims[0]), widths=((0, 0),) + widths), 0),
-    cost=_free)
+    cost=_free, saves=(False, False))
 pad_p.def_rules(jvp=_linear_jvp(pad_p))
 
 
