@@ -39,13 +39,15 @@ from __future__ import annotations
 import numpy as np
 
 import adjoin.numpy as anp
-from adjoin.core.trace import all_values
+from adjoin.core.trace import all_values, dtype_of
 from adjoin.implicit.info import SolveInfo
 from adjoin.implicit.modes import IterativeSolver, iterate
 
 
 def vdot(a, b):
     """⟨a, b⟩ = Σ conj(a)·b over all entries."""
+    if dtype_of(a).kind != "c":  # no conjugate copy for real vectors (it would be taped)
+        return anp.sum(a * b)
     return anp.sum(anp.conj(a) * b)
 
 
