@@ -80,10 +80,18 @@ class IterativeSolver:
 
 def iterate(solver: IterativeSolver, state, theta, threshold, maxiter, keep_last=0):
     """Run ``solver`` from ``state``; returns (state, SolveInfo, the last ``keep_last`` states
-    before the final one, oldest first)."""
+    before the final one, oldest first).
+
+    ``threshold``: the residual norm to reach, or a function ``threshold(state0, *theta)``
+    computing it from the starting state (relative tolerances). A function is evaluated on
+    the values being iterated, so under ``jit`` an implicitly differentiated solve computes
+    it when the compiled program runs, not while it is staged.
+    """
     from adjoin.linalg._krylov import converged
     import numpy as np
     from adjoin.core.trace import all_values
+    if callable(threshold):  # relative tolerances: resolved on the values being iterated
+        threshold = threshold(state, *theta)
     history = collections.deque(maxlen=keep_last or None) if keep_last else None
     k, ok, err = 0, False, None
     for k in range(maxiter + 1):

@@ -122,6 +122,15 @@ def threshold(error, state0, theta, tol, atol):
     return max(tol * r0, atol)
 
 
+def relative_threshold(error, tol, atol):
+    """``threshold`` as a function of the starting state, for ``adjoin.implicit.iterate``:
+    evaluated where the iterations run (under jit: when the compiled program runs)."""
+    if tol is None or tol < 0 or atol is None or atol < 0:
+        raise ValueError(f"tol and atol must be non-negative numbers, got tol={tol!r}, "
+                         f"atol={atol!r}")
+    return lambda state0, *theta: threshold(error, state0, theta, tol, atol)
+
+
 def check_maxiter(maxiter, default):
     if maxiter is None:
         return default

@@ -14,7 +14,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.implicit.modes import IterativeSolver, solve
 from adjoin.optimize._common import (as_float, check_maxiter, check_method, inf_norm,
-                                     linear_options, parametrize, stopped, threshold)
+                                     linear_options, parametrize, relative_threshold)
 from adjoin.optimize._result import make_result
 
 
@@ -96,8 +96,7 @@ def fixed_point(func, x0, args=(), method="iterate", *, tol=1e-10, atol=0.0, max
 
 
 def _run(solver, u0, theta, F, n, tol, atol, maxiter, throw, diff, linear):
-    th0 = stopped(theta)
-    thr = threshold(solver.error, solver.init(stopped(u0), *th0), th0, tol, atol)
+    thr = relative_threshold(solver.error, tol, atol)
     return solve(solver, u0, theta, diff=diff, optimality=F, threshold=thr, maxiter=maxiter,
                  throw=throw, linear=linear_options(linear, n))
 

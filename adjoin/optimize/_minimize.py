@@ -14,7 +14,7 @@ from adjoin.implicit.info import NotConvergedError, SolveInfo
 from adjoin.implicit.modes import IterativeSolver, solve
 from adjoin.implicit.root import LinearOptions, solve_linear
 from adjoin.optimize._common import (as_float, check_maxiter, check_method, every,
-                                     inf_norm, linear_options, parametrize, stopped, threshold)
+                                     inf_norm, linear_options, parametrize, relative_threshold)
 from adjoin.optimize._opaque import opaque_solve, require_implicit
 from adjoin.optimize._result import make_result
 
@@ -202,8 +202,7 @@ def minimize(fun, x0, args=(), method="bfgs", jac=None, tol=1e-10, callback=None
         if options:
             raise TypeError(f"minimize: unknown options {sorted(options)}")
         default_maxiter = {"gd": 10000, "bfgs": 1000, "l-bfgs": 1000}.get(kind, 200)
-        th0 = stopped(theta)
-        thr = threshold(solver.error, solver.init(stopped(u0), *th0), th0, tol, atol)
+        thr = relative_threshold(solver.error, tol, atol)
         u, info = solve(solver, u0, theta, diff=diff, optimality=grad, threshold=thr,
                         maxiter=check_maxiter(maxiter, default_maxiter), throw=throw,
                         linear=lin)

@@ -15,7 +15,7 @@ from adjoin.implicit.modes import IterativeSolver, solve
 from adjoin.implicit.root import LinearOptions, solve_linear
 from adjoin.optimize._common import (DENSE_MAX, as_float, check_maxiter, check_method, every,
                                      inf_norm, krylov_method, linear_options, parametrize,
-                                     stopped, threshold, two_norm)
+                                     relative_threshold, two_norm)
 from adjoin.optimize._opaque import opaque_solve, require_implicit
 from adjoin.optimize._result import make_result
 
@@ -155,8 +155,7 @@ def root(fun, x0, args=(), method="newton", jac=None, tol=1e-10, callback=None, 
             solver = newton_solver(Ff, step_lin, line_search=options.pop("line_search", True))
         if options:
             raise TypeError(f"root: unknown options {sorted(options)}")
-        th0 = stopped(theta)
-        thr = threshold(solver.error, solver.init(stopped(u0), *th0), th0, tol, atol)
+        thr = relative_threshold(solver.error, tol, atol)
         u, info = solve(solver, u0, theta, diff=diff, optimality=Ff, threshold=thr,
                         maxiter=maxiter, throw=throw, linear=lin)
     x = anp.reshape(u, shape)

@@ -13,7 +13,7 @@ from adjoin.implicit.info import SolveInfo
 from adjoin.implicit.modes import IterativeSolver, solve
 from adjoin.core.trace import all_values
 from adjoin.optimize._common import (as_float, check_maxiter, check_method, linear_options,
-                                     parametrize, stopped, threshold)
+                                     parametrize, relative_threshold, stopped)
 from adjoin.optimize._opaque import opaque_solve, require_implicit
 from adjoin.optimize._result import RootResults, make_result
 
@@ -106,8 +106,7 @@ def root_scalar(f, args=(), method=None, bracket=None, fprime=None, x0=None, x1=
             if x1 is None:
                 x1 = x0 * (1 + 1e-4) + (1e-4 if float(np.max(all_values(x0))) >= 0 else -1e-4)
             solver = secant_scalar(F, stopped(as_float(x1)))
-        th0 = stopped(theta)
-        thr = threshold(solver.error, solver.init(stopped(x0), *th0), th0, tol, atol)
+        thr = relative_threshold(solver.error, tol, atol)
         x, info = solve(solver, x0, theta, diff=diff, optimality=F, threshold=thr,
                         maxiter=check_maxiter(maxiter, 100), throw=throw, linear=lin)
     r = make_result(info, RootResults, root=x, x=x)
