@@ -68,17 +68,9 @@ def _jax_first(make):
 
 # --- 1. scalar chain ---------------------------------------------------------------------------
 
-def make_chain(sin, exp, tanh, cycles=40):
-    def f(x):
-        y = x
-        for _ in range(cycles):
-            y = sin(y)
-            y = exp(y)
-            y = y * x
-            y = y + 0.3
-            y = tanh(y)
-        return y
-    return f
+# the same workloads as the eager benchmarks, imported so that both measure one program
+from bench_elementwise_big import make_chain as make_ew  # noqa: E402
+from bench_scalar_chain import make_chain  # noqa: E402
 
 
 def scalar_chain():
@@ -142,22 +134,6 @@ def mlp():
 
 
 # --- 3. elementwise chain on 4e6 elements -------------------------------------------------------
-
-def make_ew(sin, exp, tanh, sum_):
-    def f(x):
-        y = sin(x)
-        y = exp(y)
-        y = y * x
-        y = y + 0.3
-        y = tanh(y)
-        y = sin(y)
-        y = exp(y)
-        y = y * 0.5
-        y = y + x
-        y = tanh(y)
-        return sum_(y)
-    return f
-
 
 def elementwise():
     n = 4_000_000

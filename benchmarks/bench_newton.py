@@ -258,8 +258,7 @@ def run():
     C.timing_table(t, "adjoin primal")
 
     def ratio(a, b_):
-        ta, tb = t.get(a), t.get(b_)
-        return ta.best / tb.best if isinstance(ta, C.Timing) and isinstance(tb, C.Timing) else None
+        return C.best_ratio(t, a, b_)
 
     rows = []
     for lib, gname, fname in [("adjoin implicit", "adjoin grad implicit", "adjoin primal"),

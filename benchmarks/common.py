@@ -369,3 +369,9 @@ def run_peer(name, fn):
         return fn()
     except Exception as e:  # a peer that cannot run a workload: say why, keep going
         return f"failed: {type(e).__name__}: {str(e)[:60]}"
+
+
+def best_ratio(timings, a, b):
+    """best(a) / best(b) from a ``compare`` result, or None when either did not run."""
+    ta, tb = timings.get(a), timings.get(b)
+    return ta.best / tb.best if isinstance(ta, Timing) and isinstance(tb, Timing) else None
