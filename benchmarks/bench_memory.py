@@ -22,7 +22,6 @@ import resource
 import threading
 import time
 
-
 import adjoin as ad
 import adjoin.numpy as anp
 
