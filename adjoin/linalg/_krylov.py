@@ -66,8 +66,13 @@ def converged(rnorm, threshold) -> bool:
     return bool(np.all(np.asarray(all_values(rnorm)) <= threshold))
 
 
+_SCALARS = (float, np.float64, np.complex128, complex)
+
+
 def safe_divide(num, den):
     """num/den, and 0 where den = 0 (a converged system keeps its iterate)."""
+    if type(num) in _SCALARS and type(den) in _SCALARS:  # concrete scalars: no array ops
+        return num / den if den != 0 else 0.0 * num
     zero = den == 0
     return anp.where(zero, 0.0, num / anp.where(zero, 1.0, den))
 
@@ -99,8 +104,11 @@ def make_cg(matvec, *, M=None, threshold=0.0):
         p = z + safe_divide(rz, s["rz"]) * s["p"]
         return dict(x=x, r=r, p=p, rz=rz)
 
-    return IterativeSolver("cg", init, step, lambda s, *theta: norm(s["r"]),
-                           lambda s: s["x"])
+    if M is None:  # rz = ‖r‖² already: no second inner product per iteration
+        error = lambda s, *theta: safe_sqrt(s["rz"])  # noqa: E731
+    else:
+        error = lambda s, *theta: norm(s["r"])  # noqa: E731
+    return IterativeSolver("cg", init, step, error, lambda s: s["x"])
 
 
 # --- BiCGStab (van der Vorst 1992), right preconditioned: A M y = b, x = M y ------------------
