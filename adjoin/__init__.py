@@ -18,4 +18,8 @@ from adjoin.analysis.cost import cost  # noqa: F401
 from adjoin.transforms.custom import (checkpoint, custom_jvp, custom_vjp,  # noqa: F401
                                       stop_gradient)
 
+from adjoin.core.allocator import tune_allocator, tune_on_import as _tune_on_import  # noqa: F401
+
 __version__ = "0.1.0"
+
+_tune_on_import()  # glibc: keep array memory for reuse (see adjoin/core/allocator.py)
