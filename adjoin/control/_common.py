@@ -29,6 +29,24 @@ def fill(t, like):
     return zeros_like(like) if t is None else t
 
 
+def jvp_with_placed_tangents(fun, groups, args):
+    """``jvp(fun)`` for a loop body or branch whose flat arguments come in groups.
+
+    Each group is ``(size, positions)``: ``size`` values, then the tangents of the values at
+    ``positions`` (the others have none). Returns ``(out, out_dot)`` as lists.
+    """
+    primals, tangents, o = [], [], 0
+    for size, positions in groups:
+        dots = args[o + size:o + size + len(positions)]
+        placed = [None] * size
+        for j, i in enumerate(positions):
+            placed[i] = dots[j]
+        primals += list(args[o:o + size])
+        tangents += placed
+        o += size + len(positions)
+    return api().jvp(lambda *p: list(fun(*p)), primals, tangents)
+
+
 def is_abstract(args) -> bool:
     """Whether some value has no concrete data underneath (it is being staged)."""
     for a in args:

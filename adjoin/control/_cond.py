@@ -28,7 +28,8 @@ from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import ConcretizationError, _stack, concrete_value, dtype_of, shape_of
 
 from adjoin.control._common import (api, batched_outputs, body_avals, body_flops, convert,
-                                    describe, fill, inexact, same_avals, zeros_like)
+                                    describe, fill, inexact, jvp_with_placed_tangents, same_avals,
+                                    zeros_like)
 
 
 def _layout(args, num_ops, const_counts):
@@ -79,14 +80,7 @@ def _cond_jvp(primals, tangents, *, branches, num_ops, const_counts):
 
     def jvp_branch(branch, kidx, nk):
         def run(*a):
-            x, xd, k, kd = a[:nops], a[nops:nops + nod], a[nops + nod:nops + nod + nk], \
-                a[nops + nod + nk:]
-            tx, tk = [None] * nops, [None] * nk
-            for j, i in enumerate(op_idx):
-                tx[i] = xd[j]
-            for j, i in enumerate(kidx):
-                tk[i] = kd[j]
-            out, out_dot = api().jvp(lambda *p: list(branch(*p)), list(x) + list(k), tx + tk)
+            out, out_dot = jvp_with_placed_tangents(branch, [(nops, op_idx), (nk, kidx)], a)
             return list(out) + [fill(out_dot[j], out[j]) for j in y_idx]
         run.__name__ = f"jvp({getattr(branch, '__name__', 'branch')})"
         return run

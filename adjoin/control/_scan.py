@@ -31,7 +31,8 @@ from adjoin.core.trace import (ConcretizationError, Tracer, _stack, concrete_val
 from adjoin.transforms.reverse import VJPTracer
 
 from adjoin.control._common import (api, body_avals, body_flops, carry_fixpoint, convert,
-                                    describe, fill, inexact, is_abstract, same_avals,
+                                    describe, fill, inexact, is_abstract, jvp_with_placed_tangents,
+                                    same_avals,
                                     zeros_like)
 
 
@@ -111,20 +112,7 @@ def _scan_jvp(primals, tangents, *, body, num_carry, num_xs, length, reverse, ch
     ncd, nxd, nk = len(c_idx), len(x_idx), len(consts)
 
     def jvp_body(*a):
-        c, cd = a[:nc], a[nc:nc + ncd]
-        o = nc + ncd
-        x, xd = a[o:o + nx], a[o + nx:o + nx + nxd]
-        o += nx + nxd
-        k, kd = a[o:o + nk], a[o + nk:]
-        tc, tx, tk = [None] * nc, [None] * nx, [None] * nk
-        for j, i in enumerate(c_idx):
-            tc[i] = cd[j]
-        for j, i in enumerate(x_idx):
-            tx[i] = xd[j]
-        for j, i in enumerate(k_idx):
-            tk[i] = kd[j]
-        out, out_dot = api().jvp(lambda *p: list(body(*p)), list(c) + list(x) + list(k),
-                                 tc + tx + tk)
+        out, out_dot = jvp_with_placed_tangents(body, [(nc, c_idx), (nx, x_idx), (nk, k_idx)], a)
         return (list(out[:nc]) + [fill(out_dot[i], out[i]) for i in c_idx]
                 + list(out[nc:]) + [fill(out_dot[nc + j], out[nc + j]) for j in y_idx])
 

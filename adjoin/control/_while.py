@@ -28,7 +28,7 @@ from adjoin.core.trace import _stack, all_values, dtype_of, shape_of
 from adjoin.transforms.reverse import VJPTracer
 
 from adjoin.control._common import (api, batched_outputs, body_flops, carry_fixpoint, convert,
-                                    describe, fill, inexact, is_abstract)
+                                    describe, fill, inexact, is_abstract, jvp_with_placed_tangents)
 from adjoin.control._scan import _check_carry, scan_p
 
 
@@ -93,13 +93,7 @@ def _while_jvp(primals, tangents, *, cond_fun, body_fun, num_carry, num_cond_con
         return cond_fun(*a[:nc], *a[nc + ncd:])
 
     def jvp_body(*a):
-        c, cd, k, kd = a[:nc], a[nc:nc + ncd], a[nc + ncd:nc + ncd + nk], a[nc + ncd + nk:]
-        tc, tk = [None] * nc, [None] * nk
-        for j, i in enumerate(c_idx):
-            tc[i] = cd[j]
-        for j, i in enumerate(k_idx):
-            tk[i] = kd[j]
-        out, out_dot = api().jvp(lambda *p: list(body_fun(*p)), list(c) + list(k), tc + tk)
+        out, out_dot = jvp_with_placed_tangents(body_fun, [(nc, c_idx), (nk, k_idx)], a)
         return list(out) + [fill(out_dot[i], out[i]) for i in c_idx]
 
     jvp_body.__name__ = f"jvp({getattr(body_fun, '__name__', 'body')})"

@@ -131,6 +131,21 @@ def relative_threshold(error, tol, atol):
     return lambda state0, *theta: threshold(error, state0, theta, tol, atol)
 
 
+def on_flat_vectors(fun, shape, what):
+    """``fun(x, *theta)`` (x and its value of shape ``shape``) as a function of flat vectors,
+    raising a clear error when ``fun`` returns another shape; ``what`` names it in errors."""
+    n = int(np.prod(shape, dtype=np.int64))
+
+    def flat(u, *theta):
+        out = fun(anp.reshape(u, shape), *theta)
+        if tuple(anp.shape(out)) != shape:
+            raise ValueError(f"{what} must return an array of the shape of x0 {shape}, "
+                             f"got {tuple(anp.shape(out))}")
+        return anp.reshape(out, (n,))
+
+    return flat
+
+
 def check_maxiter(maxiter, default):
     if maxiter is None:
         return default

@@ -14,7 +14,8 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.implicit.modes import IterativeSolver, solve
 from adjoin.optimize._common import (as_float, check_maxiter, check_method, inf_norm,
-                                     linear_options, parametrize, relative_threshold)
+                                     linear_options, on_flat_vectors, parametrize,
+                                     relative_threshold)
 from adjoin.optimize._result import make_result
 
 
@@ -73,12 +74,7 @@ def fixed_point(func, x0, args=(), method="iterate", *, tol=1e-10, atol=0.0, max
     n = int(np.prod(shape, dtype=np.int64))
     phi0, theta = parametrize(func, x0, args)
 
-    def phi(u, *th):
-        out = phi0(anp.reshape(u, shape), *th)
-        if tuple(anp.shape(out)) != shape:
-            raise ValueError(f"fixed_point: func must return an array of the shape of x0 "
-                             f"{shape}, got {tuple(anp.shape(out))}")
-        return anp.reshape(out, (n,))
+    phi = on_flat_vectors(phi0, shape, "fixed_point: func")
 
     damping = float(options.pop("damping", 1.0))
     if kind == "anderson":

@@ -14,8 +14,8 @@ from adjoin.implicit.info import SolveInfo
 from adjoin.implicit.modes import IterativeSolver, solve
 from adjoin.implicit.root import LinearOptions, solve_linear
 from adjoin.optimize._common import (DENSE_MAX, as_float, check_maxiter, check_method, every,
-                                     inf_norm, krylov_method, linear_options, parametrize,
-                                     relative_threshold, two_norm)
+                                     inf_norm, krylov_method, linear_options, on_flat_vectors,
+                                     parametrize, relative_threshold, two_norm)
 from adjoin.optimize._opaque import opaque_solve, require_implicit
 from adjoin.optimize._result import make_result
 
@@ -123,12 +123,7 @@ def root(fun, x0, args=(), method="newton", jac=None, tol=1e-10, callback=None, 
     n = int(np.prod(shape, dtype=np.int64))
     F, theta = parametrize(fun, x0, args)
 
-    def Ff(u, *th):
-        out = F(anp.reshape(u, shape), *th)
-        if tuple(anp.shape(out)) != shape:
-            raise ValueError(f"root: fun must return an array of the shape of x0 {shape}, "
-                             f"got {tuple(anp.shape(out))}")
-        return anp.reshape(out, (n,))
+    Ff = on_flat_vectors(F, shape, "root: fun")
 
     u0 = anp.reshape(x0, (n,))
     lin = linear_options(linear, n)
