@@ -299,6 +299,67 @@ def _scalar_source(graph, name):
 
 # --- the NumPy back end (with fused blockwise kernels) -----------------------------------------
 
+class _BufferAliases:
+    """Which variables may share a buffer, so that ``out=`` never writes into a live one.
+
+    A ufunc called without ``out=`` returns fresh memory; every other impl may return a
+    view of (or the very array of) one of its inputs: ``real`` of a complex array,
+    ``reshape``, ``transpose``, indexing with slices, ``broadcast_to``, an ``astype`` to
+    the same dtype, ``stop_gradient``. Such outputs join the alias set of their inputs
+    (conservatively: a copy is treated as a possible view). A buffer may be reused by
+    the equation at position ``i`` only when every variable of its set is dead after
+    ``i``: not used later, not a graph output, and not a graph input or constant.
+    """
+
+    def __init__(self):
+        self._parent = {}
+
+    def find(self, v):
+        parent = self._parent
+        root = v
+        while parent.get(root, root) is not root:
+            root = parent[root]
+        while v is not root:  # path compression
+            parent[v], v = root, parent.get(v, v)
+        return root
+
+    def union(self, a, b):
+        ra, rb = self.find(a), self.find(b)
+        if ra is not rb:
+            self._parent[ra] = rb
+
+    def join_views(self, outvars, invars):
+        """The outputs may be views of the inputs (any of them)."""
+        ins = [v for v in invars if type(v) is Var]
+        for o in outvars:
+            for v in ins:
+                self.union(o, v)
+
+    def members(self):
+        """Alias sets: root -> list of vars (only sets of two or more)."""
+        groups = {}
+        for v in list(self._parent):
+            groups.setdefault(self.find(v), []).append(v)
+        for r in list(groups):
+            if r not in groups[r]:
+                groups[r].append(r)
+        return groups
+
+
+def _alias_table(aliases, last, pinned):
+    """For each var of a multi-member alias set, the latest position any member is needed
+    (``inf`` when a member is pinned: an input, a constant or an output)."""
+    needed = {}
+    for members in aliases.members().values():
+        if any(m in pinned for m in members):
+            t = math.inf
+        else:
+            t = max(last.get(m, -1) for m in members)
+        for m in members:
+            needed[m] = t
+    return needed
+
+
 class _Group:
     """An open fusion group: elementwise equations on arrays of one shape."""
 
@@ -473,6 +534,11 @@ class _NumpyGen:
 
         invar_set = set(graph.invars)
         const_vars = set(graph.constvars)
+        aliases = _BufferAliases()
+        for kind, x in items:
+            if kind == "eqn" and not _returns_fresh(x):
+                aliases.join_views(x.outvars, x.invars)
+        self.reuse_after = _alias_table(aliases, last, invar_set | const_vars | out_set)
         for i, v in enumerate(graph.invars):
             self.names[v] = f"x{i}"
         for i, (v, c) in enumerate(zip(graph.constvars, graph.consts)):
@@ -511,8 +577,7 @@ class _NumpyGen:
     def _emit_eqn(self, eqn, i, last, owned):
         prim = eqn.prim
         ins = [self.ref(v) for v in eqn.invars]
-        if prim.name in _ALIAS:
-            owned.discard(eqn.invars[0])  # two names, one buffer: never overwrite it
+        if prim.name in _ALIAS:  # two names, one buffer (in the same alias set)
             return [f"    {self.name(eqn.outvars[0])} = {ins[0]}"]
         fn, comment = self.fun(eqn)
         if prim.multiple_results:
@@ -525,6 +590,7 @@ class _NumpyGen:
         if isinstance(prim.impl, np.ufunc) and not eqn.params and out.aval.ndim > 0:
             for v in eqn.invars:
                 if (type(v) is Var and v in owned and last.get(v) == i
+                        and self.reuse_after.get(v, i) <= i
                         and v.aval.shape == out.aval.shape and v.aval.dtype == out.aval.dtype):
                     call_args.append(f"out={self.names[v]}")
                     owned.discard(v)
@@ -566,6 +632,11 @@ class _NumpyGen:
         kowned = set()
         partials = []
         out_written = set()
+        kaliases = _BufferAliases()
+        for eqn in g.eqns:
+            if eqn.outvars[0] not in g.reduced and not _returns_fresh(eqn):
+                kaliases.join_views(eqn.outvars, eqn.invars)
+        kreuse = _alias_table(kaliases, klast, set(inputs) | set(outputs))
         for k, eqn in enumerate(g.eqns):
             out = eqn.outvars[0]
             name = eqn.prim.name
@@ -577,7 +648,6 @@ class _NumpyGen:
                 continue
             if name in _ALIAS:
                 kl.append(f"    {o} = {ins[0]}")
-                kowned.discard(eqn.invars[0])
             elif name == "broadcast_to":
                 kl.append(f"    {o} = _bcast({ins[0]}, {chunk_shape})")
             elif isinstance(eqn.prim.impl, np.ufunc) and not eqn.params:
@@ -589,6 +659,7 @@ class _NumpyGen:
                 else:
                     for v in eqn.invars:
                         if (type(v) is Var and v in kowned and klast.get(v) == k
+                                and kreuse.get(v, k) <= k
                                 and v.aval.dtype == out.aval.dtype):
                             target = self.name(v)
                             kowned.discard(v)
@@ -628,6 +699,13 @@ class _NumpyGen:
         for v in g.vars | g.reduced:
             if v not in keep:
                 self.names.pop(v, None)
+
+
+def _returns_fresh(eqn):
+    """Whether the equation's impl always returns newly allocated memory (a ufunc called
+    without ``out=``); any other impl may return a view of an input."""
+    return (isinstance(eqn.prim.impl, np.ufunc) and not eqn.prim.multiple_results
+            and "out" not in eqn.params)
 
 
 def _bind_params(impl, params):

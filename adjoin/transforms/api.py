@@ -16,7 +16,8 @@ from adjoin.core.trace import Tracer, dtype_of, shape_of
 from adjoin.transforms.batching import BatchTrace, BatchTracer
 from adjoin.transforms.forward import JVPTrace, JVPTracer
 from adjoin.transforms.reverse import VJPTrace, VJPTracer
-from adjoin.transforms.staging import StagingTrace, stage
+from adjoin.transforms._optimize import optimize
+from adjoin.transforms.staging import StagingTrace, StagingTracer, stage
 
 
 # --- argument checking -----------------------------------------------------------
@@ -125,11 +126,22 @@ def linearize(fun: Callable, *primals):
             out_flat, out_tree = tree_flatten(out)
             pairs = [trace.unwrap(o) for o in out_flat]
         primals_out = [p for p, _ in pairs]
-        for p in primals_out:
-            if isinstance(p, Tracer):
-                raise TypeError("linearize: the primal output depends on a staged value")
         t_out = [_zeros_like(p) if t is None else t for p, t in pairs]
+        # A primitive whose jvp rule computes primal and tangent in one equation (scan,
+        # while_loop, cond, custom rules: one loop over the pair) leaves primal outputs
+        # that are staged values of this graph. They do not depend on the tangent inputs
+        # (the jvp of a primitive never feeds tangents into primals), so one evaluation
+        # of the graph at zero tangents gives them; the linear map keeps only what its
+        # tangent outputs need (it re-runs such a loop's primal part at each call).
+        staged = [i for i, p in enumerate(primals_out)
+                  if isinstance(p, StagingTracer) and p._trace is staging]
         graph = staging.to_graph(t_out)
+        if staged:
+            joint = staging.to_graph([primals_out[i] for i in staged])
+            zeros = [np.zeros(v.aval.shape, v.aval.dtype) for v in joint.invars]
+            for i, val in zip(staged, joint.evaluate_flat(*zeros)):
+                primals_out[i] = val
+            graph = optimize(graph, fold=False, forward=False, cse=False, dce=True)[0]
 
     def f_jvp(*tangents):
         t_flat, t_tree = tree_flatten(tangents)
