@@ -112,10 +112,8 @@ def tape_buffer_bytes(trace):
     each view object at its own size."""
     from adjoin.core.trace import Tracer, concrete_value
     seen, total = set(), 0
-    for entry in trace.tape:
-        if entry is None:
-            continue
-        for v in list(entry[3]) + (list(entry[4]) if entry[6] else [entry[4]]):
+    for entry in trace.entries():
+        for v in entry.saved + entry.outputs:
             if isinstance(v, Tracer):
                 try:
                     v = concrete_value(v)
@@ -133,13 +131,11 @@ def tape_breakdown(trace):
     """Bytes the tape keeps alive, by the vjp rule that keeps them (first holder counts)."""
     from adjoin.core.trace import Tracer, concrete_value
     seen, by = set(), collections.Counter()
-    for entry in trace.tape:
-        if entry is None:
-            continue
-        rule = getattr(entry[0], "__qualname__", repr(entry[0]))
-        mod = getattr(entry[0], "__module__", "") or ""
+    for entry in trace.entries():
+        rule = getattr(entry.vjp_rule, "__qualname__", repr(entry.vjp_rule))
+        mod = getattr(entry.vjp_rule, "__module__", "") or ""
         name = f"{mod.rsplit('.', 1)[-1]}:{rule}"
-        for v in list(entry[3]) + (list(entry[4]) if entry[6] else [entry[4]]):
+        for v in entry.saved + entry.outputs:
             if isinstance(v, Tracer):
                 try:
                     v = concrete_value(v)

@@ -20,20 +20,19 @@ peak of live bytes of each program from a liveness pass (a value is freed
 after its last use; inputs are held by the caller throughout).
 
 The counting model (what one operation is) is described in
-``docs/cost-model.md``.
+``docs/cost-model.md``. The parts live beside this module: ``programs.py`` (one
+program's operations and peak bytes), ``tape.py`` (the tape's bytes) and
+``staged.py`` (staging the three programs).
 """
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Callable
 
-import numpy as np
-
-from adjoin.core.avals import aval_of
-from adjoin.core.graph import Graph, Literal
-from adjoin.core.pytree import tree_flatten
-from adjoin.transforms.reverse import VJPTracer
-from adjoin.transforms.staging import StagingTrace, StagingTracer, stage
+from adjoin.analysis.programs import ProgramCost, eqn_flops, graph_cost, peak_live_bytes
+from adjoin.analysis.staged import prepare, stage_f, stage_jvp, stage_vjp
+from adjoin.analysis.tape import TapeCost, tape_cost
 
 #: the lecture's cheap-gradient bounds: OPS(jvp f) ≤ 2.5 OPS(f), OPS(vjp f) ≤ 4 OPS(f)
 JVP_BOUND = 2.5
@@ -42,189 +41,6 @@ VJP_BOUND = 4.0
 __all__ = ["cost", "CostReport", "ProgramCost", "TapeCost", "graph_cost", "peak_live_bytes",
            "JVP_BOUND", "VJP_BOUND"]
 
-
-# --------------------------------------------------------------------------------------
-# one program
-# --------------------------------------------------------------------------------------
-
-def _eqn_flops(eqn) -> int:
-    return int(eqn.prim.cost(*[v.aval for v in eqn.invars], **eqn.params))
-
-
-@dataclass
-class ProgramCost:
-    """Operations and memory of one staged program."""
-
-    name: str
-    graph: Graph
-    flops: int
-    #: primitive name -> (number of equations, floating-point operations)
-    by_primitive: dict = field(default_factory=dict)
-    #: peak of live bytes (inputs held throughout, each value freed after its last use)
-    peak_bytes: int = 0
-    #: bytes of the program's inputs and captured constants
-    input_bytes: int = 0
-    #: operations of equations whose results nothing uses (counted in ``flops`` too)
-    dead_flops: int = 0
-
-    @property
-    def num_eqns(self) -> int:
-        return len(self.graph.eqns)
-
-
-def graph_cost(graph: Graph, name: str = "f") -> ProgramCost:
-    """The :class:`ProgramCost` of a staged graph (operations per primitive, peak bytes)."""
-    by, total = {}, 0
-    for eqn in graph.eqns:
-        n = _eqn_flops(eqn)
-        total += n
-        c, f = by.get(eqn.prim.name, (0, 0))
-        by[eqn.prim.name] = (c + 1, f + n)
-    by = dict(sorted(by.items(), key=lambda kv: (-kv[1][1], kv[0])))
-    held = _unique_vars(graph.invars + graph.constvars)
-    return ProgramCost(name, graph, total, by, peak_live_bytes(graph),
-                       sum(v.aval.nbytes for v in held), _dead_flops(graph))
-
-
-def _dead_flops(graph: Graph) -> int:
-    needed = {v for v in graph.outvars if type(v) is not Literal}
-    dead = 0
-    for eqn in reversed(graph.eqns):
-        if any(v in needed for v in eqn.outvars):
-            needed.update(v for v in eqn.invars if type(v) is not Literal)
-        else:
-            dead += _eqn_flops(eqn)
-    return dead
-
-
-def _unique_vars(vs):
-    seen, out = set(), []
-    for v in vs:
-        if type(v) is not Literal and id(v) not in seen:
-            seen.add(id(v))
-            out.append(v)
-    return out
-
-
-def peak_live_bytes(graph: Graph) -> int:
-    """Peak of live bytes over one evaluation of ``graph`` in program order.
-
-    Inputs and constants are live throughout (the caller holds them); every
-    other value is live from the equation that defines it to its last use (to
-    the end if it is an output). During an equation its inputs and outputs are
-    live together.
-    """
-    last = {}
-    for i, eqn in enumerate(graph.eqns):
-        for v in eqn.invars:
-            if type(v) is not Literal:
-                last[v] = i
-    keep = {v for v in graph.outvars if type(v) is not Literal}
-    held = set(_unique_vars(graph.invars + graph.constvars))
-    live = sum(v.aval.nbytes for v in held)
-    peak = live
-    for i, eqn in enumerate(graph.eqns):
-        live += sum(v.aval.nbytes for v in eqn.outvars)
-        peak = max(peak, live)
-        freed = set()
-        for v in eqn.invars:
-            if (type(v) is not Literal and v not in held and v not in keep and v not in freed
-                    and last[v] == i):
-                freed.add(v)
-                live -= v.aval.nbytes
-        for v in eqn.outvars:  # dead on arrival
-            if v not in last and v not in keep:
-                live -= v.aval.nbytes
-    return peak
-
-
-# --------------------------------------------------------------------------------------
-# the tape
-# --------------------------------------------------------------------------------------
-
-@dataclass
-class TapeCost:
-    """What the reverse pass keeps between the forward and the backward pass."""
-
-    #: tape entries (primitive applications recorded by reverse mode)
-    entries: int
-    #: bytes of the distinct arrays the tape references (saved inputs and outputs of
-    #: each entry), as ``VJPTrace.tape_bytes()`` counts them on concrete values
-    tape_bytes: int
-    #: of those, bytes of the program's own inputs and constants (held by the caller anyway)
-    tape_input_bytes: int
-    #: bytes of forward values that the backward equations read (the residuals proper)
-    residual_bytes: int
-
-    @property
-    def tape_intermediate_bytes(self) -> int:
-        """Tape bytes of values the forward pass computed (what the tape adds to memory)."""
-        return self.tape_bytes - self.tape_input_bytes
-
-
-def _shape_only_rule():
-    """How the tape drops values a vjp rule does not read: (prim by vjp rule, min size).
-
-    Reverse mode may keep only the shape of a large array that a primitive's vjp rule
-    does not read (``Primitive.saves``); staged values are never dropped, so the count
-    applies the same rule to mirror what the eager tape holds.
-    """
-    from adjoin.core.primitive import REGISTRY
-    from adjoin.transforms import reverse
-    min_size = getattr(reverse, "_SHAPE_ONLY_MIN_SIZE", None)
-    if min_size is None:
-        return {}, None
-    by_rule = {id(p.vjp): p for p in list(REGISTRY.values())
-               if getattr(p, "saves", None) is not None}
-    return by_rule, min_size
-
-
-def _tape_cost(trace, graph, n_fwd) -> TapeCost:
-    held = {id(v) for v in graph.invars + graph.constvars}
-    seen, total, of_inputs = set(), 0, 0
-    entries = 0
-    by_rule, min_size = _shape_only_rule()
-    for entry in trace.tape:
-        if entry is None:
-            continue
-        entries += 1
-        outs = list(entry[4]) if entry[6] else [entry[4]]
-        saved = list(entry[3])
-        prim = by_rule.get(id(entry[0])) if not entry[6] else None
-        if prim is not None:  # values the rule does not read are kept as shapes only
-            def drop(v):
-                return (isinstance(v, (StagingTracer, np.ndarray)) and v.ndim > 0
-                        and aval_of(v).size >= min_size)
-            if not prim.saves[0]:
-                saved = [v for v in saved if not drop(v)]
-            if not prim.saves[1]:
-                outs = [v for v in outs if not drop(v)]
-        for v in saved + outs:
-            if isinstance(v, StagingTracer):
-                key, nbytes, is_input = id(v.var), v.aval.nbytes, id(v.var) in held
-            elif isinstance(v, np.ndarray):
-                key, nbytes, is_input = id(v), v.nbytes, True
-            elif isinstance(v, np.generic):
-                key, nbytes, is_input = None, v.nbytes, True
-            else:  # Python scalars, tracers of outer transformations
-                continue
-            if key is not None:
-                if key in seen:
-                    continue
-                seen.add(key)
-            total += nbytes
-            if is_input:
-                of_inputs += nbytes
-    # residuals: values defined by the forward equations and read by the backward ones
-    fwd_vars = {v for eqn in graph.eqns[:n_fwd] for v in eqn.outvars}
-    res = {v for eqn in graph.eqns[n_fwd:] for v in eqn.invars
-           if type(v) is not Literal and v in fwd_vars}
-    return TapeCost(entries, total, of_inputs, sum(v.aval.nbytes for v in res))
-
-
-# --------------------------------------------------------------------------------------
-# the report
-# --------------------------------------------------------------------------------------
 
 @dataclass
 class CostReport:
@@ -286,7 +102,7 @@ class CostReport:
     @property
     def backward_flops(self) -> int:
         """Operations of the backward equations of the vjp program alone."""
-        return sum(_eqn_flops(e) for e in self.vjp.graph.eqns[self.vjp_forward_eqns:])
+        return sum(eqn_flops(e) for e in self.vjp.graph.eqns[self.vjp_forward_eqns:])
 
     def by_primitive(self) -> dict:
         """{primitive: {"f": (n, flops), "jvp": (n, flops), "vjp": (n, flops)}}."""
@@ -363,103 +179,7 @@ def _fmt_bytes(n: int) -> str:
     return f"{n} B"
 
 
-# --------------------------------------------------------------------------------------
-# staging jvp(f) and vjp(f)
-# --------------------------------------------------------------------------------------
-
-def _diff_mask(args, argnums):
-    """Per flat leaf: is it differentiated (in argnums and of inexact dtype)?"""
-    mask = []
-    for i, a in enumerate(args):
-        leaves, _ = tree_flatten(a)
-        for x in leaves:
-            mask.append((argnums is None or i in argnums) and aval_of(x).dtype.kind in "fc")
-    return mask
-
-
-def _stage_jvp(fun, args, argnums) -> Graph:
-    from adjoin.transforms import api
-    flat, in_tree = tree_flatten(args)
-    mask = _diff_mask(args, argnums)
-    with StagingTrace() as st:
-        xs = [st.new_input(aval_of(x)) for x in flat]
-        ts = [st.new_input(aval_of(x)) for x, d in zip(flat, mask) if d]
-        diff = [x for x, d in zip(xs, mask) if d]
-
-        def f_diff(*d):
-            it = iter(d)
-            full = [next(it) if m else x for x, m in zip(xs, mask)]
-            return fun(*in_tree.unflatten(full))
-
-        out, out_dot = api.jvp(f_diff, diff, ts)
-        outs = tree_flatten(out)[0] + tree_flatten(out_dot)[0]
-        return st.to_graph(outs)
-
-
-def _stage_vjp(fun, args, argnums):
-    """Stage ``(x, ȳ) ↦ (y, x̄)`` under adjoin's tape; returns (graph, tape, n_forward_eqns)."""
-    from adjoin.transforms import api
-    flat, in_tree = tree_flatten(args)
-    nums = tuple(range(len(args))) if argnums is None else tuple(argnums)
-    with StagingTrace() as st:
-        xs = [st.new_input(aval_of(x)) for x in flat]
-        staged_args = in_tree.unflatten(xs)
-        trace, diff_trees, out, _ = api._record(fun, staged_args, nums, "vjp", False, {},
-                                                copy_inputs=False)
-        out_primal, out_flat, _ = api._strip(trace, out)
-        n_fwd = len(st.eqns)
-        seeds = {}
-        for o, p in zip(out_flat, out_primal):
-            if type(o) is VJPTracer and o._trace is trace:
-                c = st.new_input(aval_of(p))
-                seeds[o.idx] = c if o.idx not in seeds else seeds[o.idx] + c
-        tape = _snapshot(trace)
-        cts = trace.backward(seeds, consume=False)
-        in_cts = api._input_cotangents(trace, diff_trees, cts)
-        outs = list(out_primal) + [leaf for ct in in_cts for leaf in tree_flatten(ct)[0]]
-        graph = st.to_graph(outs)
-    return graph, tape, n_fwd
-
-
-class _snapshot:
-    """The tape as it stands after the forward pass."""
-
-    def __init__(self, trace):
-        self.tape = list(trace.tape)
-
-
-# --------------------------------------------------------------------------------------
-# the entry point
-# --------------------------------------------------------------------------------------
-
-def _prepare(fun, args, kwargs, argnums, static_argnums):
-    """(f of the staged arguments, those arguments made abstract-ready, their argnums)."""
-    from adjoin.transforms.api import _abstractify
-    n = len(args)
-    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
-    st = {i % n for i in static if -n <= i < n}
-    dyn = [_abstractify(a) for i, a in enumerate(args) if i not in st]
-    dyn_pos = [i for i in range(n) if i not in st]
-    if argnums is None:
-        nums = None
-    else:
-        nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-        for i in nums:
-            if not -n <= i < n or i % n in st:
-                raise ValueError(f"argnums {argnums} must name non-static positional "
-                                 f"arguments of the {n} given")
-        nums = tuple(dyn_pos.index(i % n) for i in nums)
-
-    def f_dyn(*d):
-        it = iter(d)
-        full = [args[i] if i in st else next(it) for i in range(n)]
-        return fun(*full, **kwargs)
-
-    f_dyn.__name__ = getattr(fun, "__name__", "f")
-    return f_dyn, dyn, nums
-
-
-def cost(fun, argnums=None, static_argnums=()):
+def cost(fun: Callable, argnums=None, static_argnums=()) -> Callable[..., CostReport]:
     """``cost(f)(*args)``: a :class:`CostReport` of f, jvp(f) and vjp(f) at ``args``' shapes.
 
     OPS(program) = Σ over its equations of the primitive's ``cost`` rule (see
@@ -477,12 +197,12 @@ def cost(fun, argnums=None, static_argnums=()):
 
     @functools.wraps(fun)
     def cost_fun(*args, **kwargs):
-        f_dyn, dyn, nums = _prepare(fun, args, kwargs, argnums, static_argnums)
-        g_f = stage(f_dyn, *dyn)
-        g_jvp = _stage_jvp(f_dyn, dyn, nums)
-        g_vjp, tape, n_fwd = _stage_vjp(f_dyn, dyn, nums)
+        f_dyn, dyn, nums = prepare(fun, args, kwargs, argnums, static_argnums)
+        g_f, abstract = stage_f(f_dyn, dyn)
+        g_jvp = stage_jvp(f_dyn, abstract, nums)
+        g_vjp, tape, n_fwd = stage_vjp(f_dyn, abstract, nums)
         return CostReport(graph_cost(g_f, "f"), graph_cost(g_jvp, "jvp"),
-                          graph_cost(g_vjp, "vjp"), _tape_cost(tape, g_vjp, n_fwd), n_fwd,
+                          graph_cost(g_vjp, "vjp"), tape_cost(tape, g_vjp, n_fwd), n_fwd,
                           name=name, argnums=shown)
 
     return cost_fun

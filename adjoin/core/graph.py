@@ -4,14 +4,43 @@
 this one representation. A :class:`Graph` can be printed, evaluated (which
 binds every primitive again, so evaluation can itself be transformed) and
 inspected equation by equation.
+
+Pictures (``graph.dot()``, ``graph.svg()``, ``graph.save(path)``, and the SVG a
+notebook shows) are drawn by ``adjoin.analysis``, a layer above this one: it
+registers its drawing functions here with :func:`register_pictures` when it is
+imported (``import adjoin`` does), so the core never imports the renderer.
 """
 from __future__ import annotations
 
 import itertools
+from typing import Any, Callable
 
 import numpy as np
 
 from adjoin.core.avals import ShapedArray, aval_of
+from adjoin.core.pytree import tree_flatten
+
+#: the drawing functions behind Graph.dot / .svg / .save (see register_pictures)
+_pictures: dict[str, Callable] = {}
+
+
+def register_pictures(*, dot: Callable[..., str], svg: Callable[..., str],
+                      save: Callable[..., str]) -> None:
+    """Install the functions that draw a :class:`Graph`.
+
+    ``dot(graph, **kw) -> str`` (Graphviz DOT text), ``svg(graph, **kw) -> str`` and
+    ``save(graph, path, **kw) -> str`` (writes a file, returns its path). ``adjoin.analysis``
+    registers its renderer when it is imported; register others only to replace it.
+    """
+    _pictures.update(dot=dot, svg=svg, save=save)
+
+
+def _picture(kind: str) -> Callable:
+    fn = _pictures.get(kind)
+    if fn is None:
+        raise RuntimeError(f"Graph.{kind} needs the renderer of adjoin.analysis: "
+                           "import adjoin (or adjoin.analysis) first")
+    return fn
 
 
 class Var:
@@ -20,7 +49,7 @@ class Var:
     __slots__ = ("aval", "count")
     _counter = itertools.count()
 
-    def __init__(self, aval: ShapedArray):
+    def __init__(self, aval: ShapedArray) -> None:
         self.aval = aval
         self.count = next(Var._counter)
 
@@ -33,7 +62,7 @@ class Literal:
 
     __slots__ = ("val", "aval")
 
-    def __init__(self, val):
+    def __init__(self, val: Any) -> None:
         self.val = val
         self.aval = aval_of(val)
 
@@ -42,16 +71,19 @@ class Literal:
 
 
 class Eqn:
+    """One equation: ``outvars = prim(*invars, **params)``."""
+
     __slots__ = ("prim", "invars", "outvars", "params")
 
-    def __init__(self, prim, invars, outvars, params):
+    def __init__(self, prim: Any, invars: list, outvars: list, params: dict) -> None:
         self.prim, self.invars, self.outvars, self.params = prim, invars, outvars, params
 
 
 class Graph:
     """A staged program: ``outvars = eqns(invars, constvars)``."""
 
-    def __init__(self, invars, constvars, consts, eqns, outvars, in_tree=None, out_tree=None):
+    def __init__(self, invars: list, constvars: list, consts: list, eqns: list, outvars: list,
+                 in_tree: Any = None, out_tree: Any = None) -> None:
         self.invars = list(invars)
         self.constvars = list(constvars)
         self.consts = list(consts)
@@ -61,7 +93,7 @@ class Graph:
         self.out_tree = out_tree
 
     # --- evaluation ------------------------------------------------------------
-    def evaluate_flat(self, *args, consts=None):
+    def evaluate_flat(self, *args: Any, consts: list | None = None) -> list:
         """Run the program on flat inputs; returns the flat list of outputs.
 
         ``consts`` replaces the captured constants (same order as ``self.consts``).
@@ -109,9 +141,8 @@ class Graph:
         self._dead_cache = ((id(self.eqns), len(self.eqns)), dead)
         return dead
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         """Run the program on the same pytree of inputs it was staged with."""
-        from adjoin.core.pytree import tree_flatten
         flat, tree = tree_flatten(args)
         if self.in_tree is not None and tree != self.in_tree:
             raise TypeError(f"graph was staged for inputs {self.in_tree}, got {tree}")
@@ -143,7 +174,7 @@ class Graph:
                  + " ".join(map(decl, self.invars)) + " ."]
         for eqn in self.eqns:
             outs = " ".join(map(decl, eqn.outvars))
-            params = " ".join(f"{k}={_fmt_param(v)}" for k, v in eqn.params.items())
+            params = " ".join(f"{k}={format_param(v)}" for k, v in eqn.params.items())
             ins = " ".join(map(name, eqn.invars))
             lines.append(f"    {outs} = {eqn.prim.name}{('[' + params + ']') if params else ''} {ins}")
         lines.append("  in (" + ", ".join(map(name, self.outvars)) + ") }")
@@ -159,35 +190,33 @@ class Graph:
         return sum(int(eqn.prim.cost(*[v.aval for v in eqn.invars], **eqn.params))
                    for eqn in self.eqns)
 
-    # --- pictures (adjoin/analysis/render.py) -----------------------------------
-    def dot(self, **kwargs) -> str:
+    # --- pictures (drawn by adjoin.analysis, see register_pictures) ---------------
+    def dot(self, **kwargs: Any) -> str:
         """Graphviz DOT text: equations as boxes, values as ellipses."""
-        from adjoin.analysis.render import graph_to_dot
-        return graph_to_dot(self, **kwargs)
+        return _picture("dot")(self, **kwargs)
 
-    def svg(self, **kwargs) -> str:
+    def svg(self, **kwargs: Any) -> str:
         """SVG text; a pure-Python layout unless Graphviz's ``dot`` is installed."""
-        from adjoin.analysis.render import graph_to_svg
-        return graph_to_svg(self, **kwargs)
+        return _picture("svg")(self, **kwargs)
 
-    def save(self, path, **kwargs) -> str:
+    def save(self, path: Any, **kwargs: Any) -> str:
         """Write a picture; the extension chooses (.svg, .png, .dot, .txt). Returns the path."""
-        from adjoin.analysis.render import save_graph
-        return save_graph(self, path, **kwargs)
+        return _picture("save")(self, path, **kwargs)
 
-    def _repr_svg_(self):
+    def _repr_svg_(self) -> str:
         return self.svg()
 
     @property
-    def in_avals(self):
+    def in_avals(self) -> list:
         return [v.aval for v in self.invars]
 
     @property
-    def out_avals(self):
+    def out_avals(self) -> list:
         return [v.aval for v in self.outvars]
 
 
-def _fmt_param(v):
+def format_param(v: Any) -> str:
+    """How a parameter of an equation is printed (functions by name, arrays by shape)."""
     if callable(v):
         return getattr(v, "__name__", type(v).__name__)
     if isinstance(v, np.ndarray):

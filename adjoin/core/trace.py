@@ -6,16 +6,33 @@ primitive means for its own tracers. ``bind`` sends a primitive application to
 the innermost (highest-level) trace among its arguments, or straight to NumPy
 when none of them is traced. Levels keep nested transformations apart, so the
 tangents of ``jvp(lambda x: x * jvp(...)(y))`` are never confused.
+
+The array face of a tracer
+--------------------------
+A :class:`Tracer` behaves like a NumPy array: ``x + y``, ``x.sum()``, ``x.T``,
+``x[i]``, ``np.sin(x)``. Those operations are functions of the layer above this
+one (``adjoin.numpy``), which this module must not import. As in JAX, where
+``jax.numpy`` attaches the operators and methods of its core ``Tracer`` when it
+is imported (``jax/_src/numpy/array_methods.py``), the upper layer installs them
+here through one documented hook, :func:`register_array_api`: it receives the
+table of operators and methods (defined in ``adjoin/numpy/_array_methods.py``,
+beside the functions they call) and the namespace in which NumPy's functions
+are looked up by name when a tracer reaches NumPy's ``__array_ufunc__`` /
+``__array_function__`` protocols. ``import adjoin`` registers them before any
+tracer exists; the core layer alone has tracers without arithmetic.
 """
 from __future__ import annotations
+
+from types import ModuleType
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
 #: the active traces, innermost last; a trace's ``level`` is its index here
 _stack: list["Trace"] = []
 
-#: set by ``adjoin.numpy`` when it is imported (operators on tracers use it)
-anp = None
+#: where ``np.<name>(tracer)`` finds its differentiable equivalent (see register_array_api)
+_array_namespace: ModuleType | None = None
 
 
 class ConcretizationError(TypeError):
@@ -61,7 +78,7 @@ class Trace:
         raise NotImplementedError
 
 
-def bind(prim, args, params):
+def bind(prim: Any, args: Iterable, params: dict) -> Any:
     """Apply ``prim`` to ``args``: the innermost transformation among the args decides how."""
     if _stack:
         top = None
@@ -97,11 +114,8 @@ class no_transformations:
         return False
 
 
-def is_traced(x) -> bool:
-    return isinstance(x, Tracer)
-
-
-def shape_of(x) -> tuple:
+def shape_of(x: Any) -> tuple:
+    """The shape of an array, a Python scalar, a tracer or an abstract value."""
     t = type(x)
     if t is float or t is int or t is complex:
         return ()
@@ -111,7 +125,8 @@ def shape_of(x) -> tuple:
     return tuple(s) if s is not None else np.shape(x)
 
 
-def dtype_of(x) -> np.dtype:
+def dtype_of(x: Any) -> np.dtype:
+    """The dtype of an array, a Python scalar (as NumPy promotes it), a tracer or an aval."""
     if isinstance(x, (np.ndarray, np.generic, Tracer)):
         return x.dtype
     if isinstance(x, bool):
@@ -126,7 +141,7 @@ def dtype_of(x) -> np.dtype:
     return np.dtype(d) if d is not None else np.asarray(x).dtype
 
 
-def all_values(x):
+def all_values(x: Any) -> Any:
     """The concrete values under eager tracers, for *every* example of a vmap batch.
 
     Solvers use it for convergence tests: under vmap a batch has converged when all
@@ -137,7 +152,7 @@ def all_values(x):
     return x
 
 
-def concrete_value(x):
+def concrete_value(x: Any) -> Any:
     """The concrete value under any number of eager tracers (or raise)."""
     while isinstance(x, Tracer):
         x = x._concrete()
@@ -162,7 +177,7 @@ class PrimalTracer:
         return self.primal
 
 
-def _lower(values):
+def _lower(values: Iterable) -> list:
     """Replace tracers of finished (lowered) traces by their primal values."""
     out = []
     for v in values:
@@ -284,7 +299,8 @@ class Tracer:
         if self._check_alive():  # a finished trace's tracer stands for its primal value
             return getattr(ufunc, method)(*_lower(inputs), **kwargs)
         name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
-        fn = getattr(anp, name, None) if method == "__call__" and not kwargs else None
+        fn = (getattr(_array_namespace, name, None) if method == "__call__" and not kwargs
+              else None)
         if fn is None:
             raise TracerArrayConversionError(
                 f"numpy.{ufunc.__name__}.{method} got a traced value; use the adjoin.numpy "
@@ -294,93 +310,45 @@ class Tracer:
     def __array_function__(self, func, types, args, kwargs):
         if self._check_alive():
             return func(*_lower(args), **{k: _lower([v])[0] for k, v in kwargs.items()})
-        fn = getattr(anp, func.__name__, None)
+        fn = getattr(_array_namespace, func.__name__, None)
         if fn is None or fn is func:
             raise TracerArrayConversionError(
                 f"numpy.{func.__name__} got a traced value and adjoin.numpy has no "
                 f"'{func.__name__}'; write it with adjoin.numpy operations")
         return fn(*args, **kwargs)
 
-    # --- operators -------------------------------------------------------------
-    def __neg__(self): return anp.negative(self)
-    def __pos__(self): return self
-    def __abs__(self): return anp.abs(self)
-    def __add__(self, o): return anp.add(self, o)
-    def __radd__(self, o): return anp.add(o, self)
-    def __sub__(self, o): return anp.subtract(self, o)
-    def __rsub__(self, o): return anp.subtract(o, self)
-    def __mul__(self, o): return anp.multiply(self, o)
-    def __rmul__(self, o): return anp.multiply(o, self)
-    def __truediv__(self, o): return anp.divide(self, o)
-    def __rtruediv__(self, o): return anp.divide(o, self)
-    def __floordiv__(self, o): return anp.floor_divide(self, o)
-    def __rfloordiv__(self, o): return anp.floor_divide(o, self)
-    def __mod__(self, o): return anp.mod(self, o)
-    def __rmod__(self, o): return anp.mod(o, self)
-    def __pow__(self, o): return anp.power(self, o)
-    def __rpow__(self, o): return anp.power(o, self)
-    def __matmul__(self, o): return anp.matmul(self, o)
-    def __rmatmul__(self, o): return anp.matmul(o, self)
-    def __lt__(self, o): return anp.less(self, o)
-    def __le__(self, o): return anp.less_equal(self, o)
-    def __gt__(self, o): return anp.greater(self, o)
-    def __ge__(self, o): return anp.greater_equal(self, o)
-    def __eq__(self, o): return anp.equal(self, o)
-    def __ne__(self, o): return anp.not_equal(self, o)
-    def __and__(self, o): return anp.logical_and(self, o)
-    def __or__(self, o): return anp.logical_or(self, o)
-    def __invert__(self): return anp.logical_not(self)
-    def __getitem__(self, idx): return anp._getitem(self, idx)
-
     def __setitem__(self, idx, value):
         raise TypeError(
             "traced arrays are immutable: `x[idx] = y` cannot be differentiated. "
             "Use the functional form `x = x.at[idx].set(y)` (or .add/.multiply).")
 
-    @property
-    def at(self): return anp._IndexUpdateHelper(self)
-    @property
-    def T(self): return anp.transpose(self)
-    @property
-    def mT(self): return anp.swapaxes(self, -1, -2)
-    @property
-    def real(self): return anp.real(self)
-    @property
-    def imag(self): return anp.imag(self)
 
-    def conj(self): return anp.conj(self)
-    def conjugate(self): return anp.conj(self)
-    def sum(self, *a, **k): return anp.sum(self, *a, **k)
-    def mean(self, *a, **k): return anp.mean(self, *a, **k)
-    def prod(self, *a, **k): return anp.prod(self, *a, **k)
-    def max(self, *a, **k): return anp.max(self, *a, **k)
-    def min(self, *a, **k): return anp.min(self, *a, **k)
-    def var(self, *a, **k): return anp.var(self, *a, **k)
-    def std(self, *a, **k): return anp.std(self, *a, **k)
-    def cumsum(self, *a, **k): return anp.cumsum(self, *a, **k)
-    def cumprod(self, *a, **k): return anp.cumprod(self, *a, **k)
-    def argmax(self, *a, **k): return anp.argmax(self, *a, **k)
-    def argmin(self, *a, **k): return anp.argmin(self, *a, **k)
-    def any(self, *a, **k): return anp.any(self, *a, **k)
-    def all(self, *a, **k): return anp.all(self, *a, **k)
-    def dot(self, o): return anp.dot(self, o)
-    def trace(self, *a, **k): return anp.trace(self, *a, **k)
-    def diagonal(self, *a, **k): return anp.diagonal(self, *a, **k)
-    def clip(self, *a, **k): return anp.clip(self, *a, **k)
-    def round(self, *a, **k): return anp.round(self, *a, **k)
-    def astype(self, dtype): return anp.astype(self, dtype)
-    def squeeze(self, axis=None): return anp.squeeze(self, axis)
-    def swapaxes(self, a, b): return anp.swapaxes(self, a, b)
-    def ravel(self): return anp.ravel(self)
-    def flatten(self): return anp.ravel(self)
-    def repeat(self, *a, **k): return anp.repeat(self, *a, **k)
+#: Tracer attributes that the array face must not replace (dispatch and error handling)
+_CORE_ATTRIBUTES = frozenset(name for name in vars(Tracer) if not name.startswith("__")
+                             or name in ("__array__", "__array_ufunc__", "__array_function__",
+                                         "__bool__", "__float__", "__int__", "__index__",
+                                         "__complex__", "__len__", "__iter__", "__hash__",
+                                         "__repr__", "__setitem__", "__slots__"))
 
-    def reshape(self, *shape, **k):
-        if len(shape) == 1 and not isinstance(shape[0], int):
-            shape = shape[0]
-        return anp.reshape(self, shape, **k)
 
-    def transpose(self, *axes):
-        if len(axes) == 1 and not isinstance(axes[0], int):
-            axes = axes[0]
-        return anp.transpose(self, axes or None)
+def register_array_api(namespace: ModuleType, methods: Mapping[str, Callable]) -> None:
+    """Give :class:`Tracer` its NumPy face; the layer that defines NumPy's API calls it once.
+
+    namespace: the module in which ``np.<name>(tracer)`` (NumPy's ``__array_ufunc__`` and
+        ``__array_function__`` protocols) finds its differentiable equivalent by name.
+    methods: ``{attribute: function or property}`` installed on Tracer: operators
+        (``__add__``, ``__radd__``, ...), methods (``sum``, ``reshape``, ...) and properties
+        (``T``, ``at``, ...). Names that dispatch or error handling rely on (shape, dtype,
+        conversions, ``__array__``, ``__setitem__``) cannot be replaced.
+
+    Use it only to install the array API (``adjoin.numpy`` does, at import); calling it
+    again replaces the previous registration, which is how a different NumPy-like namespace
+    would plug in. Transformations never need it.
+    """
+    global _array_namespace
+    clash = sorted(set(methods) & _CORE_ATTRIBUTES)
+    if clash:
+        raise ValueError(f"register_array_api cannot replace Tracer's own {clash}")
+    for name, fn in methods.items():
+        setattr(Tracer, name, fn)
+    _array_namespace = namespace

@@ -14,11 +14,11 @@ from adjoin.numpy._indexing import *  # noqa: F401,F403
 from adjoin.numpy._blas import *  # noqa: F401,F403
 from adjoin.numpy import linalg, fft  # noqa: F401
 
-
-from adjoin.core import trace as _trace
+from adjoin.numpy import _array_methods
 
 # dtypes and constants, as in NumPy
 from numpy import (float16, float32, float64, complex64, complex128, int8, int16, int32,  # noqa: F401
                    int64, uint8, bool_, pi, e, inf, nan, newaxis, dtype, finfo, iinfo, ndarray)
 
-_trace.anp = __import__(__name__, fromlist=["_"])
+# the operators and methods of traced values (x + y, x.sum(), x.T) are these functions
+_array_methods.install(__import__(__name__, fromlist=["_"]))

@@ -10,15 +10,24 @@ soon as they are used.
 Arrays from outside the trace (closed-over constants) that are saved as
 residuals are copied if they are writeable, so that mutating them in place
 afterwards cannot change a gradient.
+
+Reading the tape: :meth:`VJPTrace.entries` gives one :class:`TapeEntry` per
+recorded application, naming its primitive (``adjoin.analysis`` counts the tape's
+bytes this way). The stored entries are plain tuples, for speed; code outside
+this module reads them only through ``entries()``.
 """
 from __future__ import annotations
 
 import gc
+from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from adjoin.core.trace import PrimalTracer, ConcretizationError, Trace, Tracer, dtype_of, shape_of
-from adjoin.core import trace as _trace_mod
+from adjoin.core.avals import ShapedArray
+from adjoin.core.primitive import Primitive
+from adjoin.core.trace import (PrimalTracer, ConcretizationError, Trace, Tracer, concrete_value,
+                               dtype_of, shape_of)
+from adjoin.numpy import add as _add
 
 
 class VJPTracer(PrimalTracer, Tracer):
@@ -30,16 +39,36 @@ class VJPTracer(PrimalTracer, Tracer):
         self.idx = idx
 
 
+class TapeEntry(NamedTuple):
+    """One primitive application recorded by reverse mode (see :meth:`VJPTrace.entries`)."""
+
+    #: the primitive applied; None for entries a recording hook adds on its own behalf
+    #: (the join of a closure's two derivative paths, a scan's unstacking of cotangents)
+    primitive: Primitive | None
+    #: ``vjp_rule(needs, out_bar, out, *saved, **params)`` pulls this entry back
+    vjp_rule: Callable
+    params: dict
+    #: the tape slot of each argument, -1 for constants (no cotangent)
+    in_slots: tuple
+    #: the values the rule reads (large arrays it does not read are kept as ShapedArray)
+    saved: tuple
+    #: the output values (one element unless the primitive has multiple results)
+    outputs: tuple
+    #: the tape slot of the first output
+    out_slot: int
+    multiple_results: bool
+
+
 _NEEDS1 = (True,)
 
 #: arrays smaller than this are kept even when the rule needs only their shape
-_SHAPE_ONLY_MIN_SIZE = 1024
+#: (``Primitive.saves``); larger ones are kept as their :class:`ShapedArray`
+SHAPE_ONLY_MIN_SIZE = 1024
 
 
 def _shape_only(x):
     """A large array the vjp rule does not read: keep its shape and dtype only."""
-    if type(x) is np.ndarray and x.size >= _SHAPE_ONLY_MIN_SIZE:
-        from adjoin.core.avals import ShapedArray
+    if type(x) is np.ndarray and x.size >= SHAPE_ONLY_MIN_SIZE:
         return ShapedArray(x.shape, x.dtype)
     return x
 
@@ -71,7 +100,8 @@ class VJPTrace(Trace):
 
     def __init__(self):
         super().__init__()
-        # tape entry: (vjp_rule, params, in_idx, saved, out, out_idx, num_outputs or 0)
+        # tape entry: (vjp_rule, params, in_idx, saved, out, out_idx, num_outputs or 0,
+        # primitive or None); read it from outside through entries()
         self.tape = []
         self.num_slots = 0
         self._const_copies = {}
@@ -117,33 +147,68 @@ class VJPTrace(Trace):
             if not saves[0]:
                 primals = [_shape_only(p) for p in primals]
         if prim.multiple_results:
-            return self.record(prim.vjp, params, tuple(in_idx), primals, out, True)
+            return self.record(prim.vjp, params, tuple(in_idx), primals, out, True, prim)
         if not _is_inexact(out):
             return out
         idx = self.num_slots
         self.num_slots = idx + 1
         saved_out = out if saves is None or saves[1] else _shape_only(out)
-        self.tape.append((prim.vjp, params, in_idx, primals, saved_out, idx, 0))
+        self.tape.append((prim.vjp, params, in_idx, primals, saved_out, idx, 0, prim))
         return VJPTracer(self, out, idx)
 
-    def record(self, vjp_rule, params, in_idx, saved, out, multiple):
-        """Append a tape entry and return the traced output(s)."""
+    def record(self, vjp_rule: Callable, params: dict, in_idx: tuple, saved, out,
+               multiple: bool, primitive: Primitive | None = None):
+        """Append a tape entry and return the traced output(s).
+
+        For the ``reverse`` hooks of primitives that record themselves (custom rules,
+        control flow): ``primitive`` names the primitive for readers of the tape.
+        """
         idx = self.num_slots
         if multiple:
             n = len(out)
             self.num_slots += n
-            self.tape.append((vjp_rule, params, in_idx, saved, out, idx, n))
+            self.tape.append((vjp_rule, params, in_idx, saved, out, idx, n, primitive))
             return [VJPTracer(self, o, idx + i) if _is_inexact(o) else o for i, o in enumerate(out)]
         if not _is_inexact(out):
             return out
         self.num_slots += 1
-        self.tape.append((vjp_rule, params, in_idx, saved, out, idx, 0))
+        self.tape.append((vjp_rule, params, in_idx, saved, out, idx, 0, primitive))
         return VJPTracer(self, out, idx)
+
+    def entries(self) -> Iterator[TapeEntry]:
+        """The tape in recording order, one :class:`TapeEntry` per application.
+
+        Entries already pulled back by a consuming backward pass are skipped.
+        """
+        for raw in self.tape:
+            if raw is None:
+                continue
+            vjp_rule, params, in_idx, saved, out, oidx, nout, prim = raw
+            yield TapeEntry(prim, vjp_rule, params, tuple(in_idx), tuple(saved),
+                            tuple(out) if nout else (out,), oidx, bool(nout))
 
     def unwrap(self, x):
         if type(x) is VJPTracer and x._trace is self:
             return x.primal
         return x
+
+    def slot_of(self, x) -> int | None:
+        """The tape slot of ``x`` if it is one of this trace's tracers, else None."""
+        if type(x) is VJPTracer and x._trace is self:
+            return x.idx
+        return None
+
+    def cotangent_of(self, x, cts: list):
+        """The cotangent of the input ``x`` in ``cts`` (what :meth:`backward` returned):
+        zeros of x's shape where none reached it, and for inputs that were not traced
+        (constants; float64 zeros for an integer constant)."""
+        if type(x) is VJPTracer and x._trace is self:
+            c = cts[x.idx]
+            if c is not None:
+                return c
+            x = x.primal
+        dt = dtype_of(x)
+        return np.zeros(shape_of(x), dt if dt.kind in "fc" else np.float64)
 
     def split_args(self, args):
         """(primal values, tape slot or -1 per argument); constants are protected by
@@ -175,13 +240,13 @@ class VJPTrace(Trace):
                 gc.enable()
 
     def _backward(self, out_cts, consume):
-        add = _trace_mod.anp.add
+        add = _add
         cts = [None] * self.num_slots
         for k, v in out_cts.items():
             cts[k] = v if cts[k] is None else add(cts[k], v)
         tape = self.tape
         for i in range(len(tape) - 1, -1, -1):
-            vjp_rule, params, in_idx, saved, out, oidx, nout = tape[i]
+            vjp_rule, params, in_idx, saved, out, oidx, nout, _ = tape[i]
             if consume:
                 tape[i] = None
             if nout:
@@ -216,13 +281,11 @@ class VJPTrace(Trace):
     def tape_bytes(self) -> int:
         """Bytes of the arrays the tape keeps alive (each array counted once)."""
         seen, total = set(), 0
-        for entry in self.tape:
-            if entry is None:
-                continue
-            for v in list(entry[3]) + (list(entry[4]) if entry[6] else [entry[4]]):
+        for entry in self.entries():
+            for v in entry.saved + entry.outputs:
                 if isinstance(v, Tracer):
                     try:
-                        v = _trace_mod.concrete_value(v)
+                        v = concrete_value(v)
                     except ConcretizationError:
                         continue
                 if isinstance(v, np.ndarray) and id(v) not in seen:

@@ -1,0 +1,112 @@
+"""The array face of a traced value: operators, methods and properties of ``Tracer``.
+
+``x + y``, ``x.sum(axis=0)``, ``x.T``, ``x[i]`` and ``x.at[i].set(v)`` on a traced value
+call the functions of ``adjoin.numpy``. The table lives here, beside those functions,
+and ``adjoin.numpy`` installs it on :class:`adjoin.core.trace.Tracer` when it is
+imported, through the core hook :func:`adjoin.core.trace.register_array_api` (the core
+layer does not import the NumPy layer; see that module's docstring).
+
+Add a method here when NumPy arrays have it and adjoin.numpy has the function; never
+install methods on Tracer anywhere else.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Callable
+
+from adjoin.core.trace import register_array_api
+
+#: what every class body defines (and ``__hash__ = None``, which defining ``__eq__`` adds:
+#: a tracer keeps its identity hash): not part of the table
+_CLASS_PLUMBING = frozenset(vars(type("_Empty", (), {}))) | {"__hash__"}
+
+
+def tracer_methods(ns: ModuleType) -> dict[str, Callable]:
+    """``{name: function or property}`` of a traced array, calling the functions of ``ns``."""
+
+    class ArrayMethods:
+        def __neg__(self): return ns.negative(self)
+        def __pos__(self): return self
+        def __abs__(self): return ns.abs(self)
+        def __add__(self, o): return ns.add(self, o)
+        def __radd__(self, o): return ns.add(o, self)
+        def __sub__(self, o): return ns.subtract(self, o)
+        def __rsub__(self, o): return ns.subtract(o, self)
+        def __mul__(self, o): return ns.multiply(self, o)
+        def __rmul__(self, o): return ns.multiply(o, self)
+        def __truediv__(self, o): return ns.divide(self, o)
+        def __rtruediv__(self, o): return ns.divide(o, self)
+        def __floordiv__(self, o): return ns.floor_divide(self, o)
+        def __rfloordiv__(self, o): return ns.floor_divide(o, self)
+        def __mod__(self, o): return ns.mod(self, o)
+        def __rmod__(self, o): return ns.mod(o, self)
+        def __pow__(self, o): return ns.power(self, o)
+        def __rpow__(self, o): return ns.power(o, self)
+        def __matmul__(self, o): return ns.matmul(self, o)
+        def __rmatmul__(self, o): return ns.matmul(o, self)
+        def __lt__(self, o): return ns.less(self, o)
+        def __le__(self, o): return ns.less_equal(self, o)
+        def __gt__(self, o): return ns.greater(self, o)
+        def __ge__(self, o): return ns.greater_equal(self, o)
+        def __eq__(self, o): return ns.equal(self, o)
+        def __ne__(self, o): return ns.not_equal(self, o)
+        def __and__(self, o): return ns.logical_and(self, o)
+        def __or__(self, o): return ns.logical_or(self, o)
+        def __invert__(self): return ns.logical_not(self)
+        def __getitem__(self, idx): return ns._getitem(self, idx)
+
+
+        @property
+        def at(self): return ns._IndexUpdateHelper(self)
+        @property
+        def T(self): return ns.transpose(self)
+        @property
+        def mT(self): return ns.swapaxes(self, -1, -2)
+        @property
+        def real(self): return ns.real(self)
+        @property
+        def imag(self): return ns.imag(self)
+
+        def conj(self): return ns.conj(self)
+        def conjugate(self): return ns.conj(self)
+        def sum(self, *a, **k): return ns.sum(self, *a, **k)
+        def mean(self, *a, **k): return ns.mean(self, *a, **k)
+        def prod(self, *a, **k): return ns.prod(self, *a, **k)
+        def max(self, *a, **k): return ns.max(self, *a, **k)
+        def min(self, *a, **k): return ns.min(self, *a, **k)
+        def var(self, *a, **k): return ns.var(self, *a, **k)
+        def std(self, *a, **k): return ns.std(self, *a, **k)
+        def cumsum(self, *a, **k): return ns.cumsum(self, *a, **k)
+        def cumprod(self, *a, **k): return ns.cumprod(self, *a, **k)
+        def argmax(self, *a, **k): return ns.argmax(self, *a, **k)
+        def argmin(self, *a, **k): return ns.argmin(self, *a, **k)
+        def any(self, *a, **k): return ns.any(self, *a, **k)
+        def all(self, *a, **k): return ns.all(self, *a, **k)
+        def dot(self, o): return ns.dot(self, o)
+        def trace(self, *a, **k): return ns.trace(self, *a, **k)
+        def diagonal(self, *a, **k): return ns.diagonal(self, *a, **k)
+        def clip(self, *a, **k): return ns.clip(self, *a, **k)
+        def round(self, *a, **k): return ns.round(self, *a, **k)
+        def astype(self, dtype): return ns.astype(self, dtype)
+        def squeeze(self, axis=None): return ns.squeeze(self, axis)
+        def swapaxes(self, a, b): return ns.swapaxes(self, a, b)
+        def ravel(self): return ns.ravel(self)
+        def flatten(self): return ns.ravel(self)
+        def repeat(self, *a, **k): return ns.repeat(self, *a, **k)
+
+        def reshape(self, *shape, **k):
+            if len(shape) == 1 and not isinstance(shape[0], int):
+                shape = shape[0]
+            return ns.reshape(self, shape, **k)
+
+        def transpose(self, *axes):
+            if len(axes) == 1 and not isinstance(axes[0], int):
+                axes = axes[0]
+            return ns.transpose(self, axes or None)
+
+    return {k: v for k, v in vars(ArrayMethods).items() if k not in _CLASS_PLUMBING}
+
+
+def install(ns: ModuleType) -> None:
+    """Register ``ns`` (adjoin.numpy) as the array API of every tracer."""
+    register_array_api(ns, tracer_methods(ns))
