@@ -11,7 +11,8 @@ are stored and each step is recomputed in the backward pass. Reverse mode throug
 ``while_loop`` needs ``max_steps``.
 """
 from adjoin.control._cond import cond, cond_p, switch  # noqa: F401
-from adjoin.control._scan import fori_loop, scan, scan_p  # noqa: F401
+from adjoin.control._fori import fori_loop  # noqa: F401
+from adjoin.control._scan import scan, scan_p  # noqa: F401
 from adjoin.control._while import UnboundedWhileLoopError, while_loop, while_p  # noqa: F401
 
 __all__ = ["UnboundedWhileLoopError", "cond", "fori_loop", "scan", "switch", "while_loop"]

@@ -1,17 +1,14 @@
-"""Helpers shared by the control-flow primitives: flat bodies, avals, zeros, tape helpers."""
+"""Helpers shared by the control-flow primitives: flat bodies, avals, zeros, carries."""
 from __future__ import annotations
 
 import numpy as np
 
 from adjoin.core.avals import ShapedArray, aval_of
 from adjoin.core.trace import ConcretizationError, Tracer, all_values, dtype_of, shape_of
+from adjoin.transforms.api import jvp
+from adjoin.transforms.batching import BatchTrace, BatchTracer
 from adjoin.transforms.closure import closure_convert
-from adjoin.transforms.staging import abstract_eval
-
-
-def api():
-    from adjoin.transforms import api as _api
-    return _api
+from adjoin.transforms.staging import abstract_eval, stage
 
 
 def inexact(x) -> bool:
@@ -44,7 +41,7 @@ def jvp_with_placed_tangents(fun, groups, args):
         primals += list(args[o:o + size])
         tangents += placed
         o += size + len(positions)
-    return api().jvp(lambda *p: list(fun(*p)), primals, tangents)
+    return jvp(lambda *p: list(fun(*p)), primals, tangents)
 
 
 def is_abstract(args) -> bool:
@@ -101,11 +98,21 @@ def same_avals(a, b) -> bool:
                                     np.dtype(x.dtype) == np.dtype(y.dtype) for x, y in zip(a, b))
 
 
+def check_carry(in_tree, out_tree, in_avals, out_avals, what):
+    """A loop body must return a carry of the initial carry's structure, shapes and dtypes."""
+    if in_tree != out_tree:
+        raise TypeError(f"{what}: the body must return a carry with the structure of the "
+                        f"initial carry; got {out_tree} for {in_tree}")
+    if not same_avals(in_avals, out_avals):
+        raise TypeError(
+            f"{what}: the body must return a carry with the shapes and dtypes of the initial "
+            f"carry; got {describe(out_avals)} for {describe(in_avals)}. Give the initial "
+            "carry the dtype the body computes (e.g. 0.0 rather than 0, or .astype).")
+
+
 def batched_outputs(fun, avals, in_batched, size):
     """Which outputs of the flat function ``fun`` depend on the batched inputs
     (``in_batched[i]``: input i is batched along a leading axis of ``size``)."""
-    from adjoin.transforms.batching import BatchTrace, BatchTracer
-    from adjoin.transforms.staging import stage
     found = {}
 
     def probe(*xs):

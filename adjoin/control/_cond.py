@@ -25,10 +25,11 @@ import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray, aval_of
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
-from adjoin.core.trace import ConcretizationError, _stack, concrete_value, dtype_of, shape_of
+from adjoin.core.trace import ConcretizationError, concrete_value, dtype_of, shape_of, trace_stack
+from adjoin.transforms.api import vjp, vmap
 
-from adjoin.control._common import (api, batched_outputs, body_avals, body_flops, convert,
-                                    describe, fill, inexact, jvp_with_placed_tangents, same_avals,
+from adjoin.control._common import (batched_outputs, body_avals, body_flops, convert, describe,
+                                    fill, inexact, jvp_with_placed_tangents, same_avals,
                                     zeros_like)
 
 
@@ -128,7 +129,7 @@ def _cond_vjp(needs, cts, outs, *primals, branches, num_ops, const_counts):
                 out = branch(*xx, *kk)
                 return [out[j] for j in y_idx]
 
-            _, pb = api().vjp(f, *[x[i] for i in op_idx], *[k[i] for i in k_idx[b]])
+            _, pb = vjp(f, *[x[i] for i in op_idx], *[k[i] for i in k_idx[b]])
             g = list(pb(list(ybar)))
             res = g[:len(op_idx)]
             for c in range(len(branches)):
@@ -169,7 +170,7 @@ def _cond_reverse(trace, args, params):
         return list(params["branches"][k](*ops, *consts[k]))
     primals, in_idx = trace.split_args(args)
     outs = cond_p.bind(*primals, **params)
-    return trace.record(cond_p.vjp, params, tuple(in_idx), primals, outs, True)
+    return trace.record(cond_p.vjp, params, tuple(in_idx), primals, outs, True, cond_p)
 
 
 def _drop(shape, d):
@@ -194,7 +195,7 @@ def _cond_batch(vals, dims, *, branches, num_ops, const_counts):
         out_axes = 0
     vbranches = []
     for b, k_axes in zip(branches, k_ax):
-        vb = api().vmap(lambda *a, b=b: list(b(*a)), in_axes=tuple(op_ax + k_axes),
+        vb = vmap(lambda *a, b=b: list(b(*a)), in_axes=tuple(op_ax + k_axes),
                         out_axes=out_axes, axis_size=n)
         vb.__name__ = f"vmap({getattr(b, '__name__', 'branch')})"
         vbranches.append(vb)
@@ -278,7 +279,7 @@ def switch(index, branches, *operands):
     i = _concrete_scalar(index, "switch: the index")
     if i is not None:
         return branches[_clip(np.asarray(i), len(branches))](*operands)
-    if not _stack:  # pragma: no cover - a traced index implies an active transformation
+    if not trace_stack:  # pragma: no cover - a traced index implies an active transformation
         raise TypeError("switch: index is traced but no transformation is active")
     index = anp.astype(index, np.int64)
     return _bind_switch(index, branches, operands, "switch")

@@ -26,13 +26,13 @@ import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray, aval_of
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
-from adjoin.core.trace import (ConcretizationError, Tracer, _stack, concrete_value, dtype_of,
-                               shape_of)
+from adjoin.core.trace import Tracer, dtype_of, shape_of, trace_stack
+from adjoin.transforms.api import vjp, vmap
 from adjoin.transforms.reverse import VJPTracer
+from adjoin.transforms.staging import stage
 
-from adjoin.control._common import (api, body_avals, body_flops, carry_fixpoint, convert,
-                                    describe, fill, inexact, is_abstract, jvp_with_placed_tangents,
-                                    same_avals,
+from adjoin.control._common import (body_avals, body_flops, carry_fixpoint, check_carry, convert,
+                                    fill, inexact, is_abstract, jvp_with_placed_tangents,
                                     zeros_like)
 
 
@@ -180,7 +180,7 @@ def _backward(needs, cts, outs, carries, xs, consts, params):
             out = body(*c, *xx, *kk)
             return [out[i] for i in c_idx] + [out[nc + j] for j in y_idx]
 
-        _, pb = api().vjp(step, *[c_in[i] for i in c_idx], *[x[i] for i in x_idx],
+        _, pb = vjp(step, *[c_in[i] for i in c_idx], *[x[i] for i in x_idx],
                           *[k[i] for i in k_idx])
         g = pb(list(cbar) + list(ybar))
         return (list(g[:nci]) + [acc + kb for acc, kb in zip(kacc, g[nci + nxi:])]
@@ -250,7 +250,7 @@ def _scan_reverse(trace, args, params):
     outs, carries = _forward_with_carries(primals, params)
     saved = carries + primals[nc:]
     return trace.record(_checkpointed_vjp, {"nsaved_carries": nc, "params": params},
-                        tuple(in_idx), saved, outs, True)
+                        tuple(in_idx), saved, outs, True, scan_p)
 
 
 # --- batching -------------------------------------------------------------------------
@@ -275,7 +275,7 @@ def _scan_batch(vals, dims, *, body, num_carry, num_xs, length, reverse, checkpo
     consts = [k if d is None else anp.moveaxis(k, d, 0) for k, d in zip(consts, kd)]
     in_axes = tuple(0 if f else None for f in flags)
     out_axes = [0 if f else None for f in flags[:nc] + out_flags[nc:]]
-    bbody = api().vmap(lambda *a: list(body(*a)), in_axes=in_axes, out_axes=out_axes)
+    bbody = vmap(lambda *a: list(body(*a)), in_axes=in_axes, out_axes=out_axes)
     bbody.__name__ = f"vmap({getattr(body, '__name__', 'body')})"
     outs = scan_p.bind(*carry, *xs, *consts, body=bbody, num_carry=nc, num_xs=nx, length=length,
                        reverse=reverse, checkpoint=checkpoint)
@@ -289,17 +289,6 @@ scan_p = Primitive("scan", _scan_impl, shape=_scan_shape, jvp=_scan_jvp, vjp=_sc
 
 
 # --- user-facing ------------------------------------------------------------------------
-
-def _check_carry(in_tree, out_tree, in_avals, out_avals, what):
-    if in_tree != out_tree:
-        raise TypeError(f"{what}: the body must return a carry with the structure of the "
-                        f"initial carry; got {out_tree} for {in_tree}")
-    if not same_avals(in_avals, out_avals):
-        raise TypeError(
-            f"{what}: the body must return a carry with the shapes and dtypes of the initial "
-            f"carry; got {describe(out_avals)} for {describe(in_avals)}. Give the initial "
-            "carry the dtype the body computes (e.g. 0.0 rather than 0, or .astype).")
-
 
 def _length_of(xs_flat, length):
     lengths = set()
@@ -337,7 +326,7 @@ def scan(f, init, xs=None, length=None, reverse=False, checkpoint=False):
     xs_flat = [x if isinstance(x, (Tracer, np.ndarray)) else np.asarray(x) for x in xs_flat]
     length = _length_of(xs_flat, length)
     init_flat, init_tree = tree_flatten(init)
-    if not _stack:
+    if not trace_stack:
         return _scan_eager(f, init, init_flat, init_tree, xs_flat, xs_tree, length, reverse)
     nc = len(init_flat)
     c_avals = [aval_of(c) for c in init_flat]
@@ -348,7 +337,7 @@ def scan(f, init, xs=None, length=None, reverse=False, checkpoint=False):
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise TypeError("scan: f(carry, x) must return a pair (new carry, y)")
         c_flat, c_tree = tree_flatten(out[0])
-        _check_carry(init_tree, c_tree, c_avals, [aval_of(c) for c in c_flat], "scan")
+        check_carry(init_tree, c_tree, c_avals, [aval_of(c) for c in c_flat], "scan")
         y_flat, y_tree = tree_flatten(out[1])
         store["y"] = y_tree
         return list(c_flat) + list(y_flat)
@@ -368,11 +357,10 @@ def _scan_eager(f, init, init_flat, init_tree, xs_flat, xs_tree, length, reverse
         carry, y = f(carry, xs_tree.unflatten([x[i] for x in xs_flat]))
         if k == 0:
             c_flat, c_tree = tree_flatten(carry)
-            _check_carry(init_tree, c_tree, [aval_of(c) for c in init_flat],
+            check_carry(init_tree, c_tree, [aval_of(c) for c in init_flat],
                          [aval_of(c) for c in c_flat], "scan")
         ys[i] = y
     if length == 0:
-        from adjoin.transforms.staging import stage
         x_av = _x_avals([aval_of(x) for x in xs_flat])
         graph = stage(lambda c, x: f(c, x)[1], init, xs_tree.unflatten(x_av))
         y_flat = [np.zeros((0,) + tuple(a.shape), a.dtype) for a in graph.out_avals]
@@ -381,45 +369,3 @@ def _scan_eager(f, init, init_flat, init_tree, xs_flat, xs_tree, length, reverse
     y_tree = flats[0][1]
     stacked = [np.stack([np.asarray(fl[0][j]) for fl in flats]) for j in range(len(flats[0][0]))]
     return carry, y_tree.unflatten(stacked)
-
-
-def _concrete_int(x):
-    try:
-        v = concrete_value(x)
-    except ConcretizationError:
-        return None
-    v = np.asarray(v)
-    if v.shape != () or v.dtype.kind not in "iub":
-        raise TypeError(f"fori_loop bounds must be integer scalars, got dtype {v.dtype} and "
-                        f"shape {v.shape}")
-    return int(v)
-
-
-def fori_loop(lower, upper, body_fun, init_val, checkpoint=False):
-    """``x = body_fun(i, x)`` for ``i`` in ``range(lower, upper)`` (JAX's ``fori_loop``).
-
-    With concrete bounds it is a :func:`scan` (reverse mode works; ``checkpoint=True``
-    stores only the carries). With traced bounds it is a :func:`while_loop` (forward
-    mode only).
-    """
-    lo, hi = _concrete_int(lower), _concrete_int(upper)
-    if lo is not None and hi is not None:
-        if not _stack:
-            x = init_val
-            for i in range(lo, hi):
-                x = body_fun(i, x)
-            return x
-        steps = np.arange(lo, max(hi, lo), dtype=np.int64)
-
-        def step(x, i):
-            return body_fun(i, x), None
-
-        step.__name__ = getattr(body_fun, "__name__", "body")
-        x, _ = scan(step, init_val, steps, length=len(steps), checkpoint=checkpoint)
-        return x
-    from adjoin.control._while import while_loop
-    lower = anp.astype(lower, np.int64) if isinstance(lower, Tracer) else np.int64(lower)
-    upper = anp.astype(upper, np.int64) if isinstance(upper, Tracer) else np.int64(upper)
-    _, _, x = while_loop(lambda c: c[0] < c[1], lambda c: (c[0] + 1, c[1], body_fun(c[0], c[2])),
-                         (lower, upper, init_val))
-    return x

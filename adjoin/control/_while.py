@@ -24,12 +24,14 @@ import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray, aval_of
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
-from adjoin.core.trace import _stack, all_values, dtype_of, shape_of
+from adjoin.core.trace import all_values, dtype_of, shape_of, trace_stack
+from adjoin.transforms.api import vjp, vmap
 from adjoin.transforms.reverse import VJPTracer
 
-from adjoin.control._common import (api, batched_outputs, body_flops, carry_fixpoint, convert,
-                                    describe, fill, inexact, is_abstract, jvp_with_placed_tangents)
-from adjoin.control._scan import _check_carry, scan_p
+from adjoin.control._common import (batched_outputs, body_flops, carry_fixpoint, check_carry,
+                                    convert, describe, fill, inexact, is_abstract,
+                                    jvp_with_placed_tangents)
+from adjoin.control._scan import scan_p
 
 
 class UnboundedWhileLoopError(ValueError):
@@ -142,7 +144,7 @@ def _while_vjp(needs, cts, outs, *primals, cond_fun, body_fun, num_carry, num_co
         res = _as_scan(a, cond_fun, body_fun, num_carry, num_cond_consts, max_steps)
         return [res[i] for i in o_idx]
 
-    _, pb = api().vjp(f, *[primals[i] for i in diff])
+    _, pb = vjp(f, *[primals[i] for i in diff])
     for i, g in zip(diff, pb([fill(cts[i], outs[i]) for i in o_idx])):
         result[i] = g
     return result
@@ -202,9 +204,9 @@ def _while_batch(vals, dims, *, cond_fun, body_fun, num_carry, num_cond_consts, 
     c_axes = [0 if f else None for f in c_flags]
     cc_axes = [None if d is None else 0 for d in ccd]
     bc_axes = [None if d is None else 0 for d in bcd]
-    vcond = api().vmap(lambda *a: cond_fun(*a)[0], in_axes=tuple(c_axes + cc_axes),
+    vcond = vmap(lambda *a: cond_fun(*a)[0], in_axes=tuple(c_axes + cc_axes),
                        out_axes=0 if pred_batched else None, axis_size=n)
-    vbody = api().vmap(lambda *a: list(body_fun(*a)), in_axes=tuple(c_axes + bc_axes),
+    vbody = vmap(lambda *a: list(body_fun(*a)), in_axes=tuple(c_axes + bc_axes),
                        out_axes=c_axes, axis_size=n)
     cname = getattr(cond_fun, "__name__", "cond")
     bname = getattr(body_fun, "__name__", "body")
@@ -250,7 +252,7 @@ def while_loop(cond_fun, body_fun, init_val, max_steps=None):
         max_steps = int(max_steps)
         if max_steps < 0:
             raise ValueError(f"while_loop: max_steps must be >= 0, got {max_steps}")
-    if not _stack:
+    if not trace_stack:
         x, steps = init_val, 0
         while (max_steps is None or steps < max_steps) and cond_fun(x):
             x = body_fun(x)
@@ -265,7 +267,7 @@ def while_loop(cond_fun, body_fun, init_val, max_steps=None):
 
     def flat_body(*leaves):
         c_flat, c_tree = tree_flatten(body_fun(tree.unflatten(list(leaves))))
-        _check_carry(tree, c_tree, avals, [aval_of(c) for c in c_flat], "while_loop")
+        check_carry(tree, c_tree, avals, [aval_of(c) for c in c_flat], "while_loop")
         return list(c_flat)
 
     flat_cond.__name__ = getattr(cond_fun, "__name__", "cond")

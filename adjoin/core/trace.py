@@ -28,8 +28,12 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-#: the active traces, innermost last; a trace's ``level`` is its index here
-_stack: list["Trace"] = []
+#: the active traces, innermost last; a trace's ``level`` is its index here. Other layers
+#: read it for their fast path (``if not trace_stack:`` no transformation is active, call
+#: NumPy directly) and never modify it.
+trace_stack: list["Trace"] = []
+#: the same list under its older name (adjoin.numpy and adjoin.primitives still use it)
+_stack = trace_stack
 
 #: where ``np.<name>(tracer)`` finds its differentiable equivalent (see register_array_api)
 _array_namespace: ModuleType | None = None

@@ -19,7 +19,7 @@ this module reads them only through ``entries()``.
 from __future__ import annotations
 
 import gc
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
