@@ -12,7 +12,7 @@ import pytest
 import adjoin as ad
 import adjoin.numpy as anp
 from adjoin.core.pytree import tree_flatten
-from adjoin.transforms import _compile
+from adjoin.transforms import _compile, _numpy_backend
 from tests.cases import all_cases
 
 CASES = all_cases()
@@ -37,7 +37,7 @@ def _draws(case):
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Blocks of 4 elements, so that tiny fused programs run over several blocks on threads."""
-    monkeypatch.setattr(_compile, "CHUNK", 4)
+    monkeypatch.setattr(_numpy_backend, "CHUNK", 4)
 
 
 # --- the sweep: every case, jit vs eager --------------------------------------------------------

@@ -18,6 +18,10 @@ A primitive has six rules, all stated in one block of one file (see
 ``cost(*avals, **params) -> int``
     floating-point operations of one application.
 
+and one optional slot, ``lowering`` (:class:`~adjoin.core.lowering.Lowering`): how
+``jit`` may compile it (a scalar expression, fusion into elementwise kernels, exact
+no-op forwarding). Without one, jit calls ``impl``.
+
 Rules are written with adjoin's own operations (``adjoin.numpy``), never raw
 NumPy on traced values, so that every rule is itself differentiable.
 """
@@ -26,6 +30,7 @@ from __future__ import annotations
 import os
 import sys
 
+from adjoin.core.lowering import DEFAULT as _DEFAULT_LOWERING, Lowering
 from adjoin.core.trace import _stack, bind as _dispatch
 
 RULES = ("impl", "shape", "jvp", "vjp", "batch", "cost")
@@ -52,12 +57,13 @@ class Primitive:
 
     __slots__ = ("name", "impl", "shape", "jvp", "vjp", "batch", "cost",
                  "multiple_results", "defined_in", "reverse", "forward", "saves",
-                 "__weakref__")
+                 "lowering", "__weakref__")
 
     def __init__(self, name, impl=None, *, shape=None, jvp=None, vjp=None,
                  batch=None, cost=None, multiple_results=False, defined_in=None,
-                 reverse=None, forward=None, saves=None):
+                 reverse=None, forward=None, saves=None, lowering: Lowering | None = None):
         self.name = name
+        self.lowering = _DEFAULT_LOWERING if lowering is None else lowering
         # what the vjp rule reads: None (inputs and output) or (inputs?, output?); reverse
         # mode keeps only the shape and dtype of large arrays the rule does not read
         self.saves = saves

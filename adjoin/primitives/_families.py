@@ -99,13 +99,14 @@ def broadcast_tangent(t, out):
 _SAVES = {"input": (True, False), "output": (False, True), "both": None, "none": (False, False)}
 
 
-def unary(name, impl, deriv, *, flops=1, uses="both"):
+def unary(name, impl, deriv, *, flops=1, uses="both", lowering=None):
     """An elementwise primitive f with f'(x) = ``deriv(x, out)`` (holomorphic for complex).
 
     ``uses``: which of x ("input") and out ("output") ``deriv`` reads ("both" or "none"),
-    so that reverse mode keeps only those.
+    so that reverse mode keeps only those; ``lowering``: how jit compiles it
+    (:class:`~adjoin.core.lowering.Lowering`).
     """
-    prim = Primitive(name, impl, saves=_SAVES[uses])
+    prim = Primitive(name, impl, saves=_SAVES[uses], lowering=lowering)
 
     def jvp(primals, tangents):
         x, = primals
@@ -124,9 +125,9 @@ def unary(name, impl, deriv, *, flops=1, uses="both"):
     return prim
 
 
-def nondifferentiable(name, impl, *, nargs=1, flops=1):
+def nondifferentiable(name, impl, *, nargs=1, flops=1, lowering=None):
     """An elementwise primitive with zero derivative (rounding, comparisons, tests)."""
-    prim = Primitive(name, impl)
+    prim = Primitive(name, impl, lowering=lowering)
 
     def jvp(primals, tangents, **params):
         return prim.bind(*primals, **params), None
@@ -141,12 +142,12 @@ def nondifferentiable(name, impl, *, nargs=1, flops=1):
     return prim
 
 
-def binary(name, impl, dx, dy, *, flops=1, uses="both"):
+def binary(name, impl, dx, dy, *, flops=1, uses="both", lowering=None):
     """An elementwise broadcasting primitive f(x, y) with partials ``dx(x, y, out)``, ``dy(x, y, out)``.
 
-    ``uses`` as for :func:`unary`.
+    ``uses`` and ``lowering`` as for :func:`unary`.
     """
-    prim = Primitive(name, impl, saves=_SAVES[uses])
+    prim = Primitive(name, impl, saves=_SAVES[uses], lowering=lowering)
 
     def jvp(primals, tangents):
         x, y = primals

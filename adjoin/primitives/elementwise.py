@@ -7,10 +7,13 @@ their rule. Binary rules sum cotangents over broadcast axes.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
+from adjoin.core.lowering import Lowering, is_exactly, same_aval, scalar_call
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of
 from adjoin.primitives._families import (
@@ -19,40 +22,87 @@ from adjoin.primitives._families import (
 
 LN2, LN10 = np.log(2.0), np.log(10.0)
 
+
+# --- float versions for jit's scalar back end (NaN-propagating, as NumPy's) -------------
+def _scalar_max(a, b):
+    return a if (a >= b or a != a) else b
+
+
+def _scalar_min(a, b):
+    return a if (a <= b or a != a) else b
+
+
+def _scalar_sign(a):
+    return 1.0 if a > 0 else (-1.0 if a < 0 else a)
+
+
+def _forward_if_operand(position, value, commutes=False):
+    """jit's forwarding of ``x op value`` to ``x`` (``value`` at ``position``; either
+    position if ``commutes``): exact when ``value`` is exactly 1 for * and /, 0 for −."""
+    def forward(ins, out, params, value_of, is_known):
+        for k in ((0, 1) if commutes else (1 - position,)):
+            x, c = ins[k], ins[1 - k]
+            if same_aval(x, out) and is_known(c) and is_exactly(value_of(c), value):
+                return x
+        return None
+    return forward
+
 # --- trigonometric: sin' = cos, cos' = -sin, tan' = 1 + tan², asin' = 1/√(1-x²), ...
-sin_p = unary("sin", np.sin, lambda x, out: anp.cos(x), flops=T, uses="input")
-cos_p = unary("cos", np.cos, lambda x, out: -anp.sin(x), flops=T, uses="input")
-tan_p = unary("tan", np.tan, lambda x, out: 1.0 + out * out, flops=T, uses="output")
+sin_p = unary("sin", np.sin, lambda x, out: anp.cos(x), flops=T, uses="input",
+              lowering=scalar_call(math.sin))
+cos_p = unary("cos", np.cos, lambda x, out: -anp.sin(x), flops=T, uses="input",
+              lowering=scalar_call(math.cos))
+tan_p = unary("tan", np.tan, lambda x, out: 1.0 + out * out, flops=T, uses="output",
+              lowering=scalar_call(math.tan))
 arcsin_p = unary("arcsin", np.arcsin, lambda x, out: 1.0 / anp.sqrt(1.0 - x * x), flops=T,
-                 uses="input")
+                 uses="input",
+                 lowering=scalar_call(math.asin))
 arccos_p = unary("arccos", np.arccos, lambda x, out: -1.0 / anp.sqrt(1.0 - x * x), flops=T,
-                 uses="input")
-arctan_p = unary("arctan", np.arctan, lambda x, out: 1.0 / (1.0 + x * x), flops=T, uses="input")
+                 uses="input",
+                 lowering=scalar_call(math.acos))
+arctan_p = unary("arctan", np.arctan, lambda x, out: 1.0 / (1.0 + x * x), flops=T, uses="input",
+                 lowering=scalar_call(math.atan))
 
 # --- hyperbolic: sinh' = cosh, cosh' = sinh, tanh' = 1 - tanh², asinh' = 1/√(x²+1), ...
-sinh_p = unary("sinh", np.sinh, lambda x, out: anp.cosh(x), flops=T, uses="input")
-cosh_p = unary("cosh", np.cosh, lambda x, out: anp.sinh(x), flops=T, uses="input")
-tanh_p = unary("tanh", np.tanh, lambda x, out: 1.0 - out * out, flops=T, uses="output")
+sinh_p = unary("sinh", np.sinh, lambda x, out: anp.cosh(x), flops=T, uses="input",
+               lowering=scalar_call(math.sinh))
+cosh_p = unary("cosh", np.cosh, lambda x, out: anp.sinh(x), flops=T, uses="input",
+               lowering=scalar_call(math.cosh))
+tanh_p = unary("tanh", np.tanh, lambda x, out: 1.0 - out * out, flops=T, uses="output",
+               lowering=scalar_call(math.tanh))
 arcsinh_p = unary("arcsinh", np.arcsinh, lambda x, out: 1.0 / anp.sqrt(x * x + 1.0), flops=T,
-                  uses="input")
+                  uses="input",
+                  lowering=scalar_call(math.asinh))
 arccosh_p = unary("arccosh", np.arccosh,
                   lambda x, out: 1.0 / (anp.sqrt(x - 1.0) * anp.sqrt(x + 1.0)), flops=T,
-                  uses="input")
-arctanh_p = unary("arctanh", np.arctanh, lambda x, out: 1.0 / (1.0 - x * x), flops=T, uses="input")
+                  uses="input",
+                  lowering=scalar_call(math.acosh))
+arctanh_p = unary("arctanh", np.arctanh, lambda x, out: 1.0 / (1.0 - x * x), flops=T, uses="input",
+                  lowering=scalar_call(math.atanh))
 
 # --- exponentials and logarithms: exp' = exp, log' = 1/x, 2^x' = 2^x ln 2, ...
-exp_p = unary("exp", np.exp, lambda x, out: out, flops=T, uses="output")
-exp2_p = unary("exp2", np.exp2, lambda x, out: out * LN2, flops=T, uses="output")
-expm1_p = unary("expm1", np.expm1, lambda x, out: out + 1.0, flops=T, uses="output")
-log_p = unary("log", np.log, lambda x, out: 1.0 / x, flops=T, uses="input")
-log2_p = unary("log2", np.log2, lambda x, out: 1.0 / (x * LN2), flops=T, uses="input")
-log10_p = unary("log10", np.log10, lambda x, out: 1.0 / (x * LN10), flops=T, uses="input")
-log1p_p = unary("log1p", np.log1p, lambda x, out: 1.0 / (1.0 + x), flops=T, uses="input")
+exp_p = unary("exp", np.exp, lambda x, out: out, flops=T, uses="output",
+              lowering=scalar_call(math.exp))
+exp2_p = unary("exp2", np.exp2, lambda x, out: out * LN2, flops=T, uses="output",
+               lowering=scalar_call(math.exp2))
+expm1_p = unary("expm1", np.expm1, lambda x, out: out + 1.0, flops=T, uses="output",
+                lowering=scalar_call(math.expm1))
+log_p = unary("log", np.log, lambda x, out: 1.0 / x, flops=T, uses="input",
+              lowering=scalar_call(math.log))
+log2_p = unary("log2", np.log2, lambda x, out: 1.0 / (x * LN2), flops=T, uses="input",
+               lowering=scalar_call(math.log2))
+log10_p = unary("log10", np.log10, lambda x, out: 1.0 / (x * LN10), flops=T, uses="input",
+                lowering=scalar_call(math.log10))
+log1p_p = unary("log1p", np.log1p, lambda x, out: 1.0 / (1.0 + x), flops=T, uses="input",
+                lowering=scalar_call(math.log1p))
 
 # --- powers: √x' = 1/(2√x), ∛x' = 1/(3∛x²), (x²)' = 2x, (1/x)' = -1/x²
-sqrt_p = unary("sqrt", np.sqrt, lambda x, out: 0.5 / out, flops=T, uses="output")
-cbrt_p = unary("cbrt", np.cbrt, lambda x, out: 1.0 / (3.0 * out * out), flops=T, uses="output")
-square_p = unary("square", np.square, lambda x, out: 2.0 * x, flops=1, uses="input")
+sqrt_p = unary("sqrt", np.sqrt, lambda x, out: 0.5 / out, flops=T, uses="output",
+               lowering=scalar_call(math.sqrt))
+cbrt_p = unary("cbrt", np.cbrt, lambda x, out: 1.0 / (3.0 * out * out), flops=T, uses="output",
+               lowering=scalar_call(math.cbrt))
+square_p = unary("square", np.square, lambda x, out: 2.0 * x, flops=1, uses="input",
+                 lowering=Lowering(scalar="({0} * {0})", elementwise=True))
 def _reciprocal_impl(x):
     if np.issubdtype(np.result_type(x), np.inexact):
         return np.reciprocal(x)
@@ -60,7 +110,8 @@ def _reciprocal_impl(x):
 
 
 reciprocal_p = unary("reciprocal", _reciprocal_impl, lambda x, out: -(out * out), flops=1,
-                     uses="output")
+                     uses="output",
+                     lowering=Lowering(scalar="(1.0 / {0})", elementwise=True))
 
 
 # sinc(x) = sin(πx)/(πx): sinc'(x) = (cos(πx) − sinc(x))/x, and 0 at x = 0
@@ -70,13 +121,14 @@ def _sinc_deriv(x, out):
     return anp.where(at_zero, 0.0, (anp.cos(np.pi * x) - out) / safe_x)
 
 
-sinc_p = unary("sinc", np.sinc, _sinc_deriv, flops=T)
+sinc_p = unary("sinc", np.sinc, _sinc_deriv, flops=T, lowering=Lowering(elementwise=True))
 
 
 # --- linear maps: negation ż = −ẋ, x̄ = −z̄
-def _linear_unary(name, impl, apply_t, transpose):
+def _linear_unary(name, impl, apply_t, transpose, lowering=Lowering(elementwise=True)):
     """A linear elementwise primitive: ż = L ẋ, x̄ = Lᵀ z̄ (both given with adjoin ops)."""
-    prim = Primitive(name, impl, saves=(False, False))  # the transpose reads x's dtype only
+    # the transpose reads x's dtype only
+    prim = Primitive(name, impl, saves=(False, False), lowering=lowering)
     prim.def_rules(
         shape=elementwise_shape(impl),
         jvp=lambda primals, tangents: (prim.bind(primals[0]),
@@ -87,7 +139,8 @@ def _linear_unary(name, impl, apply_t, transpose):
     return prim
 
 
-negative_p = _linear_unary("negative", np.negative, lambda t: -t, lambda g, x: -g)
+negative_p = _linear_unary("negative", np.negative, lambda t: -t, lambda g, x: -g,
+                           lowering=Lowering(scalar="(-{0})", elementwise=True))
 # real part: ż = Re ẋ. With the pairing Re⟨z̄, ż⟩ = Re⟨x̄, ẋ⟩: x̄ = z̄ (complex if x is).
 real_p = _linear_unary("real", np.real, lambda t: anp.real(t),
                        lambda g, x: anp.astype(g, dtype_of(x)) if dtype_of(x).kind == "c" else g)
@@ -119,35 +172,61 @@ def _abs_vjp(needs, g, out, x):
 
 abs_p = Primitive("abs", np.abs, shape=elementwise_shape(np.abs), jvp=_abs_jvp, vjp=_abs_vjp,
                   batch=lambda vals, dims: (abs_p.bind(vals[0]), dims[0]),
-                  cost=elementwise_cost(1))
+                  cost=elementwise_cost(1),
+                  lowering=Lowering(scalar="abs({0})", elementwise=True))
 
 # --- zero derivative: rounding and sign (float outputs, no tangent), tests (bool outputs)
-sign_p = nondifferentiable("sign", np.sign)
-floor_p = nondifferentiable("floor", np.floor)
-ceil_p = nondifferentiable("ceil", np.ceil)
-trunc_p = nondifferentiable("trunc", np.trunc)
+sign_p = nondifferentiable("sign", np.sign,
+                           lowering=Lowering(scalar="_ssign({0})", scalar_ns={"_ssign": _scalar_sign},
+                                    elementwise=True))
+floor_p = nondifferentiable("floor", np.floor,
+                            lowering=Lowering(scalar="float(_floor({0}))", scalar_ns={"_floor": math.floor},
+                                     elementwise=True))
+ceil_p = nondifferentiable("ceil", np.ceil,
+                           lowering=Lowering(scalar="float(_ceil({0}))", scalar_ns={"_ceil": math.ceil},
+                                    elementwise=True))
+trunc_p = nondifferentiable("trunc", np.trunc,
+                            lowering=Lowering(scalar="float(_trunc({0}))", scalar_ns={"_trunc": math.trunc},
+                                     elementwise=True))
 rint_p = nondifferentiable("rint", np.rint)
-round_p = nondifferentiable("round", lambda x, decimals=0: np.round(x, decimals))
-isnan_p = nondifferentiable("isnan", np.isnan)
-isfinite_p = nondifferentiable("isfinite", np.isfinite)
-isinf_p = nondifferentiable("isinf", np.isinf)
+round_p = nondifferentiable("round", lambda x, decimals=0: np.round(x, decimals),
+                           lowering=Lowering(elementwise=True))
+isnan_p = nondifferentiable("isnan", np.isnan,
+                            lowering=Lowering(scalar="_isnan({0})", scalar_ns={"_isnan": math.isnan},
+                                     elementwise=True))
+isfinite_p = nondifferentiable("isfinite", np.isfinite,
+                               lowering=Lowering(scalar="_isfinite({0})", scalar_ns={"_isfinite": math.isfinite},
+                                        elementwise=True))
+isinf_p = nondifferentiable("isinf", np.isinf,
+                            lowering=Lowering(scalar="_isinf({0})", scalar_ns={"_isinf": math.isinf},
+                                     elementwise=True))
 signbit_p = nondifferentiable("signbit", np.signbit)
-logical_not_p = nondifferentiable("logical_not", np.logical_not)
-equal_p = nondifferentiable("equal", np.equal, nargs=2)
-not_equal_p = nondifferentiable("not_equal", np.not_equal, nargs=2)
-less_p = nondifferentiable("less", np.less, nargs=2)
-less_equal_p = nondifferentiable("less_equal", np.less_equal, nargs=2)
-greater_p = nondifferentiable("greater", np.greater, nargs=2)
-greater_equal_p = nondifferentiable("greater_equal", np.greater_equal, nargs=2)
-logical_and_p = nondifferentiable("logical_and", np.logical_and, nargs=2)
-logical_or_p = nondifferentiable("logical_or", np.logical_or, nargs=2)
+logical_not_p = nondifferentiable("logical_not", np.logical_not,
+                                  lowering=Lowering(scalar="(not {0})", elementwise=True))
+equal_p = nondifferentiable("equal", np.equal, nargs=2,
+                            lowering=Lowering(scalar="({0} == {1})", elementwise=True))
+not_equal_p = nondifferentiable("not_equal", np.not_equal, nargs=2,
+                                lowering=Lowering(scalar="({0} != {1})", elementwise=True))
+less_p = nondifferentiable("less", np.less, nargs=2,
+                           lowering=Lowering(scalar="({0} < {1})", elementwise=True))
+less_equal_p = nondifferentiable("less_equal", np.less_equal, nargs=2,
+                                 lowering=Lowering(scalar="({0} <= {1})", elementwise=True))
+greater_p = nondifferentiable("greater", np.greater, nargs=2,
+                              lowering=Lowering(scalar="({0} > {1})", elementwise=True))
+greater_equal_p = nondifferentiable("greater_equal", np.greater_equal, nargs=2,
+                                    lowering=Lowering(scalar="({0} >= {1})", elementwise=True))
+logical_and_p = nondifferentiable("logical_and", np.logical_and, nargs=2,
+                                  lowering=Lowering(scalar="({0} and {1})", elementwise=True))
+logical_or_p = nondifferentiable("logical_or", np.logical_or, nargs=2,
+                                 lowering=Lowering(scalar="({0} or {1})", elementwise=True))
 logical_xor_p = nondifferentiable("logical_xor", np.logical_xor, nargs=2)
-floor_divide_p = nondifferentiable("floor_divide", np.floor_divide, nargs=2)
+floor_divide_p = nondifferentiable("floor_divide", np.floor_divide, nargs=2,
+                                   lowering=Lowering(scalar="float({0} // {1})", elementwise=True))
 
 
 # --- addition and subtraction: ż = ẋ ± ẏ, x̄ = z̄, ȳ = ±z̄ (summed over broadcast axes)
-def _add_like(name, impl, sign):
-    prim = Primitive(name, impl, saves=(False, False))  # the rule needs shapes only
+def _add_like(name, impl, sign, lowering):
+    prim = Primitive(name, impl, saves=(False, False), lowering=lowering)  # shapes only
 
     def jvp(primals, tangents):
         x, y = primals
@@ -171,14 +250,22 @@ def _add_like(name, impl, sign):
     return prim
 
 
-add_p = _add_like("add", np.add, +1)
-subtract_p = _add_like("subtract", np.subtract, -1)
+# jit forwards x − 0 to x (not x + 0: −0.0 + 0.0 is +0.0)
+add_p = _add_like("add", np.add, +1,
+                  lowering=Lowering(scalar="({0} + {1})", elementwise=True))
+subtract_p = _add_like("subtract", np.subtract, -1,
+                       lowering=Lowering(scalar="({0} - {1})", elementwise=True,
+                                        forward=_forward_if_operand(1, 0)))
 
 # z = x y: ż = ẏ x + x ẏ ; x̄ = z̄ y, ȳ = z̄ x
-multiply_p = binary("multiply", np.multiply, lambda x, y, out: y, lambda x, y, out: x, uses="input")
+multiply_p = binary("multiply", np.multiply, lambda x, y, out: y, lambda x, y, out: x, uses="input",
+                    lowering=Lowering(scalar="({0} * {1})", elementwise=True,
+                                     forward=_forward_if_operand(1, 1, commutes=True)))
 # z = x / y: ż = ẋ/y − z ẏ/y ; x̄ = z̄/y, ȳ = −z̄ z/y
 divide_p = binary("divide", np.true_divide, lambda x, y, out: 1.0 / y,
-                  lambda x, y, out: -out / y)
+                  lambda x, y, out: -out / y,
+                  lowering=Lowering(scalar="({0} / {1})", elementwise=True,
+                                   forward=_forward_if_operand(1, 1)))
 
 
 # z = x^y: ∂z/∂x = y x^(y−1) (0 where y = 0), ∂z/∂y = z log x (0 where x = 0)
@@ -206,8 +293,12 @@ def _power_impl(x, y):
     return np.power(x, y)
 
 
-power_p = binary("power", _power_impl, _pow_dx, _pow_dy, flops=T)
-float_power_p = binary("float_power", np.float_power, _pow_dx, _pow_dy, flops=T)
+power_p = binary("power", _power_impl, _pow_dx, _pow_dy, flops=T,
+                 lowering=Lowering(scalar="_pow({0}, {1})", scalar_ns={"_pow": math.pow},
+                          elementwise=True))
+float_power_p = binary("float_power", np.float_power, _pow_dx, _pow_dy, flops=T,
+                       lowering=Lowering(scalar="_pow({0}, {1})", scalar_ns={"_pow": math.pow},
+                                elementwise=True))
 
 
 # max/min route the derivative to the selected argument; ties split ½/½ (as JAX does)
@@ -216,9 +307,13 @@ def _select_weight(first_wins, tie):
 
 
 maximum_p = binary("maximum", np.maximum, _select_weight(lambda x, y: x > y, lambda x, y: x == y),
-                   _select_weight(lambda x, y: y > x, lambda x, y: x == y), uses="input")
+                   _select_weight(lambda x, y: y > x, lambda x, y: x == y), uses="input",
+                   lowering=Lowering(scalar="_smax({0}, {1})", scalar_ns={"_smax": _scalar_max},
+                            elementwise=True))
 minimum_p = binary("minimum", np.minimum, _select_weight(lambda x, y: x < y, lambda x, y: x == y),
-                   _select_weight(lambda x, y: y < x, lambda x, y: x == y), uses="input")
+                   _select_weight(lambda x, y: y < x, lambda x, y: x == y), uses="input",
+                   lowering=Lowering(scalar="_smin({0}, {1})", scalar_ns={"_smin": _scalar_min},
+                            elementwise=True))
 # fmax/fmin ignore a NaN operand: the derivative goes to the other one
 fmax_p = binary("fmax", np.fmax,
                 _select_weight(lambda x, y: (x > y) | anp.isnan(y), lambda x, y: x == y),
@@ -231,15 +326,20 @@ fmin_p = binary("fmin", np.fmin,
 
 # z = atan2(y, x): ∂z/∂y = x/(x²+y²), ∂z/∂x = −y/(x²+y²)   (first argument is y)
 arctan2_p = binary("arctan2", np.arctan2, lambda y, x, out: x / (x * x + y * y),
-                   lambda y, x, out: -y / (x * x + y * y), flops=T, uses="input")
+                   lambda y, x, out: -y / (x * x + y * y), flops=T, uses="input",
+                   lowering=Lowering(scalar="_atan2({0}, {1})", scalar_ns={"_atan2": math.atan2},
+                            elementwise=True))
 # z = √(x²+y²): ∂z/∂x = x/z, ∂z/∂y = y/z
-hypot_p = binary("hypot", np.hypot, lambda x, y, out: x / out, lambda x, y, out: y / out, flops=T)
+hypot_p = binary("hypot", np.hypot, lambda x, y, out: x / out, lambda x, y, out: y / out, flops=T,
+                 lowering=Lowering(scalar="_hypot({0}, {1})", scalar_ns={"_hypot": math.hypot},
+                          elementwise=True))
 # z = log(eˣ + eʸ): ∂z/∂x = e^(x−z), ∂z/∂y = e^(y−z)
 logaddexp_p = binary("logaddexp", np.logaddexp, lambda x, y, out: anp.exp(x - out),
                      lambda x, y, out: anp.exp(y - out), flops=T)
 # z = x mod y = x − y⌊x/y⌋: ∂z/∂x = 1, ∂z/∂y = −⌊x/y⌋
 mod_p = binary("mod", np.mod, lambda x, y, out: anp.ones_like(out),
-               lambda x, y, out: -anp.floor_divide(x, y), uses="input")
+               lambda x, y, out: -anp.floor_divide(x, y), uses="input",
+               lowering=Lowering(scalar="({0} % {1})", elementwise=True))
 
 
 # where(c, a, b): ȧ and ḃ are selected like the values; ā = where(c, z̄, 0), b̄ = where(c, 0, z̄)
@@ -261,7 +361,8 @@ def _where_vjp(needs, g, out, c, a, b):
     return None, ga, gb
 
 
-where_p = Primitive("where", np.where, jvp=_where_jvp, vjp=_where_vjp)
+where_p = Primitive("where", np.where, jvp=_where_jvp, vjp=_where_vjp,
+                    lowering=Lowering(scalar="({1} if {0} else {2})", elementwise=True))
 where_p.def_rules(shape=elementwise_shape(np.where), batch=elementwise_batch(where_p),
                   cost=elementwise_cost(1))
 
@@ -293,4 +394,8 @@ astype_p = Primitive(
     "astype", _astype_impl, jvp=_astype_jvp, vjp=_astype_vjp,
     shape=lambda a, dtype: ShapedArray(a.shape, dtype),
     batch=lambda vals, dims, dtype: (astype_p.bind(vals[0], dtype=dtype), dims[0]),
-    cost=lambda a, dtype: 0)
+    cost=lambda a, dtype: 0,
+    # a cast to the input's own dtype is the identity
+    lowering=Lowering(elementwise=True,
+                      forward=lambda ins, out, params, value_of, is_known:
+                      ins[0] if same_aval(ins[0], out) else None))

@@ -9,6 +9,7 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
+from adjoin.core.lowering import Lowering, same_aval
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of, shape_of
 from adjoin.primitives._axes import batch_axis_to_front, keepdims_shape, shift_axes
@@ -64,7 +65,12 @@ sum_p = Primitive(
     vjp=lambda needs, g, out, x, axes, keepdims: (
         expand_reduced(g, shape_of(x), axes, keepdims),),
     cost=lambda a, axes, keepdims: a.size,
-    saves=(False, False))  # the vjp needs x's shape only
+    saves=(False, False),  # the vjp needs x's shape only
+    # a sum over no axes is the identity (on 0-d values too)
+    lowering=Lowering(
+        shape_only=True,
+        forward=lambda ins, out, params, value_of, is_known: (
+            ins[0] if same_aval(ins[0], out) and tuple(params["axes"]) == () else None)))
 sum_p.def_rules(batch=_reduction_batch(sum_p))
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
+from adjoin.core.lowering import Lowering, same_aval
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import shape_of
 from adjoin.primitives._axes import batch_axis_to_front
@@ -17,6 +18,11 @@ from adjoin.primitives._families import unbroadcast
 
 def _free(*avals, **params):
     return 0
+
+
+def _forward_same_aval(ins, out, params, value_of, is_known):
+    """jit forwards a reshape or broadcast to the input's own shape: the identity."""
+    return ins[0] if same_aval(ins[0], out) else None
 
 
 # z = reshape(x, s): ż = reshape(ẋ, s) ; x̄ = reshape(z̄, shape(x))
@@ -30,7 +36,8 @@ reshape_p = Primitive(
     batch=lambda vals, dims, shape: (
         reshape_p.bind(batch_axis_to_front(vals[0], dims[0]),
                        shape=(shape_of(vals[0])[dims[0]],) + tuple(shape)), 0),
-    cost=_free, saves=(False, False))
+    cost=_free, saves=(False, False),
+    lowering=Lowering(shape_only=True, view=True, forward=_forward_same_aval))
 
 
 # z = broadcast_to(x, s): ż = broadcast_to(ẋ, s) ; x̄ = sum of z̄ over the broadcast axes
@@ -52,7 +59,9 @@ broadcast_to_p = Primitive(
         None if tangents[0] is None else broadcast_to_p.bind(tangents[0], shape=shape)),
     vjp=lambda needs, g, out, x, shape: (unbroadcast(g, x),),
     batch=_broadcast_batch,
-    cost=_free, saves=(False, False))
+    cost=_free, saves=(False, False),
+    lowering=Lowering(shape_only=True, view=True, elementwise=True,
+                      forward=_forward_same_aval))
 
 
 # z = transpose(x, p): ż = transpose(ẋ, p) ; x̄ = transpose(z̄, p⁻¹)
@@ -66,7 +75,12 @@ transpose_p = Primitive(
         transpose_p.bind(g, axes=tuple(int(i) for i in np.argsort(axes))),),
     batch=lambda vals, dims, axes: (
         transpose_p.bind(vals[0], axes=_batched_perm(axes, dims[0])), 0),
-    cost=_free, saves=(False, False))
+    cost=_free, saves=(False, False),
+    lowering=Lowering(
+        shape_only=True, view=True,
+        forward=lambda ins, out, params, value_of, is_known: (
+            ins[0] if same_aval(ins[0], out)
+            and tuple(params["axes"]) == tuple(range(out.aval.ndim)) else None)))
 
 
 def _batched_perm(axes, d):

@@ -6,13 +6,13 @@ still be evaluated under any transformation (it only contains the original
 primitives). The passes:
 
 - constant folding: an equation whose inputs are all literals or captured
-  constants runs once at compile time (its result becomes a literal if 0-d, a
+  constants (and whose primitive is ``Lowering.foldable``) runs once at compile time (its result becomes a literal if 0-d, a
   constant otherwise), unless the result is large (``FOLD_MAX_BYTES``) or the
   primitive raises;
-- forwarding: ``x * 1``, ``x / 1``, ``x - 0`` and structural no-ops (reshape or
-  broadcast to the same shape, the identity transpose, a sum over no axes, a
-  cast to the same dtype) are replaced by ``x`` when the result has ``x``'s shape
-  and dtype (exact: these never change a value);
+- forwarding: exact no-ops, which each primitive declares in its lowering slot
+  (``Lowering.forward``: ``x * 1``, ``x / 1``, ``x - 0``, a reshape or broadcast
+  to the same shape, the identity transpose, a sum over no axes, a cast to the
+  same dtype), are replaced by their input;
 - common-subexpression elimination: two applications of one primitive to the
   same inputs with equal parameters are computed once;
 - dead-code elimination: equations none of whose outputs reach an output.
@@ -25,13 +25,8 @@ from adjoin.core.avals import aval_of
 from adjoin.core.graph import Eqn, Graph, Literal, Var
 
 #: constant folding keeps results up to this size (larger ones are computed at run time,
-#: except views such as broadcast_to, which cost no memory)
+#: except views such as broadcast_to, which cost no memory: ``Lowering.view``)
 FOLD_MAX_BYTES = 1 << 20
-
-_VIEW_PRIMS = {"broadcast_to", "reshape", "transpose"}
-#: never folded or merged: they run user code (which may have side effects the user
-#: relies on, e.g. counters) or are cheap no-ops whose rules matter under transformations
-_NO_FOLD = {"custom_jvp_call", "custom_vjp_call", "checkpoint", "stop_gradient"}
 
 
 class Stats(dict):
@@ -59,23 +54,6 @@ def _freeze(v):
 def _lit_key(lit):
     val = lit.val
     return ("lit", type(val).__name__, str(getattr(val, "dtype", "")), repr(val))
-
-
-def _is_value(x, value):
-    """Whether a literal or constant is exactly ``value`` everywhere (cheap check)."""
-    try:
-        a = np.asarray(x)
-        if a.dtype.kind not in "biufc":
-            return False
-        if a.size == 0:
-            return False
-        if a.ndim and all(s == 0 for s in a.strides):  # a broadcast scalar
-            a = a.reshape(-1)[:1]
-        elif a.size > 4096:
-            return False
-        return bool(np.all(a == value)) and not (value == 0 and np.any(np.signbit(a)))
-    except Exception:  # pragma: no cover - exotic constants
-        return False
 
 
 def optimize(graph: Graph, *, fold=True, forward=True, cse=True, dce=True):
@@ -107,13 +85,13 @@ def optimize(graph: Graph, *, fold=True, forward=True, cse=True, dce=True):
 
     for eqn in graph.eqns:
         invars = [resolve(v) for v in eqn.invars]
-        name = eqn.prim.name
+        low = eqn.prim.lowering
         outvars = eqn.outvars
 
         # --- constant folding ------------------------------------------------------------
-        if fold and name not in _NO_FOLD and invars and all(is_known(v) for v in invars):
+        if fold and low.foldable and invars and all(is_known(v) for v in invars):
             nbytes = sum(v.aval.nbytes for v in outvars)
-            if nbytes <= FOLD_MAX_BYTES or name in _VIEW_PRIMS:
+            if nbytes <= FOLD_MAX_BYTES or low.view:
                 folded = _try_fold(eqn, [value_of(v) for v in invars])
                 if folded is not None:
                     for v, val in zip(outvars, folded):
@@ -130,15 +108,15 @@ def optimize(graph: Graph, *, fold=True, forward=True, cse=True, dce=True):
                     continue
 
         # --- forwarding of exact no-ops ----------------------------------------------------
-        if forward and not eqn.prim.multiple_results:
-            src = _forward_source(name, invars, outvars[0], eqn.params, value_of, is_known)
+        if forward and low.forward is not None and not eqn.prim.multiple_results:
+            src = low.forward(invars, outvars[0], eqn.params, value_of, is_known)
             if src is not None:
                 sub[outvars[0]] = src
                 stats["forwarded"] += 1
                 continue
 
         # --- common subexpressions -----------------------------------------------------------
-        if cse and name not in _NO_FOLD:
+        if cse and low.foldable:
             try:
                 key = (eqn.prim, tuple(key_of(v) for v in invars),
                        tuple(sorted((k, _freeze(p)) for k, p in eqn.params.items())))
@@ -200,31 +178,3 @@ def _try_fold(eqn, vals):
             o.flags.writeable = False
         result.append(o)
     return result
-
-
-def _forward_source(name, invars, out, params, value_of, is_known):
-    """The input that an exact no-op passes through unchanged, or None."""
-    def same(v):
-        return type(v) is Var and v.aval.shape == out.aval.shape and v.aval.dtype == out.aval.dtype
-
-    if name in ("multiply", "divide", "subtract", "add") and len(invars) == 2:
-        x, y = invars
-        if same(x) and is_known(y):
-            one = name in ("multiply", "divide")
-            if _is_value(value_of(y), 1 if one else 0) and (one or name == "subtract"):
-                return x
-        if name == "multiply" and same(y) and is_known(x) and _is_value(value_of(x), 1):
-            return y
-        return None
-    if len(invars) != 1 or not same(invars[0]):
-        return None
-    x = invars[0]
-    if name in ("reshape", "broadcast_to"):
-        return x
-    if name == "transpose" and tuple(params.get("axes", ())) == tuple(range(x.aval.ndim)):
-        return x
-    if name == "sum" and tuple(params.get("axes", (0,))) == ():
-        return x
-    if name == "astype":
-        return x
-    return None

@@ -23,12 +23,17 @@ import functools
 import numpy as np
 
 from adjoin.core.avals import ShapedArray
+from adjoin.core.lowering import Lowering
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten, tree_map
 from adjoin.core.trace import Tracer, TracerArrayConversionError, dtype_of, shape_of
 from adjoin.transforms.forward import JVPTracer
 from adjoin.transforms.reverse import VJPTracer
 from adjoin.transforms.staging import abstract_eval
+
+#: jit never folds or merges primitives that run user code (counters and other side
+#: effects the user relies on run as often as they would eagerly)
+_RUNS_USER_CODE = Lowering(foldable=False)
 
 
 def _zeros(x):
@@ -215,7 +220,7 @@ def _cjvp_batch(vals, dims, fun, rule, **params):
 custom_jvp_call_p = Primitive(
     "custom_jvp_call", _cjvp_impl, shape=_call_shape, jvp=_cjvp_jvp_checked, vjp=_cjvp_vjp,
     batch=_cjvp_batch, cost=_call_cost, multiple_results=True,
-    reverse=_cjvp_reverse, forward=_cjvp_forward)
+    reverse=_cjvp_reverse, forward=_cjvp_forward, lowering=_RUNS_USER_CODE)
 
 
 class custom_jvp:
@@ -372,7 +377,7 @@ def _sum0(c):
 custom_vjp_call_p = Primitive(
     "custom_vjp_call", _cvjp_impl, shape=_call_shape, jvp=_cvjp_jvp, vjp=_cvjp_vjp,
     batch=_cvjp_batch, cost=_call_cost, multiple_results=True,
-    reverse=_cvjp_reverse, forward=_cvjp_forward)
+    reverse=_cvjp_reverse, forward=_cvjp_forward, lowering=_RUNS_USER_CODE)
 
 
 class custom_vjp:
@@ -459,6 +464,8 @@ stop_gradient_p = Primitive(
     vjp=lambda needs, g, out, x: (None,),
     batch=lambda vals, dims: (stop_gradient_p.bind(vals[0]), dims[0]),
     cost=lambda a: 0,
+    # under jit: the identity, one buffer; never folded, so that its rules stay in the graph
+    lowering=Lowering(alias=True, elementwise=True, foldable=False),
     # reverse mode does not tape it: the value continues one level down, so work done
     # on stopped values (a solver's iterations) costs no tape
     reverse=lambda trace, args, params: stop_gradient_p.bind(trace.unwrap(args[0])))
@@ -514,7 +521,7 @@ def _remat_batch(vals, dims, fun):
 checkpoint_call_p = Primitive(
     "checkpoint", _remat_impl, shape=_call_shape, jvp=_remat_jvp, vjp=_remat_vjp,
     batch=_remat_batch, cost=_call_cost, multiple_results=True, reverse=_remat_reverse,
-    forward=lambda trace, args, params: params["fun"](*args))
+    forward=lambda trace, args, params: params["fun"](*args), lowering=_RUNS_USER_CODE)
 
 
 def checkpoint(fun, static_argnums=()):
