@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from adjoin.core.trace import _stack, shape_of
-from adjoin.primitives.conv import _conv_impl, conv_output_shape, conv_p
+import adjoin.numpy as anp
+from adjoin.core.trace import shape_of, trace_stack
+from adjoin.primitives.conv import conv_output_shape, conv_p
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d", "conv_general"]
 
@@ -74,8 +75,8 @@ def conv_general(x, w, stride=1, padding=0, dilation=1, lhs_dilation=1, groups=1
     params = dict(strides=strides, padding=pads, lhs_dilation=lhs_dil, rhs_dilation=rhs_dil,
                   groups=int(groups))
     conv_output_shape(xs, ws, **params)   # clear errors before any work
-    if not _stack:
-        return _conv_impl(x, w, **params)
+    if not trace_stack:
+        return conv_p.impl(x, w, **params)
     return conv_p.bind(x, w, **params)
 
 
@@ -97,7 +98,6 @@ def conv(x, w, stride=1, padding=0, dilation=1, groups=1):
 def _with_rank(x, w, nsp, name, **kw):
     xs = shape_of(x)
     if len(xs) == nsp + 1:   # unbatched input (channels, *spatial)
-        import adjoin.numpy as anp
         out = conv(anp.reshape(x, (1,) + xs), w, **kw)
         return anp.reshape(out, shape_of(out)[1:])
     if len(xs) != nsp + 2:

@@ -161,7 +161,3 @@ def _leaves_matching(treedef, tree):
     if other != treedef:
         raise ValueError(f"pytree structures differ: {treedef} and {other}")
     return leaves
-
-
-def is_leaf_structure(treedef: PyTreeDef) -> bool:
-    return treedef.node_type is None

@@ -12,6 +12,7 @@ import numpy as np
 from adjoin.core.trace import _stack, dtype_of, shape_of
 from adjoin.primitives._axes import normalize_axis_index
 from adjoin.primitives.blas import LETTERS, matmul_p, matmul_shapes, einsum_p
+from adjoin.primitives.conv import conv_p
 
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross",
            "vecdot", "convolve", "correlate"]
@@ -291,10 +292,13 @@ def convolve(a, v, mode="full"):
 
 
 def _conv1d(a, v, pad):
-    from adjoin.nn import conv
+    """The 1-d correlation of traced a and v as the N-d convolution primitive (adjoin.nn's
+    ``conv`` is the user-facing layer above this one)."""
     anp = _anp()
     na, nv = shape_of(a)[0], shape_of(v)[0]
-    out = conv(anp.reshape(a, (1, 1, na)), anp.reshape(v, (1, 1, nv)), padding=[pad])
+    out = conv_p.bind(anp.reshape(a, (1, 1, na)), anp.reshape(v, (1, 1, nv)), strides=(1,),
+                      padding=((int(pad[0]), int(pad[1])),), lhs_dilation=(1,),
+                      rhs_dilation=(1,), groups=1)
     return anp.reshape(out, (-1,))
 
 

@@ -38,9 +38,6 @@ class JVPTrace(Trace):
             return [o if t is None else JVPTracer(self, o, t) for o, t in zip(out, out_dot)]
         return out if out_dot is None else JVPTracer(self, out, out_dot)
 
-    def lift(self, primal, tangent):
-        return JVPTracer(self, primal, tangent)
-
     def unwrap(self, x):
         """(primal, tangent or None) of a value that may be one of this trace's tracers."""
         if type(x) is JVPTracer and x._trace is self:
