@@ -16,7 +16,7 @@ import adjoin.numpy as anp
 from adjoin.analysis import (JVP_BOUND, VJP_BOUND, CostReport, peak_live_bytes,
                              render_forward_and_reverse)
 from adjoin.analysis import render as render_mod
-from adjoin.transforms import api
+from adjoin.transforms import autodiff
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -152,7 +152,7 @@ def test_bounds_mlp():
     assert 2.0 < r.jvp_ratio <= JVP_BOUND and 2.0 < r.vjp_ratio <= VJP_BOUND
     # the abstract tape count equals what the eager tape really holds
     # (VJPTrace.tape_bytes counts a NumPy scalar once per reference: the loss's few 0-d values)
-    trace, *_ = api._record(loss, (params, X, Y), (0,), "vjp", False, {}, copy_inputs=False)
+    trace, *_ = autodiff._record(loss, (params, X, Y), (0,), "vjp", False, {}, copy_inputs=False)
     assert 0 <= trace.tape_bytes() - r.tape_bytes <= 4 * 8
 
 
@@ -279,7 +279,7 @@ def test_checkpoint_shrinks_the_tape_as_predicted():
     assert r_ck.vjp.flops - r_plain.vjp.flops == K * m * 10 * n
     # and eager reverse mode keeps exactly what the report says
     for fun, rep in [(plain, r_plain), (checkpointed, r_ck)]:
-        trace, *_ = api._record(fun, (x,), (0,), "vjp", False, {}, copy_inputs=False)
+        trace, *_ = autodiff._record(fun, (x,), (0,), "vjp", False, {}, copy_inputs=False)
         assert trace.tape_bytes() == rep.tape_bytes
 
 
