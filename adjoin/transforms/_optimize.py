@@ -58,102 +58,110 @@ def _lit_key(lit):
 
 def optimize(graph: Graph, *, fold=True, forward=True, cse=True, dce=True):
     """The optimized graph and a :class:`Stats` of what changed."""
-    stats = Stats(folded=0, forwarded=0, cse=0, dce=0)
-    sub = {}                                   # Var -> Var | Literal
-    known = dict(zip(graph.constvars, graph.consts))   # Var -> concrete value
-    new_constvars, new_consts = list(graph.constvars), list(graph.consts)
-    seen = {}                                  # CSE key -> outvars
-    eqns = []
+    rw = _Rewriter(graph)
+    for eqn in graph.eqns:
+        invars = [rw.resolve(v) for v in eqn.invars]
+        low = eqn.prim.lowering
+        if fold and low.foldable and rw.fold(eqn, invars):
+            continue
+        if forward and low.forward is not None and rw.forward(eqn, invars):
+            continue
+        if cse and low.foldable and rw.merge(eqn, invars):
+            continue
+        rw.eqns.append(Eqn(eqn.prim, invars, list(eqn.outvars), eqn.params))
+    outvars = [rw.resolve(v) for v in graph.outvars]
+    eqns, constvars, consts = rw.eqns, rw.constvars, rw.consts
+    if dce:
+        eqns, constvars, consts = _eliminate_dead(eqns, constvars, consts, outvars, rw.stats)
+    out = Graph(graph.invars, constvars, consts, eqns, outvars, graph.in_tree, graph.out_tree)
+    return out, rw.stats
 
-    def resolve(v):
-        if type(v) is Literal:
-            return v
-        while v in sub:
-            v = sub[v]
-            if type(v) is Literal:
-                return v
+
+class _Rewriter:
+    """One forward sweep over the equations: what each var became, and the new program."""
+
+    def __init__(self, graph):
+        self.stats = Stats(folded=0, forwarded=0, cse=0, dce=0)
+        self.sub = {}                                         # Var -> Var | Literal
+        self.known = dict(zip(graph.constvars, graph.consts))  # Var -> concrete value
+        self.constvars, self.consts = list(graph.constvars), list(graph.consts)
+        self.seen = {}                                        # CSE key -> outvars
+        self.eqns = []
+
+    def resolve(self, v):
+        while type(v) is not Literal and v in self.sub:
+            v = self.sub[v]
         return v
 
-    def value_of(v):
-        return v.val if type(v) is Literal else known[v]
+    def value_of(self, v):
+        return v.val if type(v) is Literal else self.known[v]
 
-    def is_known(v):
-        return type(v) is Literal or v in known
+    def is_known(self, v):
+        return type(v) is Literal or v in self.known
 
-    def key_of(v):
-        return _lit_key(v) if type(v) is Literal else v
-
-    for eqn in graph.eqns:
-        invars = [resolve(v) for v in eqn.invars]
-        low = eqn.prim.lowering
-        outvars = eqn.outvars
-
-        # --- constant folding ------------------------------------------------------------
-        if fold and low.foldable and invars and all(is_known(v) for v in invars):
-            nbytes = sum(v.aval.nbytes for v in outvars)
-            if nbytes <= FOLD_MAX_BYTES or low.view:
-                folded = _try_fold(eqn, [value_of(v) for v in invars])
-                if folded is not None:
-                    for v, val in zip(outvars, folded):
-                        if np.ndim(val) == 0 and (not isinstance(val, np.ndarray)
-                                                  or val.dtype.kind in "biufc"):
-                            sub[v] = Literal(val[()] if isinstance(val, np.ndarray) else val)
-                        else:
-                            cv = Var(v.aval)
-                            new_constvars.append(cv)
-                            new_consts.append(val)
-                            known[cv] = val
-                            sub[v] = cv
-                    stats["folded"] += 1
-                    continue
-
-        # --- forwarding of exact no-ops ----------------------------------------------------
-        if forward and low.forward is not None and not eqn.prim.multiple_results:
-            src = low.forward(invars, outvars[0], eqn.params, value_of, is_known)
-            if src is not None:
-                sub[outvars[0]] = src
-                stats["forwarded"] += 1
-                continue
-
-        # --- common subexpressions -----------------------------------------------------------
-        if cse and low.foldable:
-            try:
-                key = (eqn.prim, tuple(key_of(v) for v in invars),
-                       tuple(sorted((k, _freeze(p)) for k, p in eqn.params.items())))
-                hash(key)
-            except TypeError:
-                key = None
-            if key is not None:
-                prev = seen.get(key)
-                if prev is not None:
-                    for v, p in zip(outvars, prev):
-                        sub[v] = p
-                    stats["cse"] += 1
-                    continue
-                seen[key] = outvars
-        eqns.append(Eqn(eqn.prim, invars, list(outvars), eqn.params))
-
-    outvars = [resolve(v) for v in graph.outvars]
-
-    # --- dead code ---------------------------------------------------------------------------
-    if dce:
-        live = {v for v in outvars if type(v) is Var}
-        kept = []
-        for eqn in reversed(eqns):
-            if any(v in live for v in eqn.outvars):
-                kept.append(eqn)
-                for v in eqn.invars:
-                    if type(v) is Var:
-                        live.add(v)
+    def fold(self, eqn, invars):
+        """Constant folding: run an equation of known inputs now (unless its result is big)."""
+        if not invars or not all(self.is_known(v) for v in invars):
+            return False
+        if sum(v.aval.nbytes for v in eqn.outvars) > FOLD_MAX_BYTES and not eqn.prim.lowering.view:
+            return False
+        folded = _try_fold(eqn, [self.value_of(v) for v in invars])
+        if folded is None:
+            return False
+        for v, val in zip(eqn.outvars, folded):
+            if np.ndim(val) == 0 and (not isinstance(val, np.ndarray) or val.dtype.kind in "biufc"):
+                self.sub[v] = Literal(val[()] if isinstance(val, np.ndarray) else val)
             else:
-                stats["dce"] += 1
-        eqns = kept[::-1]
-        pairs = [(v, c) for v, c in zip(new_constvars, new_consts) if v in live]
-        new_constvars = [v for v, _ in pairs]
-        new_consts = [c for _, c in pairs]
-    out = Graph(graph.invars, new_constvars, new_consts, eqns, outvars,
-                graph.in_tree, graph.out_tree)
-    return out, stats
+                cv = Var(v.aval)
+                self.constvars.append(cv)
+                self.consts.append(val)
+                self.known[cv] = val
+                self.sub[v] = cv
+        self.stats["folded"] += 1
+        return True
+
+    def forward(self, eqn, invars):
+        """Forwarding of the exact no-ops that the primitive's lowering declares."""
+        if eqn.prim.multiple_results:
+            return False
+        src = eqn.prim.lowering.forward(invars, eqn.outvars[0], eqn.params, self.value_of,
+                                        self.is_known)
+        if src is None:
+            return False
+        self.sub[eqn.outvars[0]] = src
+        self.stats["forwarded"] += 1
+        return True
+
+    def merge(self, eqn, invars):
+        """Common subexpressions: the same primitive on the same inputs and params."""
+        try:
+            key = (eqn.prim, tuple(_lit_key(v) if type(v) is Literal else v for v in invars),
+                   tuple(sorted((k, _freeze(p)) for k, p in eqn.params.items())))
+            hash(key)
+        except TypeError:
+            return False
+        prev = self.seen.get(key)
+        if prev is None:
+            self.seen[key] = eqn.outvars
+            return False
+        for v, p in zip(eqn.outvars, prev):
+            self.sub[v] = p
+        self.stats["cse"] += 1
+        return True
+
+
+def _eliminate_dead(eqns, constvars, consts, outvars, stats):
+    """Dead-code elimination: keep the equations and constants that reach an output."""
+    live = {v for v in outvars if type(v) is Var}
+    kept = []
+    for eqn in reversed(eqns):
+        if any(v in live for v in eqn.outvars):
+            kept.append(eqn)
+            live.update(v for v in eqn.invars if type(v) is Var)
+        else:
+            stats["dce"] += 1
+    pairs = [(v, c) for v, c in zip(constvars, consts) if v in live]
+    return kept[::-1], [v for v, _ in pairs], [c for _, c in pairs]
 
 
 def _try_fold(eqn, vals):
