@@ -141,3 +141,19 @@ def test_errors_name_the_fix():
     assert ad.grad(raw)(0.3) == pytest.approx(np.cos(0.3))  # reverse mode is fine
     with pytest.raises(TypeError, match="bwd must be written with adjoin.numpy"):
         ad.jvp(raw, (0.3,), (1.0,))
+
+
+def test_custom_vjp_under_vmap_zero_cotangent_has_the_argument_shape():
+    """bwd returning None for an argument: inside vmap, its zero has the argument's
+    per-example shape (batched or not), so the gradient has the argument's shape."""
+    @ad.custom_vjp
+    def f(x, y):
+        return x * anp.sum(y)
+
+    f.defvjp(lambda x, y: (f(x, y), (x, y)), lambda res, g: (g * anp.sum(res[1]), None))
+    X, Y = np.arange(6.0).reshape(2, 3), np.ones((2, 3))
+    for axes, y in (((0, 0), Y), ((0, None), Y[0])):
+        gx, gy = ad.grad(lambda x, y: anp.sum(ad.vmap(f, in_axes=axes)(x, y)),
+                         argnums=(0, 1))(X, y)
+        np.testing.assert_allclose(gx, np.full((2, 3), 3.0))
+        assert gy.shape == y.shape and not np.any(gy)
