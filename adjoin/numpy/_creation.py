@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from adjoin.core.trace import Tracer, dtype_of, shape_of
+from adjoin.primitives.lax import ones_like, zeros_like  # noqa: F401
 
 zeros = np.zeros
 ones = np.ones
@@ -17,15 +18,6 @@ logspace = np.logspace
 geomspace = np.geomspace
 meshgrid_numpy = np.meshgrid
 tri = np.tri
-
-
-def zeros_like(a, dtype=None, shape=None):
-    """``numpy.zeros_like`` (works on traced values: only their shape and dtype are used)."""
-    return np.zeros(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
-
-
-def ones_like(a, dtype=None, shape=None):
-    return np.ones(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
 
 
 def full_like(a, fill_value, dtype=None, shape=None):

@@ -7,17 +7,13 @@ import numpy as np
 
 from adjoin.core.trace import _stack, dtype_of, shape_of
 from adjoin.primitives._axes import normalize_axis, normalize_axis_index
+from adjoin.primitives.lax import astype, sum  # noqa: F401,A004  (defined where rules call it)
 from adjoin.primitives.reductions import (argmax_p, argmin_p, cumprod_p, cumsum_p, max_p,
                                           min_p, prod_p, sum_p)
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "cumsum",
            "cumprod", "argmax", "argmin", "any", "all", "average", "count_nonzero", "ptp",
            "nansum", "nanmean", "product", "cumulative_sum", "cumulative_prod"]
-
-
-def _astype(x, dtype):
-    from adjoin.numpy._elementwise import astype
-    return astype(x, dtype)
 
 
 def _axes(a, axis):
@@ -29,23 +25,13 @@ def _count(a, axes):
     return int(np.prod([s[i] for i in axes], dtype=np.int64))
 
 
-def sum(a, axis=None, dtype=None, keepdims=False):  # noqa: A001
-    """``numpy.sum``."""
-    if not _stack:
-        return np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    axes = _axes(a, axis)
-    if dtype is not None:
-        a = _astype(a, dtype)
-    return sum_p.bind(a, axes=axes, keepdims=bool(keepdims))
-
-
 def prod(a, axis=None, dtype=None, keepdims=False):
     """``numpy.prod``; the derivative uses products of the other entries (exact at zeros)."""
     if not _stack:
         return np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims)
     axes = _axes(a, axis)
     if dtype is not None:
-        a = _astype(a, dtype)
+        a = astype(a, dtype)
     return prod_p.bind(a, axes=axes, keepdims=bool(keepdims))
 
 
@@ -89,7 +75,7 @@ def ptp(a, axis=None, keepdims=False):
 
 def _float(a):
     dt = dtype_of(a)
-    return a if dt.kind in "fc" else _astype(a, np.float64)
+    return a if dt.kind in "fc" else astype(a, np.float64)
 
 
 def mean(a, axis=None, dtype=None, keepdims=False):
@@ -97,7 +83,7 @@ def mean(a, axis=None, dtype=None, keepdims=False):
     if not _stack:
         return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
     axes = _axes(a, axis)
-    a = _astype(a, dtype) if dtype is not None else _float(a)
+    a = astype(a, dtype) if dtype is not None else _float(a)
     n = _count(a, axes)
     return sum_p.bind(a, axes=axes, keepdims=bool(keepdims)) / (n if n else np.nan)
 
@@ -107,7 +93,7 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     if not _stack:
         return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     axes = _axes(a, axis)
-    a = _astype(a, dtype) if dtype is not None else _float(a)
+    a = astype(a, dtype) if dtype is not None else _float(a)
     d = a - sum_p.bind(a, axes=axes, keepdims=True) / builtins.max(_count(a, axes), 1)
     if dtype_of(d).kind == "c":
         from adjoin.numpy._elementwise import conj, real
@@ -140,7 +126,7 @@ def cumsum(a, axis=None, dtype=None):
         return np.cumsum(a, axis=axis, dtype=dtype)
     a, ax = _cum_axis(a, axis)
     if dtype is not None:
-        a = _astype(a, dtype)
+        a = astype(a, dtype)
     return cumsum_p.bind(a, axis=ax, reverse=False)
 
 
@@ -150,7 +136,7 @@ def cumprod(a, axis=None, dtype=None):
         return np.cumprod(a, axis=axis, dtype=dtype)
     a, ax = _cum_axis(a, axis)
     if dtype is not None:
-        a = _astype(a, dtype)
+        a = astype(a, dtype)
     return cumprod_p.bind(a, axis=ax)
 
 
@@ -193,7 +179,7 @@ def argmin(a, axis=None, keepdims=False):
 
 def _nonzero_count(a, axis, keepdims):
     from adjoin.numpy._elementwise import not_equal
-    nz = _astype(not_equal(a, 0), np.int64)
+    nz = astype(not_equal(a, 0), np.int64)
     return sum_p.bind(nz, axes=_axes(a, axis), keepdims=bool(keepdims))
 
 
@@ -265,5 +251,5 @@ def nanmean(a, axis=None, dtype=None, keepdims=False):
     if not _stack:
         return np.nanmean(a, axis=axis, dtype=dtype, keepdims=keepdims)
     from adjoin.numpy._elementwise import isnan, logical_not
-    n = sum(_astype(logical_not(isnan(a)), np.float64), axis=axis, keepdims=keepdims)
+    n = sum(astype(logical_not(isnan(a)), np.float64), axis=axis, keepdims=keepdims)
     return nansum(a, axis=axis, dtype=dtype, keepdims=keepdims) / n

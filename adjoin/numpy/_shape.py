@@ -5,33 +5,9 @@ import numpy as np
 
 from adjoin.core.trace import _stack, shape_of
 from adjoin.primitives._axes import normalize_axis, normalize_axis_index
-from adjoin.primitives.structural import broadcast_to_p, reshape_p, transpose_p
-
-
-def _resolve_shape(shape, size):
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
-    if -1 in shape:
-        known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
-        if shape.count(-1) > 1 or known == 0 or size % known:
-            raise ValueError(f"cannot reshape an array of size {size} into shape {shape}")
-        shape = tuple(size // known if s == -1 else s for s in shape)
-    if int(np.prod(shape, dtype=np.int64)) != size:
-        raise ValueError(f"cannot reshape an array of size {size} into shape {shape}")
-    return shape
-
-
-def reshape(a, newshape=None, order="C", *, shape=None):
-    """``numpy.reshape`` (C order)."""
-    if order != "C":
-        raise NotImplementedError("adjoin.numpy.reshape supports order='C' only")
-    target = shape if shape is not None else newshape
-    if not _stack:
-        return np.reshape(a, target)
-    s = shape_of(a)
-    target = _resolve_shape(target, int(np.prod(s, dtype=np.int64)))
-    if target == s:
-        return a
-    return reshape_p.bind(a, shape=target)
+# the shape functions that rules use too are defined one layer down (adjoin.primitives.lax)
+from adjoin.primitives.lax import (broadcast_to, flip, moveaxis, reshape,  # noqa: F401
+                                   swapaxes, transpose)
 
 
 def ravel(a):
@@ -39,54 +15,7 @@ def ravel(a):
     return reshape(a, (-1,))
 
 
-def broadcast_to(a, shape):
-    """``numpy.broadcast_to``; the pullback sums over the broadcast axes."""
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
-    if not _stack:
-        return np.broadcast_to(a, shape)
-    if shape_of(a) == shape:
-        return a
-    np.broadcast_shapes(shape_of(a), shape)  # raises a clear error for incompatible shapes
-    return broadcast_to_p.bind(a, shape=shape)
-
-
-def transpose(a, axes=None):
-    """``numpy.transpose``: reverses the axes by default."""
-    if not _stack:
-        return np.transpose(a, axes)
-    nd = len(shape_of(a))
-    axes = tuple(range(nd))[::-1] if axes is None else tuple(
-        normalize_axis_index(i, nd) for i in axes)
-    if sorted(axes) != list(range(nd)):
-        raise ValueError(f"axes {axes} are not a permutation of the {nd} axes")
-    if axes == tuple(range(nd)):
-        return a
-    return transpose_p.bind(a, axes=axes)
-
-
 permute_dims = transpose
-
-
-def moveaxis(a, source, destination):
-    """``numpy.moveaxis``."""
-    nd = len(shape_of(a))
-    src = [normalize_axis_index(s, nd) for s in np.atleast_1d(source)]
-    dst = [normalize_axis_index(d, nd) for d in np.atleast_1d(destination)]
-    if len(src) != len(dst):
-        raise ValueError("source and destination need the same number of axes")
-    order = [i for i in range(nd) if i not in src]
-    for d, s in sorted(zip(dst, src)):
-        order.insert(d, s)
-    return transpose(a, order)
-
-
-def swapaxes(a, axis1, axis2):
-    """``numpy.swapaxes``."""
-    nd = len(shape_of(a))
-    order = list(range(nd))
-    i, j = normalize_axis_index(axis1, nd), normalize_axis_index(axis2, nd)
-    order[i], order[j] = order[j], order[i]
-    return transpose(a, order)
 
 
 def matrix_transpose(a):
@@ -119,8 +48,7 @@ def squeeze(a, axis=None):
 
 from adjoin.core.trace import Tracer as _Tracer, dtype_of as _dtype_of  # noqa: E402
 from adjoin.primitives.structural import (  # noqa: E402
-    concatenate_p, diagonal_p, diagonal_scatter_p, flip_p, pad_p, repeat_p, roll_p, tril_p,
-    triu_p)
+    concatenate_p, diagonal_p, diagonal_scatter_p, pad_p, repeat_p, roll_p, tril_p, triu_p)
 
 
 def _asarray(a):
@@ -356,14 +284,6 @@ def repeat(a, repeats, axis=None):
 
 
 # --- flips, rolls, padding --------------------------------------------------------------------
-
-def flip(m, axis=None):
-    """``numpy.flip``."""
-    if not _stack:
-        return np.flip(m, axis)
-    axes = normalize_axis(axis, len(shape_of(m)))
-    return flip_p.bind(m, axes=axes) if axes else m
-
 
 def fliplr(m):
     if len(shape_of(m)) < 2:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from adjoin.core.axes import (keepdims_shape, normalize_axis,  # noqa: F401  (re-exported)
                               normalize_axis_index, shift_axes)
+from adjoin.primitives import lax
 
 
 def batch_axis_to_front(x, d):
     """Move batch axis ``d`` of ``x`` to position 0 (adjoin op, so it is traceable)."""
-    import adjoin.numpy as anp
-    return x if d == 0 else anp.moveaxis(x, d, 0)
+    return x if d == 0 else lax.moveaxis(x, d, 0)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of, shape_of
+from adjoin.primitives import lax
 
 #: the counting model: flops charged per element (see docs/cost-model in the README)
 TRANSCENDENTAL = 10
@@ -54,11 +54,11 @@ def elementwise_batch(prim):
                 moved.append(v)
                 continue
             if d != 0:
-                v = anp.moveaxis(v, d, 0)
+                v = lax.moveaxis(v, d, 0)
             s = shape_of(v)
             missing = nd - (len(s) - 1)
             if missing:
-                v = anp.reshape(v, s[:1] + (1,) * missing + s[1:])
+                v = lax.reshape(v, s[:1] + (1,) * missing + s[1:])
             moved.append(v)
         return prim.bind(*moved, **params), 0
     return batch
@@ -80,18 +80,18 @@ def unbroadcast(g, x):
         lead = len(gshape) - len(shape)
         axes = tuple(range(lead)) + tuple(
             i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
-        g = anp.sum(g, axis=axes) if axes else g
+        g = lax.sum(g, axis=axes) if axes else g
         if shape_of(g) != shape:
-            g = anp.reshape(g, shape)
+            g = lax.reshape(g, shape)
     if dtype_of(g).kind == "c" and dtype_of(x).kind != "c":
-        g = anp.real(g)
+        g = lax.real(g)
     return g
 
 
 def broadcast_tangent(t, out):
     """A tangent of a broadcast input, brought to the shape of the output."""
     s = shape_of(out)
-    return t if shape_of(t) == s else anp.broadcast_to(t, s)
+    return t if shape_of(t) == s else lax.broadcast_to(t, s)
 
 
 # --- families --------------------------------------------------------------------------

@@ -11,10 +11,10 @@ import string
 
 import numpy as np
 
-import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of, shape_of
+from adjoin.primitives import lax
 
 
 def _prod(shape):
@@ -33,11 +33,11 @@ def sum_to_shape(g, shape, real):
         axes = tuple(range(lead)) + tuple(
             i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
         if axes:
-            g = anp.sum(g, axis=axes)
+            g = lax.sum(g, axis=axes)
         if shape_of(g) != shape:
-            g = anp.reshape(g, shape)
+            g = lax.reshape(g, shape)
     if real and dtype_of(g).kind == "c":
-        g = anp.real(g)
+        g = lax.real(g)
     return g
 
 
@@ -94,44 +94,44 @@ def _matmul_jvp(primals, tangents):
 def _matmul_vjp(needs, g, out, a, b):
     sa, sb = shape_of(a), shape_of(b)
     batch, m, k, n = matmul_shapes(sa, sb)
-    a2 = a if len(sa) >= 2 else anp.reshape(a, (1, k))
-    b2 = b if len(sb) >= 2 else anp.reshape(b, (k, 1))
+    a2 = a if len(sa) >= 2 else lax.reshape(a, (1, k))
+    b2 = b if len(sb) >= 2 else lax.reshape(b, (k, 1))
     sa2, sb2 = shape_of(a2), shape_of(b2)
     m2, n2 = sa2[-2], sb2[-1]
-    g2 = anp.reshape(g, batch + (m2, n2))
+    g2 = lax.reshape(g, batch + (m2, n2))
     ga = gb = None
     if needs[0]:
         if len(sa2) == 2 and batch:
             # a was broadcast over all batch axes: one GEMM, Σ_p G_p B_pᵀ = [G_p]·[B_pᵀ] stacked
-            gflat = anp.reshape(anp.moveaxis(g2, -2, 0), (m2, -1))                  # (m, P·n)
-            bfull = anp.broadcast_to(b2, batch + (k, n2))
-            bflat = anp.reshape(anp.swapaxes(bfull, -1, -2), (-1, k))                # (P·n, k)
+            gflat = lax.reshape(lax.moveaxis(g2, -2, 0), (m2, -1))                  # (m, P·n)
+            bfull = lax.broadcast_to(b2, batch + (k, n2))
+            bflat = lax.reshape(lax.swapaxes(bfull, -1, -2), (-1, k))                # (P·n, k)
             ga = matmul_p.bind(gflat, bflat)
         else:
-            ga = sum_to_shape(matmul_p.bind(g2, anp.swapaxes(b2, -1, -2)), sa2, False)
+            ga = sum_to_shape(matmul_p.bind(g2, lax.swapaxes(b2, -1, -2)), sa2, False)
         ga = _finish(ga, sa, a)
     if needs[1]:
         if len(sb2) == 2 and batch:
             # b was broadcast over all batch axes: one GEMM, Σ_p A_pᵀ G_p
-            afull = anp.broadcast_to(a2, batch + (m2, k))
-            gb = matmul_p.bind(anp.transpose(anp.reshape(afull, (-1, k))),
-                               anp.reshape(g2, (-1, n2)))
+            afull = lax.broadcast_to(a2, batch + (m2, k))
+            gb = matmul_p.bind(lax.transpose(lax.reshape(afull, (-1, k))),
+                               lax.reshape(g2, (-1, n2)))
         else:
-            gb = sum_to_shape(matmul_p.bind(anp.swapaxes(a2, -1, -2), g2), sb2, False)
+            gb = sum_to_shape(matmul_p.bind(lax.swapaxes(a2, -1, -2), g2), sb2, False)
         gb = _finish(gb, sb, b)
     return ga, gb
 
 
 def _finish(g, shape, x):
     if shape_of(g) != shape:
-        g = anp.reshape(g, shape)      # undo the promotion of a vector
+        g = lax.reshape(g, shape)      # undo the promotion of a vector
     if dtype_of(g).kind == "c" and dtype_of(x).kind != "c":
-        g = anp.real(g)
+        g = lax.real(g)
     return g
 
 
 def _front(x, d):
-    return x if d == 0 else anp.moveaxis(x, d, 0)
+    return x if d == 0 else lax.moveaxis(x, d, 0)
 
 
 # vmap: the batch axis is folded into matmul's own rows / columns / batch axes, so a batch
@@ -148,48 +148,48 @@ def _matmul_batch(vals, dims):
             return out, (0 if len(sb) == 1 else len(shape_of(out)) - 2)
         if len(sb) <= 2:                     # fold the batch into the rows: one GEMM
             k = pa[-1]
-            out = matmul_p.bind(anp.reshape(a, (-1, k)), b)
-            return anp.reshape(out, (B,) + pa[:-1] + ((sb[-1],) if len(sb) == 2 else ())), 0
+            out = matmul_p.bind(lax.reshape(a, (-1, k)), b)
+            return lax.reshape(out, (B,) + pa[:-1] + ((sb[-1],) if len(sb) == 2 else ())), 0
         extra = (len(sb) - 2) - (len(pa) - 2)
         if extra > 0:
-            a = anp.reshape(a, (B,) + (1,) * extra + pa)
+            a = lax.reshape(a, (B,) + (1,) * extra + pa)
         return matmul_p.bind(a, b), 0
     if da is None:
         b = _front(b, db)
         sa, sb = shape_of(a), shape_of(b)
         B, pb = sb[0], sb[1:]
         if len(pb) == 1:                     # a batch of vectors is the matrix (k, B)
-            out = matmul_p.bind(a, anp.transpose(b))   # (..., m, B) or (B,)
+            out = matmul_p.bind(a, lax.transpose(b))   # (..., m, B) or (B,)
             return out, (0 if len(sa) == 1 else len(shape_of(out)) - 1)
         if len(sa) <= 2 and len(pb) == 2:    # fold the batch into the columns: one GEMM
             k, n = pb
-            bt = anp.reshape(anp.moveaxis(b, 0, 1), (k, B * n))
+            bt = lax.reshape(lax.moveaxis(b, 0, 1), (k, B * n))
             out = matmul_p.bind(a, bt)
             if len(sa) == 2:
-                return anp.reshape(out, (sa[0], B, n)), 1
-            return anp.reshape(out, (B, n)), 0
+                return lax.reshape(out, (sa[0], B, n)), 1
+            return lax.reshape(out, (B, n)), 0
         if len(sa) >= 2:
             extra = (len(sa) - 2) - (len(pb) - 2)
             if extra > 0:
-                b = anp.reshape(b, (B,) + (1,) * extra + pb)
+                b = lax.reshape(b, (B,) + (1,) * extra + pb)
         return matmul_p.bind(a, b), 0
     a, b = _front(a, da), _front(b, db)
     sa, sb = shape_of(a), shape_of(b)
     B, pa, pb = sa[0], sa[1:], sb[1:]
     if len(pa) == 1:
-        a = anp.reshape(a, (B, 1) + pa)
+        a = lax.reshape(a, (B, 1) + pa)
     if len(pb) == 1:
-        b = anp.reshape(b, (B,) + pb + (1,))
+        b = lax.reshape(b, (B,) + pb + (1,))
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na < nb:
-        a = anp.reshape(a, (B,) + (1,) * (nb - na) + shape_of(a)[1:])
+        a = lax.reshape(a, (B,) + (1,) * (nb - na) + shape_of(a)[1:])
     elif nb < na:
-        b = anp.reshape(b, (B,) + (1,) * (na - nb) + shape_of(b)[1:])
+        b = lax.reshape(b, (B,) + (1,) * (na - nb) + shape_of(b)[1:])
     out = matmul_p.bind(a, b)
     so = shape_of(out)
     if len(pa) == 1 or len(pb) == 1:
         keep = so[:-2] + ((so[-2],) if len(pa) > 1 else ()) + ((so[-1],) if len(pb) > 1 else ())
-        out = anp.reshape(out, keep)
+        out = lax.reshape(out, keep)
     return out, 0
 
 
@@ -303,7 +303,7 @@ def _einsum_vjp(needs, g, out, *operands, subscripts):
                 present.add(c)
         ct = einsum_p.bind(*ops, subscripts=",".join(subs) + "->" + "".join(target))
         if dtype_of(ct).kind == "c" and dtype_of(x).kind != "c":
-            ct = anp.real(ct)
+            ct = lax.real(ct)
         cts.append(ct)
     return tuple(cts)
 

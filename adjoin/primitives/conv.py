@@ -28,10 +28,10 @@ import string
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import shape_of
+from adjoin.primitives import lax
 
 
 def _eff(n, dil):
@@ -124,9 +124,9 @@ def _swap_io(w, groups):
     s = shape_of(w)
     O, Cg, K = s[0], s[1], s[2:]
     nk = len(K)
-    w = anp.reshape(w, (groups, O // groups, Cg) + K)
-    w = anp.transpose(w, (0, 2, 1) + tuple(range(3, 3 + nk)))
-    return anp.reshape(w, (groups * Cg, O // groups) + K)
+    w = lax.reshape(w, (groups, O // groups, Cg) + K)
+    w = lax.transpose(w, (0, 2, 1) + tuple(range(3, 3 + nk)))
+    return lax.reshape(w, (groups * Cg, O // groups) + K)
 
 
 # x̄ = conv(z̄, flip(w)ᵀ, stride=f, padding=(K_eff−1−p_lo, N_eff+p_lo−L_eff), lhs_dil=s, rhs_dil=d)
@@ -141,29 +141,29 @@ def _conv_vjp(needs, g, out, x, w, strides, padding, lhs_dilation, rhs_dilation,
     if needs[0]:
         lo = [k_eff[i] - 1 - padding[i][0] for i in range(nsp)]
         pads = tuple((lo[i], n_eff[i] + k_eff[i] - 1 - l_eff[i] - lo[i]) for i in range(nsp))
-        wt = _swap_io(anp.flip(w, tuple(range(2, 2 + nsp))), groups)
+        wt = _swap_io(lax.flip(w, tuple(range(2, 2 + nsp))), groups)
         gx = conv_p.bind(g, wt, strides=tuple(lhs_dilation), padding=pads,
                          lhs_dilation=tuple(strides), rhs_dilation=tuple(rhs_dilation),
                          groups=groups)
         if gx.dtype.kind == "c" and np.dtype(x.dtype).kind != "c":
-            gx = anp.real(gx)
+            gx = lax.real(gx)
     if needs[1]:
         B, C = xs[:2]
         Cg = C // groups
         O = zs[1]
         sp = tuple(range(3, 3 + nsp))
-        xt = anp.reshape(anp.transpose(anp.reshape(x, (B, groups, Cg) + xs[2:]), (2, 1, 0) + sp),
+        xt = lax.reshape(lax.transpose(lax.reshape(x, (B, groups, Cg) + xs[2:]), (2, 1, 0) + sp),
                          (Cg, groups * B) + xs[2:])
-        zt = anp.reshape(anp.transpose(anp.reshape(g, (B, groups, O // groups) + zs[2:]),
+        zt = lax.reshape(lax.transpose(lax.reshape(g, (B, groups, O // groups) + zs[2:]),
                                        (1, 2, 0) + sp), (O, B) + zs[2:])
         pads = tuple((padding[i][0], l_eff[i] - n_eff[i] + k_eff[i] - 1 - padding[i][0])
                      for i in range(nsp))
         r = conv_p.bind(xt, zt, strides=tuple(rhs_dilation), padding=pads,
                         lhs_dilation=tuple(lhs_dilation), rhs_dilation=tuple(strides),
                         groups=groups)                                  # (C_g, O, *K)
-        gw = anp.transpose(r, (1, 0) + tuple(range(2, 2 + nsp)))
+        gw = lax.transpose(r, (1, 0) + tuple(range(2, 2 + nsp)))
         if gw.dtype.kind == "c" and np.dtype(w.dtype).kind != "c":
-            gw = anp.real(gw)
+            gw = lax.real(gw)
     return gx, gw
 
 
@@ -174,33 +174,33 @@ def _conv_batch(vals, dims, **params):
     dx, dw = dims
     G = params["groups"]
     if dx is not None:
-        x = x if dx == 0 else anp.moveaxis(x, dx, 0)
+        x = x if dx == 0 else lax.moveaxis(x, dx, 0)
     if dw is not None:
-        w = w if dw == 0 else anp.moveaxis(w, dw, 0)
+        w = w if dw == 0 else lax.moveaxis(w, dw, 0)
     if dw is None:
         s = shape_of(x)
-        out = conv_p.bind(anp.reshape(x, (s[0] * s[1],) + s[2:]), w, **params)
+        out = conv_p.bind(lax.reshape(x, (s[0] * s[1],) + s[2:]), w, **params)
         so = shape_of(out)
-        return anp.reshape(out, (s[0], s[1]) + so[1:]), 0
+        return lax.reshape(out, (s[0], s[1]) + so[1:]), 0
     ws = shape_of(w)
     nb, O, rest = ws[0], ws[1], ws[2:]
     nk = len(rest) - 1
     if dx is None:
         # (nb, G, O_g, C_g, K) -> (G, nb, O_g, C_g, K): the copies stay inside their group
-        wg = anp.reshape(w, (nb, G, O // G) + rest)
-        wg = anp.transpose(wg, (1, 0) + tuple(range(2, 4 + nk)))
-        out = conv_p.bind(x, anp.reshape(wg, (G * nb * O // G,) + rest), **params)
+        wg = lax.reshape(w, (nb, G, O // G) + rest)
+        wg = lax.transpose(wg, (1, 0) + tuple(range(2, 4 + nk)))
+        out = conv_p.bind(x, lax.reshape(wg, (G * nb * O // G,) + rest), **params)
         so = shape_of(out)
-        out = anp.reshape(out, (so[0], G, nb, O // G) + so[2:])
-        out = anp.transpose(out, (0, 2, 1, 3) + tuple(range(4, 4 + len(so) - 2)))
-        return anp.reshape(out, (so[0], nb, O) + so[2:]), 1
+        out = lax.reshape(out, (so[0], G, nb, O // G) + so[2:])
+        out = lax.transpose(out, (0, 2, 1, 3) + tuple(range(4, 4 + len(so) - 2)))
+        return lax.reshape(out, (so[0], nb, O) + so[2:]), 1
     xs = shape_of(x)                                   # (nb, B, C, *N)
-    xt = anp.moveaxis(x, 0, 1)                         # (B, nb, C, *N)
-    xt = anp.reshape(xt, (xs[1], nb * xs[2]) + xs[3:])
+    xt = lax.moveaxis(x, 0, 1)                         # (B, nb, C, *N)
+    xt = lax.reshape(xt, (xs[1], nb * xs[2]) + xs[3:])
     p = dict(params, groups=G * nb)
-    out = conv_p.bind(xt, anp.reshape(w, (nb * O,) + rest), **p)
+    out = conv_p.bind(xt, lax.reshape(w, (nb * O,) + rest), **p)
     so = shape_of(out)
-    return anp.reshape(out, (so[0], nb, O) + so[2:]), 1
+    return lax.reshape(out, (so[0], nb, O) + so[2:]), 1
 
 
 def _conv_cost(x, w, **params):

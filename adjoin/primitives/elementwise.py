@@ -11,11 +11,11 @@ import math
 
 import numpy as np
 
-import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.lowering import Lowering, is_exactly, same_aval, scalar_call
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of
+from adjoin.primitives import lax
 from adjoin.primitives._families import (
     TRANSCENDENTAL as T, binary, broadcast_tangent, elementwise_batch, elementwise_cost,
     elementwise_shape, nondifferentiable, unary, unbroadcast)
@@ -48,33 +48,33 @@ def _forward_if_operand(position, value, commutes=False):
     return forward
 
 # --- trigonometric: sin' = cos, cos' = -sin, tan' = 1 + tan², asin' = 1/√(1-x²), ...
-sin_p = unary("sin", np.sin, lambda x, out: anp.cos(x), flops=T, uses="input",
+sin_p = unary("sin", np.sin, lambda x, out: lax.cos(x), flops=T, uses="input",
               lowering=scalar_call(math.sin))
-cos_p = unary("cos", np.cos, lambda x, out: -anp.sin(x), flops=T, uses="input",
+cos_p = unary("cos", np.cos, lambda x, out: -lax.sin(x), flops=T, uses="input",
               lowering=scalar_call(math.cos))
 tan_p = unary("tan", np.tan, lambda x, out: 1.0 + out * out, flops=T, uses="output",
               lowering=scalar_call(math.tan))
-arcsin_p = unary("arcsin", np.arcsin, lambda x, out: 1.0 / anp.sqrt(1.0 - x * x), flops=T,
+arcsin_p = unary("arcsin", np.arcsin, lambda x, out: 1.0 / lax.sqrt(1.0 - x * x), flops=T,
                  uses="input",
                  lowering=scalar_call(math.asin))
-arccos_p = unary("arccos", np.arccos, lambda x, out: -1.0 / anp.sqrt(1.0 - x * x), flops=T,
+arccos_p = unary("arccos", np.arccos, lambda x, out: -1.0 / lax.sqrt(1.0 - x * x), flops=T,
                  uses="input",
                  lowering=scalar_call(math.acos))
 arctan_p = unary("arctan", np.arctan, lambda x, out: 1.0 / (1.0 + x * x), flops=T, uses="input",
                  lowering=scalar_call(math.atan))
 
 # --- hyperbolic: sinh' = cosh, cosh' = sinh, tanh' = 1 - tanh², asinh' = 1/√(x²+1), ...
-sinh_p = unary("sinh", np.sinh, lambda x, out: anp.cosh(x), flops=T, uses="input",
+sinh_p = unary("sinh", np.sinh, lambda x, out: lax.cosh(x), flops=T, uses="input",
                lowering=scalar_call(math.sinh))
-cosh_p = unary("cosh", np.cosh, lambda x, out: anp.sinh(x), flops=T, uses="input",
+cosh_p = unary("cosh", np.cosh, lambda x, out: lax.sinh(x), flops=T, uses="input",
                lowering=scalar_call(math.cosh))
 tanh_p = unary("tanh", np.tanh, lambda x, out: 1.0 - out * out, flops=T, uses="output",
                lowering=scalar_call(math.tanh))
-arcsinh_p = unary("arcsinh", np.arcsinh, lambda x, out: 1.0 / anp.sqrt(x * x + 1.0), flops=T,
+arcsinh_p = unary("arcsinh", np.arcsinh, lambda x, out: 1.0 / lax.sqrt(x * x + 1.0), flops=T,
                   uses="input",
                   lowering=scalar_call(math.asinh))
 arccosh_p = unary("arccosh", np.arccosh,
-                  lambda x, out: 1.0 / (anp.sqrt(x - 1.0) * anp.sqrt(x + 1.0)), flops=T,
+                  lambda x, out: 1.0 / (lax.sqrt(x - 1.0) * lax.sqrt(x + 1.0)), flops=T,
                   uses="input",
                   lowering=scalar_call(math.acosh))
 arctanh_p = unary("arctanh", np.arctanh, lambda x, out: 1.0 / (1.0 - x * x), flops=T, uses="input",
@@ -117,8 +117,8 @@ reciprocal_p = unary("reciprocal", _reciprocal_impl, lambda x, out: -(out * out)
 # sinc(x) = sin(πx)/(πx): sinc'(x) = (cos(πx) − sinc(x))/x, and 0 at x = 0
 def _sinc_deriv(x, out):
     at_zero = x == 0
-    safe_x = anp.where(at_zero, 1.0, x)
-    return anp.where(at_zero, 0.0, (anp.cos(np.pi * x) - out) / safe_x)
+    safe_x = lax.where(at_zero, 1.0, x)
+    return lax.where(at_zero, 0.0, (lax.cos(np.pi * x) - out) / safe_x)
 
 
 sinc_p = unary("sinc", np.sinc, _sinc_deriv, flops=T, lowering=Lowering(elementwise=True))
@@ -142,13 +142,13 @@ def _linear_unary(name, impl, apply_t, transpose, lowering=Lowering(elementwise=
 negative_p = _linear_unary("negative", np.negative, lambda t: -t, lambda g, x: -g,
                            lowering=Lowering(scalar="(-{0})", elementwise=True))
 # real part: ż = Re ẋ. With the pairing Re⟨z̄, ż⟩ = Re⟨x̄, ẋ⟩: x̄ = z̄ (complex if x is).
-real_p = _linear_unary("real", np.real, lambda t: anp.real(t),
-                       lambda g, x: anp.astype(g, dtype_of(x)) if dtype_of(x).kind == "c" else g)
+real_p = _linear_unary("real", np.real, lambda t: lax.real(t),
+                       lambda g, x: lax.astype(g, dtype_of(x)) if dtype_of(x).kind == "c" else g)
 # imaginary part: ż = Im ẋ = Re(−i ẋ), so x̄ = −i z̄.
-imag_p = _linear_unary("imag", np.imag, lambda t: anp.imag(t),
+imag_p = _linear_unary("imag", np.imag, lambda t: lax.imag(t),
                        lambda g, x: -1j * g if dtype_of(x).kind == "c" else None)
 # conjugate: ż = conj(ẋ); Re(z̄ conj(ẋ)) = Re(conj(z̄) ẋ), so x̄ = conj(z̄).
-conj_p = _linear_unary("conj", np.conj, lambda t: anp.conj(t), lambda g, x: anp.conj(g))
+conj_p = _linear_unary("conj", np.conj, lambda t: lax.conj(t), lambda g, x: lax.conj(g))
 
 
 # |x|: real x: ż = sign(x) ẋ. Complex x: ż = Re(conj(x) ẋ)/|x|, x̄ = z̄ conj(x)/|x|
@@ -160,14 +160,14 @@ def _abs_jvp(primals, tangents):
     if t is None:
         return out, None
     if dtype_of(x).kind == "c":
-        return out, anp.real(anp.conj(x) * t) / anp.where(out == 0, 1.0, out)
-    return out, t * anp.sign(x)
+        return out, lax.real(lax.conj(x) * t) / lax.where(out == 0, 1.0, out)
+    return out, t * lax.sign(x)
 
 
 def _abs_vjp(needs, g, out, x):
     if dtype_of(x).kind == "c":
-        return (g * anp.conj(x) / anp.where(out == 0, 1.0, out),)
-    return (g * anp.sign(x),)
+        return (g * lax.conj(x) / lax.where(out == 0, 1.0, out),)
+    return (g * lax.sign(x),)
 
 
 abs_p = Primitive("abs", np.abs, shape=elementwise_shape(np.abs), jvp=_abs_jvp, vjp=_abs_vjp,
@@ -274,15 +274,15 @@ def _pow_dx(x, y, out):
             isinstance(y, np.ndarray) and y.ndim == 0 and y.dtype.kind in "iuf"):
         y = float(y)  # a constant exponent: simplify (x² is everywhere)
         if y == 0.0:
-            return anp.zeros_like(out)
+            return lax.zeros_like(out)
         if y == 1.0:
-            return anp.ones_like(out)
-        return 2.0 * x if y == 2.0 else y * anp.power(x, y - 1.0)
-    return anp.where(y == 0, 0.0, y * anp.power(x, y - 1))
+            return lax.ones_like(out)
+        return 2.0 * x if y == 2.0 else y * lax.power(x, y - 1.0)
+    return lax.where(y == 0, 0.0, y * lax.power(x, y - 1))
 
 
 def _pow_dy(x, y, out):
-    return out * anp.log(anp.where(x == 0, 1.0, x))
+    return out * lax.log(lax.where(x == 0, 1.0, x))
 
 
 def _power_impl(x, y):
@@ -303,7 +303,7 @@ float_power_p = binary("float_power", np.float_power, _pow_dx, _pow_dy, flops=T,
 
 # max/min route the derivative to the selected argument; ties split ½/½ (as JAX does)
 def _select_weight(first_wins, tie):
-    return lambda x, y, out: anp.where(first_wins(x, y), 1.0, anp.where(tie(x, y), 0.5, 0.0))
+    return lambda x, y, out: lax.where(first_wins(x, y), 1.0, lax.where(tie(x, y), 0.5, 0.0))
 
 
 maximum_p = binary("maximum", np.maximum, _select_weight(lambda x, y: x > y, lambda x, y: x == y),
@@ -316,12 +316,12 @@ minimum_p = binary("minimum", np.minimum, _select_weight(lambda x, y: x < y, lam
                             elementwise=True))
 # fmax/fmin ignore a NaN operand: the derivative goes to the other one
 fmax_p = binary("fmax", np.fmax,
-                _select_weight(lambda x, y: (x > y) | anp.isnan(y), lambda x, y: x == y),
-                _select_weight(lambda x, y: (y > x) | anp.isnan(x), lambda x, y: x == y),
+                _select_weight(lambda x, y: (x > y) | lax.isnan(y), lambda x, y: x == y),
+                _select_weight(lambda x, y: (y > x) | lax.isnan(x), lambda x, y: x == y),
                 uses="input")
 fmin_p = binary("fmin", np.fmin,
-                _select_weight(lambda x, y: (x < y) | anp.isnan(y), lambda x, y: x == y),
-                _select_weight(lambda x, y: (y < x) | anp.isnan(x), lambda x, y: x == y),
+                _select_weight(lambda x, y: (x < y) | lax.isnan(y), lambda x, y: x == y),
+                _select_weight(lambda x, y: (y < x) | lax.isnan(x), lambda x, y: x == y),
                 uses="input")
 
 # z = atan2(y, x): ∂z/∂y = x/(x²+y²), ∂z/∂x = −y/(x²+y²)   (first argument is y)
@@ -334,11 +334,11 @@ hypot_p = binary("hypot", np.hypot, lambda x, y, out: x / out, lambda x, y, out:
                  lowering=Lowering(scalar="_hypot({0}, {1})", scalar_ns={"_hypot": math.hypot},
                           elementwise=True))
 # z = log(eˣ + eʸ): ∂z/∂x = e^(x−z), ∂z/∂y = e^(y−z)
-logaddexp_p = binary("logaddexp", np.logaddexp, lambda x, y, out: anp.exp(x - out),
-                     lambda x, y, out: anp.exp(y - out), flops=T)
+logaddexp_p = binary("logaddexp", np.logaddexp, lambda x, y, out: lax.exp(x - out),
+                     lambda x, y, out: lax.exp(y - out), flops=T)
 # z = x mod y = x − y⌊x/y⌋: ∂z/∂x = 1, ∂z/∂y = −⌊x/y⌋
-mod_p = binary("mod", np.mod, lambda x, y, out: anp.ones_like(out),
-               lambda x, y, out: -anp.floor_divide(x, y), uses="input",
+mod_p = binary("mod", np.mod, lambda x, y, out: lax.ones_like(out),
+               lambda x, y, out: -lax.floor_divide(x, y), uses="input",
                lowering=Lowering(scalar="({0} % {1})", elementwise=True))
 
 
@@ -386,7 +386,7 @@ def _astype_vjp(needs, g, out, x, dtype):
     if target.kind not in "fc":
         return (None,)
     if target.kind != "c" and dtype_of(g).kind == "c":
-        g = anp.real(g)
+        g = lax.real(g)
     return (astype_p.bind(g, dtype=target),)
 
 

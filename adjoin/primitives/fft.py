@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of, shape_of
+from adjoin.primitives import lax
 
 _SWAP = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
 
@@ -45,13 +45,13 @@ def _fft_cost(shape, axes, factor=5.0):
 def _batch_rule(prim):
     def batch(vals, dims, axes, **params):
         x, d = vals[0], dims[0]
-        x = x if d == 0 else anp.moveaxis(x, d, 0)
+        x = x if d == 0 else lax.moveaxis(x, d, 0)
         return prim.bind(x, axes=tuple(a + 1 for a in axes), **params), 0
     return batch
 
 
 def _as_real_cotangent(g, x):
-    return anp.real(g) if dtype_of(x).kind != "c" and dtype_of(g).kind == "c" else g
+    return lax.real(g) if dtype_of(x).kind != "c" and dtype_of(g).kind == "c" else g
 
 
 # --- fft / ifft ----------------------------------------------------------------------------------
@@ -117,7 +117,7 @@ def _rfft_vjp(needs, g, out, x, axes, norm):
     last = axes[-1]
     n_last = sx[last]
     w = _half_weights(n_last, n_last // 2 + 1)
-    y = anp.conj(g) * _along_last(1.0 / w, len(sx), last)
+    y = lax.conj(g) * _along_last(1.0 / w, len(sx), last)
     return (irfft_p.bind(y, axes=axes, lengths=tuple(sx[a] for a in axes), norm=_SWAP[norm]),)
 
 
@@ -151,7 +151,7 @@ def _irfft_vjp(needs, g, out, y, axes, lengths, norm):
     sy = shape_of(y)
     last = axes[-1]
     w = _half_weights(lengths[-1], sy[last])
-    gy = anp.conj(rfft_p.bind(g, axes=axes, norm=_SWAP[norm])) * _along_last(w, len(sy), last)
+    gy = lax.conj(rfft_p.bind(g, axes=axes, norm=_SWAP[norm])) * _along_last(w, len(sy), last)
     return (_as_real_cotangent(gy, y),)
 
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of, shape_of
+from adjoin.primitives import lax
 from adjoin.primitives._axes import batch_axis_to_front
 
 
@@ -171,7 +171,7 @@ def _batch_size(vals, dims):
 def _to_front_or_broadcast(v, d, n):
     """Value with the batch axis in front (an unbatched one is broadcast to size n)."""
     if d is None:
-        return anp.broadcast_to(v, (n,) + tuple(shape_of(v)))
+        return lax.broadcast_to(v, (n,) + tuple(shape_of(v)))
     return batch_axis_to_front(v, d)
 
 
@@ -188,7 +188,7 @@ def _batched_indices(idx, idims, n):
             out.append(i)
         else:
             i = batch_axis_to_front(i, d)
-            out.append(anp.reshape(i, (n,) + (1,) * (rank - len(s)) + tuple(s)))
+            out.append(lax.reshape(i, (n,) + (1,) * (rank - len(s)) + tuple(s)))
     return out
 
 
@@ -207,7 +207,7 @@ def _gather_vjp(needs, g, out, x, *idx):
     zeros = np.zeros(shape_of(x), dtype_of(g))
     gx = scatter_add_p.bind(zeros, g, *idx)
     if dtype_of(gx).kind == "c" and dtype_of(x).kind != "c":
-        gx = anp.real(gx)
+        gx = lax.real(gx)
     return (gx,) + (None,) * len(idx)
 
 
@@ -217,7 +217,7 @@ def _gather_batch(vals, dims):
     k = len(idx)
     if all(d is None for d in idims):
         # batch axis of x just after the indexed axes: it lands after B in the output
-        x = anp.moveaxis(x, xd, k) if xd != k else x
+        x = lax.moveaxis(x, xd, k) if xd != k else x
         return gather_p.bind(x, *idx), len(_index_shape([ShapedArray(shape_of(i), np.int64)
                                                           for i in idx]))
     n = _batch_size(vals, dims)
@@ -251,7 +251,7 @@ def _scatter_batch(prim):
             x = _to_front_or_broadcast(x, xd, n)
             u = _to_front_or_broadcast(u, ud, n)
             nb = len(shape_of(u)) - 1 - (len(shape_of(x)) - 1 - k)
-            return prim.bind(anp.moveaxis(x, 0, k), anp.moveaxis(u, 0, nb), *idx), k
+            return prim.bind(lax.moveaxis(x, 0, k), lax.moveaxis(u, 0, nb), *idx), k
         x = _to_front_or_broadcast(x, xd, n)
         u = _to_front_or_broadcast(u, ud, n)
         return prim.bind(x, u, *_batched_indices(idx, idims, n)), 0
@@ -279,13 +279,13 @@ def _scatter_add_jvp(primals, tangents):
 
 def _cast_like(t, out):
     if dtype_of(out).kind == "c" and dtype_of(t).kind != "c":
-        return anp.astype(t, dtype_of(out))
+        return lax.astype(t, dtype_of(out))
     return t
 
 
 def _real_if(g, x):
     if dtype_of(g).kind == "c" and dtype_of(x).kind != "c":
-        return anp.real(g)
+        return lax.real(g)
     return g
 
 
@@ -328,8 +328,8 @@ def _winners(u_shape, x_shape, idx):
     b = _index_shape([ShapedArray(shape_of(i), np.int64) for i in idx])
     ids = np.arange(int(np.prod(b, dtype=np.int64)), dtype=np.int64).reshape(b)
     buf = scatter_set_p.bind(np.full(tuple(x_shape[:k]), -1, np.int64), ids, *idx)
-    won = anp.equal(gather_p.bind(buf, *idx), ids)
-    return anp.reshape(won, tuple(b) + (1,) * (len(u_shape) - len(b)))
+    won = lax.equal(gather_p.bind(buf, *idx), ids)
+    return lax.reshape(won, tuple(b) + (1,) * (len(u_shape) - len(b)))
 
 
 def _scatter_set_vjp(needs, g, out, x, u, *idx):
@@ -338,7 +338,7 @@ def _scatter_set_vjp(needs, g, out, x, u, *idx):
         gx = _real_if(scatter_set_p.bind(g, np.zeros(shape_of(u), dtype_of(g)), *idx), x)
     if needs[1]:
         gu = gather_p.bind(g, *idx)
-        gu = anp.where(_winners(shape_of(u), shape_of(x), idx), gu, np.zeros((), dtype_of(gu)))
+        gu = lax.where(_winners(shape_of(u), shape_of(x), idx), gu, np.zeros((), dtype_of(gu)))
         gu = _real_if(gu, u)
     return (gx, gu) + (None,) * len(idx)
 

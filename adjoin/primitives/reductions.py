@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.lowering import Lowering, same_aval
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of, shape_of
+from adjoin.primitives import lax
 from adjoin.primitives._axes import batch_axis_to_front, keepdims_shape, shift_axes
 
 
@@ -51,8 +51,8 @@ def _reduction_batch(prim):
 def expand_reduced(g, x_shape, axes, keepdims):
     """Bring the cotangent of a reduction back to the input's shape (broadcast)."""
     if not keepdims:
-        g = anp.reshape(g, keepdims_shape(x_shape, axes))
-    return anp.broadcast_to(g, x_shape)
+        g = lax.reshape(g, keepdims_shape(x_shape, axes))
+    return lax.broadcast_to(g, x_shape)
 
 
 # z = Σ_axes x: ż = Σ_axes ẋ ; x̄ = broadcast(z̄)
@@ -77,7 +77,7 @@ sum_p.def_rules(batch=_reduction_batch(sum_p))
 def _cast_real(g, x):
     """A real input gets the real part of a complex cotangent."""
     if dtype_of(g).kind == "c" and dtype_of(x).kind != "c":
-        return anp.real(g)
+        return lax.real(g)
     return g
 
 
@@ -134,8 +134,8 @@ def _extremum(name, impl):
                      cost=lambda a, axes, keepdims: a.size)
 
     def weights(x, out, axes, keepdims):
-        hit = anp.equal(x, expand_reduced(out, shape_of(x), axes, keepdims))
-        hit = anp.astype(hit, dtype_of(x))
+        hit = lax.equal(x, expand_reduced(out, shape_of(x), axes, keepdims))
+        hit = lax.astype(hit, dtype_of(x))
         return hit / sum_p.bind(hit, axes=axes, keepdims=True)
 
     def jvp(primals, tangents, axes, keepdims):
@@ -168,14 +168,14 @@ def _prod_partials(x, axes):
     perm = others + tuple(axes)
     n = int(np.prod([shape[i] for i in axes], dtype=np.int64))
     flat_shape = tuple(shape[i] for i in others) + (n,)
-    xt = anp.reshape(anp.transpose(x, perm), flat_shape)
+    xt = lax.reshape(lax.transpose(x, perm), flat_shape)
     ax = len(flat_shape) - 1
     left = _shift(cumprod_p.bind(xt, axis=ax), 1, ax, True)
     from adjoin.primitives.structural import flip_p
     xr = flip_p.bind(xt, axes=(ax,))
     right = flip_p.bind(_shift(cumprod_p.bind(xr, axis=ax), 1, ax, True), axes=(ax,))
-    part = anp.reshape(left * right, tuple(shape[i] for i in perm))
-    return anp.transpose(part, tuple(int(i) for i in np.argsort(perm)))
+    part = lax.reshape(left * right, tuple(shape[i] for i in perm))
+    return lax.transpose(part, tuple(int(i) for i in np.argsort(perm)))
 
 
 def _prod_jvp(primals, tangents, axes, keepdims):

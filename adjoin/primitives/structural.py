@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.lowering import Lowering, same_aval
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import shape_of
+from adjoin.primitives import lax
 from adjoin.primitives._axes import batch_axis_to_front
 from adjoin.primitives._families import unbroadcast
 
@@ -94,7 +94,7 @@ def _real_like(g, x):
     """A real input gets the real part of a complex cotangent."""
     from adjoin.core.trace import dtype_of
     if dtype_of(g).kind == "c" and dtype_of(x).kind != "c":
-        return anp.real(g)
+        return lax.real(g)
     return g
 
 
@@ -148,7 +148,7 @@ def _concat_vjp(needs, g, out, *xs, axis):
 
 def _concat_batch(vals, dims, axis):
     n = next(shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
-    moved = [anp.broadcast_to(v, (n,) + tuple(shape_of(v))) if d is None
+    moved = [lax.broadcast_to(v, (n,) + tuple(shape_of(v))) if d is None
              else batch_axis_to_front(v, d) for v, d in zip(vals, dims)]
     return concatenate_p.bind(*moved, axis=axis + 1), 0
 
@@ -281,12 +281,12 @@ def _repeat_vjp(needs, g, out, x, repeats, axis):
     s = shape_of(x)
     if isinstance(repeats, int):
         g = reshape_p.bind(g, shape=s[:axis + 1] + (repeats,) + s[axis + 1:])
-        return (anp.sum(g, axis=axis + 1),)
+        return (lax.sum(g, axis=axis + 1),)
     from adjoin.primitives.indexing import scatter_add_p
     seg = np.repeat(np.arange(s[axis]), repeats)
-    gm = anp.moveaxis(g, axis, 0)
+    gm = lax.moveaxis(g, axis, 0)
     zeros = np.zeros((s[axis],) + s[:axis] + s[axis + 1:], gm.dtype)
-    return (anp.moveaxis(scatter_add_p.bind(zeros, gm, seg), 0, axis),)
+    return (lax.moveaxis(scatter_add_p.bind(zeros, gm, seg), 0, axis),)
 
 
 repeat_p = Primitive(
