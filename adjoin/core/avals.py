@@ -1,6 +1,8 @@
 """Abstract values: what staging knows about an array (its shape and dtype)."""
 from __future__ import annotations
 
+from typing import Any, Iterable
+
 import numpy as np
 
 from adjoin.core.trace import Tracer, dtype_of, shape_of
@@ -11,20 +13,20 @@ class ShapedArray:
 
     __slots__ = ("shape", "dtype")
 
-    def __init__(self, shape, dtype):
+    def __init__(self, shape: Iterable[int], dtype: Any) -> None:
         self.shape = tuple(int(d) for d in shape)
         self.dtype = np.dtype(dtype)
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return len(self.shape)
 
     @property
-    def size(self):
+    def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
 
     @property
-    def nbytes(self):
+    def nbytes(self) -> int:
         return self.size * self.dtype.itemsize
 
     def __eq__(self, other):
@@ -34,13 +36,13 @@ class ShapedArray:
     def __hash__(self):
         return hash((self.shape, self.dtype))
 
-    def str_short(self):
+    def str_short(self) -> str:
         dims = ",".join(map(str, self.shape))
         return f"{_DTYPE_SHORT.get(self.dtype.name, self.dtype.name)}[{dims}]"
 
     __repr__ = str_short
 
-    def dummy(self):
+    def dummy(self) -> np.ndarray:
         """A zero-stride array of this shape and dtype (costs no memory)."""
         return np.broadcast_to(np.zeros((), self.dtype), self.shape)
 
@@ -49,24 +51,25 @@ _DTYPE_SHORT = {"float64": "f64", "float32": "f32", "complex128": "c128", "compl
                 "int64": "i64", "int32": "i32", "bool": "bool"}
 
 
-def aval_of(x) -> ShapedArray:
+def aval_of(x: Any) -> ShapedArray:
     """The abstract value of a concrete array, a Python scalar or a tracer."""
     if isinstance(x, ShapedArray):
         return x
     return ShapedArray(shape_of(x), dtype_of(x))
 
 
-def is_float_dtype(dtype) -> bool:
+def is_float_dtype(dtype: Any) -> bool:
+    """Whether ``dtype`` is a real or complex floating dtype."""
     return np.issubdtype(dtype, np.inexact)
 
 
-def float_dtype_of(dtype) -> np.dtype:
+def float_dtype_of(dtype: Any) -> np.dtype:
     """The floating dtype that a computation on ``dtype`` produces (int -> float64)."""
     dtype = np.dtype(dtype)
     return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
 
 
-def is_differentiable_value(x) -> bool:
+def is_differentiable_value(x: Any) -> bool:
     """Whether ``x`` can carry a tangent (floating or complex dtype)."""
     return is_float_dtype(dtype_of(x))
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any, Callable
 
 from adjoin.core.lowering import DEFAULT as _DEFAULT_LOWERING, Lowering
 from adjoin.core.trace import _stack, bind as _dispatch
@@ -88,7 +89,7 @@ class Primitive:
             raise ValueError(f"a primitive named '{name}' already exists ({REGISTRY[name].defined_in})")
         REGISTRY[name] = self
 
-    def def_rules(self, **rules):
+    def def_rules(self, **rules: Callable) -> "Primitive":
         """Set rules after creation (for rules that refer to the primitive itself)."""
         for rule, fn in rules.items():
             if rule not in RULES:
@@ -99,7 +100,7 @@ class Primitive:
     def has_rule(self, rule: str) -> bool:
         return not getattr(getattr(self, rule), "is_missing", False)
 
-    def bind(self, *args, **params):
+    def bind(self, *args: Any, **params: Any) -> Any:
         """Apply the primitive: to NumPy directly, or to the innermost active transformation."""
         if _stack:
             return _dispatch(self, args, params)

@@ -8,7 +8,7 @@ a leaf.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 
 class _NodeType(NamedTuple):
@@ -35,7 +35,8 @@ def register_pytree_node(cls: type, flatten: Callable, unflatten: Callable) -> t
     return cls
 
 
-def register_dataclass(cls=None, *, data_fields=None, meta_fields=()):
+def register_dataclass(cls: type | None = None, *, data_fields: Sequence[str] | None = None,
+                       meta_fields: Sequence[str] = ()) -> Any:
     """Register a dataclass as a container; usable as a decorator.
 
     Fields listed in ``meta_fields`` are static (part of the structure); all other
@@ -86,7 +87,7 @@ class PyTreeDef:
         self.children = children
         self.num_leaves = 1 if node_type is None else sum(c.num_leaves for c in children)
 
-    def unflatten(self, leaves):
+    def unflatten(self, leaves: Iterable) -> Any:
         leaves = list(leaves)
         if len(leaves) != self.num_leaves:
             raise ValueError(f"this tree structure has {self.num_leaves} leaves, got {len(leaves)}")
@@ -117,7 +118,7 @@ class PyTreeDef:
 _LEAF = PyTreeDef(None, None, None, ())
 
 
-def tree_flatten(tree, is_leaf: Callable | None = None) -> tuple[list, PyTreeDef]:
+def tree_flatten(tree: Any, is_leaf: Callable | None = None) -> tuple[list, PyTreeDef]:
     """Flatten ``tree`` into its leaves and its structure.
 
     ``is_leaf(x)`` may declare nodes to be leaves (e.g. ``lambda x: x is None`` to keep
@@ -137,19 +138,22 @@ def _flatten(x, leaves, is_leaf=None):
     return PyTreeDef(type(x), nt, aux, tuple(_flatten(c, leaves, is_leaf) for c in children))
 
 
-def tree_unflatten(treedef: PyTreeDef, leaves):
+def tree_unflatten(treedef: PyTreeDef, leaves: Iterable) -> Any:
+    """The pytree of structure ``treedef`` with these leaves (the inverse of tree_flatten)."""
     return treedef.unflatten(leaves)
 
 
-def tree_leaves(tree) -> list:
+def tree_leaves(tree: Any) -> list:
+    """The leaves of a pytree, in flattening order."""
     return tree_flatten(tree)[0]
 
 
-def tree_structure(tree) -> PyTreeDef:
+def tree_structure(tree: Any) -> PyTreeDef:
+    """The structure of a pytree without its leaves."""
     return tree_flatten(tree)[1]
 
 
-def tree_map(f: Callable, tree, *rest) -> Any:
+def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
     """Apply ``f`` leaf by leaf to ``tree`` and trees of the same structure."""
     leaves, treedef = tree_flatten(tree)
     others = [_leaves_matching(treedef, r) for r in rest]

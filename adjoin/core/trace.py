@@ -74,10 +74,10 @@ class Trace:
         self.active = False
         return False
 
-    def process(self, prim, args, params):  # pragma: no cover - abstract
+    def process(self, prim: Any, args: list, params: dict) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def unwrap(self, x):  # pragma: no cover - abstract
+    def unwrap(self, x: Any) -> Any:  # pragma: no cover - abstract
         """The value one level down of one of this trace's tracers (others unchanged)."""
         raise NotImplementedError
 
@@ -211,11 +211,11 @@ class Tracer:
         raise NotImplementedError
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return len(self.shape)
 
     @property
-    def size(self):
+    def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
 
     def _concrete(self):
