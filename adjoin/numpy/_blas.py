@@ -235,30 +235,59 @@ def kron(a, b):
     return anp.reshape(a2 * b2, tuple(p * q for p, q in zip(sa, sb)))
 
 
-_LEVI_CIVITA = np.zeros((3, 3, 3))
-for _i, _j, _k in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
-    _LEVI_CIVITA[_i, _j, _k], _LEVI_CIVITA[_i, _k, _j] = 1.0, -1.0
-_EPS2 = np.array([[0.0, 1.0], [-1.0, 0.0]])
+def _length_along(x, axis):
+    """The length of ``x`` along ``axis`` (None if the axis does not exist)."""
+    s = np.shape(x)
+    return s[axis] if -len(s) <= axis < len(s) else None
 
 
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    """``numpy.cross`` of 3-vectors (or the scalar z-component for 2-vectors), as a
-    contraction with the Levi-Civita tensor: c_i = ε_ijk a_j b_k."""
-    if not _stack:
-        return np.cross(a, b, axisa, axisb, axisc, axis)
-    anp = _anp()
+    """``numpy.cross``: the cross product of 3-vectors, where a 2-vector has z = 0 (2×3 and
+    3×2 give 3-vectors) and two 2-vectors give the scalar z-component; the vectors lie along
+    ``axisa`` / ``axisb`` (``axis`` sets all three), the other axes broadcast, and the
+    result's vector axis is ``axisc``.
+
+    NumPy's componentwise formulas (c = (a₁b₂ − a₂b₁, a₂b₀ − a₀b₂, a₀b₁ − a₁b₀), the z = 0
+    terms left out), so values, dtypes and inf/NaN propagation are NumPy's; bilinear:
+    ċ = ȧ × b + a × ḃ. Unlike ``numpy.cross`` it does not warn about 2-vectors (NumPy 2
+    deprecates them): eagerly those are computed here, not by ``numpy.cross``.
+    """
     if axis is not None:
         axisa = axisb = axisc = axis
-    a = anp.moveaxis(a, axisa, -1)
-    b = anp.moveaxis(b, axisb, -1)
+    if not _stack and _length_along(a, axisa) == 3 and _length_along(b, axisb) == 3:
+        return np.cross(a, b, axisa, axisb, axisc)
+    anp = _anp()
+    if not _stack:
+        a, b = np.asarray(a), np.asarray(b)
+    if len(shape_of(a)) < 1 or len(shape_of(b)) < 1:
+        raise ValueError("cross: at least one array has zero dimension")
+    a = anp.moveaxis(a, normalize_axis_index(axisa, len(shape_of(a)), "axisa"), -1)
+    b = anp.moveaxis(b, normalize_axis_index(axisb, len(shape_of(b)), "axisb"), -1)
     na, nb = shape_of(a)[-1], shape_of(b)[-1]
-    if na != nb or na not in (2, 3):
-        raise ValueError(f"cross: vectors of lengths {na} and {nb}; adjoin supports "
-                         "two 3-vectors or two 2-vectors")
-    if na == 2:
-        return einsum("...j,...k,jk->...", a, b, _EPS2)
-    out = einsum("...j,...k,ijk->...i", a, b, _LEVI_CIVITA)
-    return anp.moveaxis(out, -1, axisc)
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError(f"cross: incompatible dimensions for cross product (dimension must "
+                         f"be 2 or 3), got vectors of lengths {na} and {nb}")
+    dtype = np.promote_types(dtype_of(a), dtype_of(b))
+    if dtype_of(a) != dtype:
+        a = anp.astype(a, dtype)
+    if dtype_of(b) != dtype:
+        b = anp.astype(b, dtype)
+    a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
+    z = a0 * b1 - a1 * b0
+    if na == 2 and nb == 2:
+        return z
+    if na == 2:                       # a₂ = 0
+        b2 = b[..., 2]
+        x, y = a1 * b2, -(a0 * b2)
+    elif nb == 2:                     # b₂ = 0
+        a2 = a[..., 2]
+        x, y = -(a2 * b1), a2 * b0
+    else:
+        a2, b2 = a[..., 2], b[..., 2]
+        x, y = a1 * b2 - a2 * b1, a2 * b0 - a0 * b2
+    x, y, z = anp.broadcast_arrays(x, y, z)
+    out = anp.stack([x, y, z], axis=-1)
+    return anp.moveaxis(out, -1, normalize_axis_index(axisc, len(shape_of(out)), "axisc"))
 
 
 # --- 1-D convolution (NumPy semantics) ---------------------------------------------------------

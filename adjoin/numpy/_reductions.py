@@ -105,11 +105,18 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
 
 
 def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
-    """``numpy.std``: sqrt(var)."""
+    """``numpy.std``: sqrt(var).
+
+    Over axes of total size 1 (or axis=()) std is identically 0 (NaN for ddof ≥ 1), and so
+    is var: var is returned, with its derivative 0, where sqrt'(0) = inf would give
+    0·inf = NaN. Elsewhere the derivative at var = 0 is NaN, as in JAX (std is not
+    differentiable there).
+    """
     if not _stack:
         return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     from adjoin.numpy._elementwise import sqrt
-    return sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
+    v = var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    return v if _count(a, _axes(a, axis)) == 1 else sqrt(v)
 
 
 def _cum_axis(a, axis):
@@ -140,20 +147,43 @@ def cumprod(a, axis=None, dtype=None):
     return cumprod_p.bind(a, axis=ax)
 
 
+def _cumulative(name, cum, initial, x, axis, dtype, include_initial):
+    """NumPy 2's cumulative_sum / cumulative_prod on the traced path: ``cum`` along one axis
+    (a 0-d array counts as 1-D; axis=None only for 1-D input), with the identity ``initial``
+    prepended along that axis when ``include_initial`` (the output axis is one longer).
+    The prepended entry is a constant, so its derivative is 0."""
+    from adjoin.numpy._shape import concatenate, reshape
+    nd = len(shape_of(x))
+    if nd == 0:
+        x, nd = reshape(x, (1,)), 1
+    if axis is None:
+        if nd > 1:
+            raise ValueError(f"{name}: for arrays with more than one dimension the axis "
+                             f"argument is required (got shape {shape_of(x)})")
+        axis = 0
+    axis = normalize_axis_index(axis, nd)
+    out = cum(x, axis, dtype)
+    if not include_initial:
+        return out
+    first = list(shape_of(out))
+    first[axis] = 1
+    return concatenate([np.full(first, initial, dtype_of(out)), out], axis=axis)
+
+
 def cumulative_sum(x, axis=None, dtype=None, include_initial=False):
-    if include_initial:
-        raise NotImplementedError("cumulative_sum(include_initial=True)")
-    if axis is None and len(shape_of(x)) > 1:
-        raise ValueError("cumulative_sum needs axis for arrays with more than one dimension")
-    return cumsum(x, 0 if axis is None else axis, dtype)
+    """``numpy.cumulative_sum`` (NumPy 2): ``include_initial=True`` prepends a 0 along the
+    axis. Linear: its derivative is cumulative_sum of the tangent (0 for the initial 0)."""
+    if not _stack:
+        return np.cumulative_sum(x, axis=axis, dtype=dtype, include_initial=include_initial)
+    return _cumulative("cumulative_sum", cumsum, 0, x, axis, dtype, include_initial)
 
 
 def cumulative_prod(x, axis=None, dtype=None, include_initial=False):
-    if include_initial:
-        raise NotImplementedError("cumulative_prod(include_initial=True)")
-    if axis is None and len(shape_of(x)) > 1:
-        raise ValueError("cumulative_prod needs axis for arrays with more than one dimension")
-    return cumprod(x, 0 if axis is None else axis, dtype)
+    """``numpy.cumulative_prod`` (NumPy 2): ``include_initial=True`` prepends a 1 along the
+    axis. The derivative is cumprod's (exact at zeros), 0 for the initial 1."""
+    if not _stack:
+        return np.cumulative_prod(x, axis=axis, dtype=dtype, include_initial=include_initial)
+    return _cumulative("cumulative_prod", cumprod, 1, x, axis, dtype, include_initial)
 
 
 def _arg(prim, npfn, a, axis, keepdims):

@@ -346,29 +346,102 @@ def norm(x, ord=None, axis=None, keepdims=False):
     return out
 
 
-def pinv(a, rcond=None, hermitian=False):
-    """``numpy.linalg.pinv`` via the SVD (differentiable where the singular values are distinct
-    and the rank does not change)."""
-    if not _stack:
-        return np.linalg.pinv(a, rcond=1e-15 if rcond is None else rcond, hermitian=hermitian)
+_NOVALUE = object()   # "not passed" (NumPy's pinv tells rtol=None from no rtol)
+
+
+def _pinv_rcond(a, rcond, rtol):
+    """NumPy's cutoff of pinv: rcond (default 1e-15), or rtol (None: max(m, n)·eps)."""
+    if rcond is not None and rtol is not _NOVALUE:
+        raise ValueError("pinv: `rtol` and `rcond` can't be both set")
+    if rcond is None:
+        if rtol is _NOVALUE:
+            rcond = 1e-15
+        elif rtol is None:
+            rcond = max(shape_of(a)[-2:]) * np.finfo(_l._float_dtype(dtype_of(a))).eps
+        else:
+            rcond = rtol
+    if np.ndim(rcond) != 0:
+        raise NotImplementedError(
+            "pinv: a per-matrix array of rcond is not supported on traced inputs; pass one "
+            "float (or call pinv once per cutoff)")
+    return float(rcond)
+
+
+def _hermitian_from_lower(a):
+    """The Hermitian matrix that NumPy's pinv(hermitian=True) reads from ``a``: the strict
+    lower triangle, its conjugate transpose, and the real part of the diagonal."""
     anp = _anp()
-    U, s, Vh = svd(a, full_matrices=False)
-    rc = 1e-15 if rcond is None else rcond
-    cutoff = rc * anp.max(s, axis=-1, keepdims=True)
-    keep = s > cutoff
-    sinv = anp.where(keep, 1.0 / anp.where(keep, s, 1.0), 0.0)
-    return anp.matmul(anp.swapaxes(Vh, -1, -2) * anp.expand_dims(sinv, -2),
-                      anp.swapaxes(U, -1, -2))
+    n = shape_of(a)[-1]
+    low = a * np.tril(np.ones((n, n)), -1)
+    upper = anp.swapaxes(anp.conj(low) if dtype_of(a).kind == "c" else low, -1, -2)
+    diag = anp.real(a) * np.eye(n) if dtype_of(a).kind == "c" else a * np.eye(n)
+    return low + upper + diag
+
+
+def pinv(a, rcond=None, hermitian=False, *, rtol=_NOVALUE):
+    """``numpy.linalg.pinv``: the Moore-Penrose pseudo-inverse P = A⁺ (singular values
+    ≤ rcond·σ_max count as zero; ``rtol`` as in NumPy 2).
+
+    The derivative is JAX's, derived from the Penrose equations rather than the SVD:
+    Ṗ = −PȦP + PPᴴȦᴴ(I − AP) + (I − PA)ȦᴴPᴴP. It needs no distinct singular values, so it is
+    finite at repeated singular values and on rank-deficient matrices (0 at A = 0) and equals
+    inv's rule at invertible A. P jumps where the rank changes: there the derivative is the
+    one along perturbations that keep the rank (a perturbation that lifts a zero singular
+    value above the cutoff is not seen). With ``hermitian=True`` the lower triangle is read,
+    as NumPy does, and the derivative is that of A ↦ pinv(tril(A) + tril(A, −1)ᴴ).
+    """
+    if not _stack:
+        kw = {} if rtol is _NOVALUE else {"rtol": rtol}
+        return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian, **kw)
+    s = shape_of(a)
+    if len(s) < 2:
+        raise LinAlgError(f"pinv: expected a matrix (or a stack of them), got shape {s}")
+    rc = _pinv_rcond(a, rcond, rtol)
+    if hermitian:
+        _square(a, "pinv(hermitian=True)")
+        a = _hermitian_from_lower(a)
+    return _l.pinv_p.bind(a, rcond=rc, hermitian=bool(hermitian))
 
 
 def lstsq(a, b, rcond=None):
-    """``numpy.linalg.lstsq``: (x, residuals, rank, s); x = pinv(a) b is differentiable."""
+    """``numpy.linalg.lstsq``: (x, residuals, rank, s) for a of shape (M, N), b of shape (M,)
+    or (M, K); singular values ≤ rcond·σ_max count as zero (rcond=None: max(M, N)·eps,
+    rcond < 0: eps).
+
+    x = pinv(a, rcond) b is differentiable (pinv's rule: also at rank-deficient a, along
+    rank-preserving directions), the residuals |b − a x|² and s too; the rank is an integer.
+    Traced (jit, vmap, grad, ...), the rank is a 0-d integer array, and the residuals are
+    computed whenever M > N, shape (K,) (or (1,) for 1-D b): NumPy returns an empty array
+    when rank < N, which depends on values; for M ≤ N both return an empty array.
+    """
     if not _stack:
         return np.linalg.lstsq(a, b, rcond=rcond)
-    from adjoin.core.trace import concrete_value
-    x = matmul(pinv(a), b)
-    ref = np.linalg.lstsq(concrete_value(a), concrete_value(b), rcond=rcond)
-    return x, ref[1], ref[2], ref[3]
+    anp = _anp()
+    sa, sb = shape_of(a), shape_of(b)
+    if len(sa) != 2 or len(sb) not in (1, 2):
+        raise LinAlgError(f"lstsq: a must be two-dimensional and b one- or two-dimensional, "
+                          f"got shapes {sa} and {sb}; for a stack of problems use "
+                          "adjoin.vmap(lstsq)")
+    m, n = sa
+    if sb[0] != m:
+        raise LinAlgError(f"lstsq: b has {sb[0]} rows, the matrix has {m} rows (shapes {sa} "
+                          f"and {sb})")
+    dtype = _l._float_dtype(dtype_of(a), dtype_of(b))
+    eps = np.finfo(dtype).eps
+    rc = eps * max(m, n) if rcond is None else (eps if rcond < 0 else float(rcond))
+    x = matmul(_l.pinv_p.bind(a, rcond=rc, hermitian=False), b)
+    s = _l.svd_p.bind(a)
+    # NumPy's rank is an int32 (LAPACK's integer)
+    rank = (anp.astype(anp.sum(s > rc * anp.max(s, axis=-1)), np.int32) if min(m, n)
+            else np.zeros((), np.int32))
+    real = np.finfo(dtype).dtype
+    if m <= n:
+        res = np.zeros((0,), real)
+    else:
+        res = anp.sum(_abs2(b - matmul(a, x)), axis=0)
+        if len(sb) == 1:
+            res = anp.reshape(res, (1,))
+    return x, res, rank, s
 
 
 def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.special as _ss
 
 from adjoin.core.avals import ShapedArray
 from adjoin.core.lowering import Lowering, is_exactly, same_aval, scalar_call
@@ -96,8 +97,39 @@ log10_p = unary("log10", np.log10, lambda x, out: 1.0 / (x * LN10), flops=T, use
 log1p_p = unary("log1p", np.log1p, lambda x, out: 1.0 / (1.0 + x), flops=T, uses="input",
                 lowering=scalar_call(math.log1p))
 
+
+# z = x log y, 0 where x = 0 (scipy.special.xlogy): ∂z/∂x = log y ; ∂z/∂y = x/y.
+# At x = 0 that is ∂z/∂x = log y (z = x log y is linear in x; JAX's rule) and ∂z/∂y = 0,
+# also at y = 0 (z is 0 along x = 0, so x/y is taken as 0 there, not 0/0). The second
+# derivatives follow: ∂²z/∂x∂y = 1/y, ∂²z/∂y² = −x/y² (0 at x = 0).
+# z = x log(1 + y) (xlog1py): the same with 1 + y for y.
+def _xlogy_partials(shift):
+    def dx(x, y, out):
+        with np.errstate(divide="ignore"):       # log 0 = −inf is the derivative at y = −shift
+            return log_p.bind(y) if shift == 0.0 else log1p_p.bind(y)
+
+    def dy(x, y, out):
+        yy = y if shift == 0.0 else y + shift
+        # x/(y + shift), with 0 (not 0/0) where x = 0 and y + shift = 0
+        both_zero = logical_and_p.bind(equal_p.bind(x, 0.0), equal_p.bind(yy, 0.0))
+        with np.errstate(divide="ignore"):       # x/0 = ±inf for x ≠ 0 is the derivative
+            return x / where_p.bind(both_zero, np.ones((), dtype_of(yy)), yy)
+    return dx, dy
+
+
+xlogy_p = binary("xlogy", _ss.xlogy, *_xlogy_partials(0.0), flops=T, uses="input",
+                 lowering=Lowering(elementwise=True))
+xlog1py_p = binary("xlog1py", _ss.xlog1py, *_xlogy_partials(1.0), flops=T, uses="input",
+                   lowering=Lowering(elementwise=True))
+
+
 # --- powers: √x' = 1/(2√x), ∛x' = 1/(3∛x²), (x²)' = 2x, (1/x)' = -1/x²
-sqrt_p = unary("sqrt", np.sqrt, lambda x, out: 0.5 / out, flops=T, uses="output",
+def _sqrt_deriv(x, out):
+    with np.errstate(divide="ignore"):           # 1/(2√0) = inf is the derivative at 0
+        return 0.5 / out
+
+
+sqrt_p = unary("sqrt", np.sqrt, _sqrt_deriv, flops=T, uses="output",
                lowering=scalar_call(math.sqrt))
 cbrt_p = unary("cbrt", np.cbrt, lambda x, out: 1.0 / (3.0 * out * out), flops=T, uses="output",
                lowering=scalar_call(math.cbrt))

@@ -630,6 +630,68 @@ svd_uv_p = Primitive("svd_uv", lambda a: list(np.linalg.svd(a, full_matrices=Fal
 svd_uv_p.def_rules(batch=_front_batch(svd_uv_p))
 
 
+# --- pseudo-inverse -----------------------------------------------------------------------------
+# P = A⁺ (A of shape (…, m, n), P of shape (…, n, m)); Aᴴ is the conjugate transpose.
+# Where the rank of A does not change (Golub & Pereyra 1973; JAX's pinv rule):
+#   Ṗ = −P Ȧ P + P Pᴴ Ȧᴴ (I − A P) + (I − P A) Ȧᴴ Pᴴ P
+# It is derived from the Penrose equations, not from the SVD, so it needs no gaps between
+# singular values: it is finite at repeated singular values and on rank-deficient A, and at an
+# invertible A it is inv's rule −P Ȧ P (the other terms vanish). Across a change of rank P is
+# discontinuous; Ṗ is then the derivative along the directions that keep the rank.
+# Transpose (pairing Re Σ P̄·Ṗ, no conjugation; Re tr(N Ȧᴴ) = Re Σ conj(N)·Ȧ):
+#   Ā = −Pᵀ P̄ Pᵀ + conj((I − A P) P̄ᵀ P Pᴴ + Pᴴ P P̄ᵀ (I − P A))
+def _H(x):
+    """The conjugate transpose of the last two axes (the transpose for real x)."""
+    return _T(x) if _is_real(x) else anp.conj(_T(x))
+
+
+def _pinv_impl(a, rcond, hermitian):
+    return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
+
+
+def _pinv_shape(a, rcond, hermitian):
+    if len(a.shape) < 2:
+        raise ValueError(f"pinv: expected a matrix (or a stack of them), got shape {a.shape}")
+    return ShapedArray(a.shape[:-2] + (a.shape[-1], a.shape[-2]), _float_dtype(a.dtype))
+
+
+def _pinv_jvp(primals, tangents, rcond, hermitian):
+    a, = primals
+    t, = tangents
+    P = pinv_p.bind(a, rcond=rcond, hermitian=hermitian)
+    if t is None:
+        return P, None
+    tH = _H(t)
+    right = tH - _mm(_mm(tH, a), P)                  # Ȧᴴ (I − A P)
+    left = _mm(tH, _mm(_H(P), P))                    # Ȧᴴ Pᴴ P
+    left = left - _mm(P, _mm(a, left))               # (I − P A) Ȧᴴ Pᴴ P
+    return P, -_mm(P, _mm(t, P)) + _mm(_mm(P, _H(P)), right) + left
+
+
+def _pinv_vjp(needs, g, P, a, rcond, hermitian):
+    gT = _T(g)
+    u = _mm(gT, _mm(P, _H(P)))                       # P̄ᵀ P Pᴴ
+    u = u - _mm(a, _mm(P, u))                        # (I − A P) P̄ᵀ P Pᴴ
+    v = _mm(_mm(_H(P), P), gT)                       # Pᴴ P P̄ᵀ
+    v = v - _mm(_mm(v, P), a)                        # Pᴴ P P̄ᵀ (I − P A)
+    w = u + v
+    if not _is_real(w):
+        w = anp.conj(w)
+    ga = -_mm(_T(P), _mm(g, _T(P))) + w
+    return (sum_to_shape(ga, shape_of(a), _is_real(a)),)
+
+
+def _pinv_cost(a, rcond, hermitian):
+    m, n = a.shape[-2:]
+    return _svd_cost(a, True) + 2 * m * n * min(m, n) * _prod(a.shape[:-2])
+
+
+#: the pseudo-inverse, with singular values ≤ rcond·σ_max treated as zero (NumPy's pinv)
+pinv_p = Primitive("pinv", _pinv_impl, shape=_pinv_shape, jvp=_pinv_jvp, vjp=_pinv_vjp,
+                   cost=_pinv_cost)
+pinv_p.def_rules(batch=_front_batch(pinv_p))
+
+
 # --- QR (reduced, m ≥ n) ------------------------------------------------------------------------
 # A = QR. With Z = Ȧ R⁻¹, W = QᵀZ, Ω = tril(W, −1) − tril(W, −1)ᵀ (skew):
 #   Q̇ = Q (Ω − W) + Z ; Ṙ = (W − Ω) R                                       (JAX qr_jvp_rule)

@@ -47,7 +47,16 @@ CASES = [
          primitives=ES),
     Case("kron", lambda a, b: anp.kron(a, b), [((2, 3), (3,)), ((2, 2), (2, 3))],
          primitives=("multiply",)),
+    # NumPy's componentwise formulas; a 2-vector has z = 0, two 2-vectors give z only
     Case("cross", lambda a, b: anp.cross(a, b), [((3,), (3,)), ((4, 3), (3,)), ((2, 2), (2, 2))],
-         primitives=ES),
+         primitives=("slice", "multiply", "subtract", "concatenate"), complex=True),
+    Case("cross_mixed_2_3", lambda a, b: anp.cross(a, b),
+         [((2,), (3,)), ((3,), (2,)), ((4, 2), (3,)), ((2, 1, 3), (4, 2))],
+         primitives=("slice", "multiply")),
+    Case("cross_axes", lambda a, b: (anp.cross(a, b, axisa=0, axisc=0),
+                                     anp.cross(a[:2], b[:, :2], axisa=0)),
+         [((3, 4), (4, 3))], primitives=("slice", "multiply")),
+    Case("cross_axis", lambda a, b: anp.cross(a, b, axis=0), [((3, 4), (2, 4)), ((2, 5), (2, 5))],
+         primitives=("slice", "multiply")),
     Case("vecdot", lambda a, b: anp.vecdot(a, b), [((2, 3), (3,))], primitives=ES, complex=True),
 ]
