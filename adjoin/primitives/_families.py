@@ -111,13 +111,13 @@ def unary(name, impl, deriv, *, flops=1, uses="both", lowering=None):
     def jvp(primals, tangents):
         x, = primals
         out = prim.bind(x)
-        t, = tangents
-        if t is None:
+        x_dot, = tangents
+        if x_dot is None:
             return out, None
-        return out, t * deriv(x, out)
+        return out, x_dot * deriv(x, out)
 
-    def vjp(needs, g, out, x):
-        return (g * deriv(x, out),)
+    def vjp(needs, out_bar, out, x):
+        return (out_bar * deriv(x, out),)
 
     prim.def_rules(shape=elementwise_shape(impl), jvp=jvp, vjp=vjp,
                    batch=lambda vals, dims: (prim.bind(vals[0]), dims[0]),
@@ -132,7 +132,7 @@ def nondifferentiable(name, impl, *, nargs=1, flops=1, lowering=None):
     def jvp(primals, tangents, **params):
         return prim.bind(*primals, **params), None
 
-    def vjp(needs, g, out, *args, **params):
+    def vjp(needs, out_bar, out, *args, **params):
         return (None,) * len(args)
 
     batch = (elementwise_batch(prim) if nargs > 1
@@ -151,20 +151,20 @@ def binary(name, impl, dx, dy, *, flops=1, uses="both", lowering=None):
 
     def jvp(primals, tangents):
         x, y = primals
-        tx, ty = tangents
+        x_dot, y_dot = tangents
         out = prim.bind(x, y)
-        t = None
-        if tx is not None:
-            t = broadcast_tangent(tx * dx(x, y, out), out)
-        if ty is not None:
-            ty = ty * dy(x, y, out)
-            t = broadcast_tangent(ty, out) if t is None else t + ty
-        return out, t
+        out_dot = None
+        if x_dot is not None:
+            out_dot = broadcast_tangent(x_dot * dx(x, y, out), out)
+        if y_dot is not None:
+            y_dot = y_dot * dy(x, y, out)
+            out_dot = broadcast_tangent(y_dot, out) if out_dot is None else out_dot + y_dot
+        return out, out_dot
 
-    def vjp(needs, g, out, x, y):
-        gx = unbroadcast(g * dx(x, y, out), x) if needs[0] else None
-        gy = unbroadcast(g * dy(x, y, out), y) if needs[1] else None
-        return gx, gy
+    def vjp(needs, out_bar, out, x, y):
+        x_bar = unbroadcast(out_bar * dx(x, y, out), x) if needs[0] else None
+        y_bar = unbroadcast(out_bar * dy(x, y, out), y) if needs[1] else None
+        return x_bar, y_bar
 
     prim.def_rules(shape=elementwise_shape(impl), jvp=jvp, vjp=vjp,
                    batch=elementwise_batch(prim), cost=elementwise_cost(flops))

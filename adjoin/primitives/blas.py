@@ -78,48 +78,48 @@ def _matmul_shape(a, b):
 # C = A B: Ċ = Ȧ B + A Ḃ
 def _matmul_jvp(primals, tangents):
     a, b = primals
-    ta, tb = tangents
+    a_dot, b_dot = tangents
     out = matmul_p.bind(a, b)
-    t = None
-    if ta is not None:
-        t = matmul_p.bind(ta, b)
-    if tb is not None:
-        tb = matmul_p.bind(a, tb)
-        t = tb if t is None else t + tb
-    return out, t
+    out_dot = None
+    if a_dot is not None:
+        out_dot = matmul_p.bind(a_dot, b)
+    if b_dot is not None:
+        b_dot = matmul_p.bind(a, b_dot)
+        out_dot = b_dot if out_dot is None else out_dot + b_dot
+    return out, out_dot
 
 
 # C = A B: Ā = C̄ Bᵀ, B̄ = Aᵀ C̄ (vectors promoted to matrices as NumPy does; each summed over
 # the batch axes along which it was broadcast). No conjugation (JAX's convention).
-def _matmul_vjp(needs, g, out, a, b):
+def _matmul_vjp(needs, out_bar, out, a, b):
     sa, sb = shape_of(a), shape_of(b)
     batch, m, k, n = matmul_shapes(sa, sb)
     a2 = a if len(sa) >= 2 else lax.reshape(a, (1, k))
     b2 = b if len(sb) >= 2 else lax.reshape(b, (k, 1))
     sa2, sb2 = shape_of(a2), shape_of(b2)
     m2, n2 = sa2[-2], sb2[-1]
-    g2 = lax.reshape(g, batch + (m2, n2))
-    ga = gb = None
+    g2 = lax.reshape(out_bar, batch + (m2, n2))
+    a_bar = b_bar = None
     if needs[0]:
         if len(sa2) == 2 and batch:
             # a was broadcast over all batch axes: one GEMM, Σ_p G_p B_pᵀ = [G_p]·[B_pᵀ] stacked
             gflat = lax.reshape(lax.moveaxis(g2, -2, 0), (m2, -1))                  # (m, P·n)
             bfull = lax.broadcast_to(b2, batch + (k, n2))
             bflat = lax.reshape(lax.swapaxes(bfull, -1, -2), (-1, k))                # (P·n, k)
-            ga = matmul_p.bind(gflat, bflat)
+            a_bar = matmul_p.bind(gflat, bflat)
         else:
-            ga = sum_to_shape(matmul_p.bind(g2, lax.swapaxes(b2, -1, -2)), sa2, False)
-        ga = _finish(ga, sa, a)
+            a_bar = sum_to_shape(matmul_p.bind(g2, lax.swapaxes(b2, -1, -2)), sa2, False)
+        a_bar = _finish(a_bar, sa, a)
     if needs[1]:
         if len(sb2) == 2 and batch:
             # b was broadcast over all batch axes: one GEMM, Σ_p A_pᵀ G_p
             afull = lax.broadcast_to(a2, batch + (m2, k))
-            gb = matmul_p.bind(lax.transpose(lax.reshape(afull, (-1, k))),
+            b_bar = matmul_p.bind(lax.transpose(lax.reshape(afull, (-1, k))),
                                lax.reshape(g2, (-1, n2)))
         else:
-            gb = sum_to_shape(matmul_p.bind(lax.swapaxes(a2, -1, -2), g2), sb2, False)
-        gb = _finish(gb, sb, b)
-    return ga, gb
+            b_bar = sum_to_shape(matmul_p.bind(lax.swapaxes(a2, -1, -2), g2), sb2, False)
+        b_bar = _finish(b_bar, sb, b)
+    return a_bar, b_bar
 
 
 def _finish(g, shape, x):
@@ -251,15 +251,15 @@ def _einsum_shape(*avals, subscripts):
 # z = einsum(x₁, …, xₙ) is linear in each operand: ż = Σᵢ einsum(x₁, …, ẋᵢ, …, xₙ)
 def _einsum_jvp(primals, tangents, subscripts):
     out = einsum_p.bind(*primals, subscripts=subscripts)
-    t = None
+    out_dot = None
     for i, ti in enumerate(tangents):
         if ti is None:
             continue
         ops = list(primals)
         ops[i] = ti
         ti = einsum_p.bind(*ops, subscripts=subscripts)
-        t = ti if t is None else t + ti
-    return out, t
+        out_dot = ti if out_dot is None else out_dot + ti
+    return out, out_dot
 
 
 def _fresh(used):
@@ -274,7 +274,7 @@ def _fresh(used):
 # cotangent with every other operand. A label repeated in xᵢ (a diagonal, 'ii') is renamed
 # and tied back with an identity matrix; a label summed only inside xᵢ ('ij->i') is
 # broadcast with a vector of ones.
-def _einsum_vjp(needs, g, out, *operands, subscripts):
+def _einsum_vjp(needs, out_bar, out, *operands, subscripts):
     ins, outs = parse_subscripts(subscripts)
     sizes = _label_sizes(ins, [shape_of(o) for o in operands])
     cts = []
@@ -284,7 +284,7 @@ def _einsum_vjp(needs, g, out, *operands, subscripts):
             continue
         used = set(subscripts)
         subs = [outs] + [s for j, s in enumerate(ins) if j != i]
-        ops = [g] + [o for j, o in enumerate(operands) if j != i]
+        ops = [out_bar] + [o for j, o in enumerate(operands) if j != i]
         target, seen = [], set()
         for c in ins[i]:
             if c in seen:

@@ -108,15 +108,15 @@ def _conv_shape(x, w, **params):
 # ż = conv(ẋ, w) + conv(x, ẇ)   (bilinear)
 def _conv_jvp(primals, tangents, **params):
     x, w = primals
-    tx, tw = tangents
+    x_dot, w_dot = tangents
     out = conv_p.bind(x, w, **params)
-    t = None
-    if tx is not None:
-        t = conv_p.bind(tx, w, **params)
-    if tw is not None:
-        tw = conv_p.bind(x, tw, **params)
-        t = tw if t is None else t + tw
-    return out, t
+    out_dot = None
+    if x_dot is not None:
+        out_dot = conv_p.bind(x_dot, w, **params)
+    if w_dot is not None:
+        w_dot = conv_p.bind(x, w_dot, **params)
+        out_dot = w_dot if out_dot is None else out_dot + w_dot
+    return out, out_dot
 
 
 def _swap_io(w, groups):
@@ -131,22 +131,22 @@ def _swap_io(w, groups):
 
 # x̄ = conv(z̄, flip(w)ᵀ, stride=f, padding=(K_eff−1−p_lo, N_eff+p_lo−L_eff), lhs_dil=s, rhs_dil=d)
 # w̄ = conv(xᵀ, z̄ᵀ, stride=d, padding=(p_lo, L_eff−N_eff+K_eff−1−p_lo), lhs_dil=f, rhs_dil=s)ᵀ
-def _conv_vjp(needs, g, out, x, w, strides, padding, lhs_dilation, rhs_dilation, groups):
-    xs, ws, zs = shape_of(x), shape_of(w), shape_of(g)
+def _conv_vjp(needs, out_bar, out, x, w, strides, padding, lhs_dilation, rhs_dilation, groups):
+    xs, ws, zs = shape_of(x), shape_of(w), shape_of(out_bar)
     nsp = len(xs) - 2
     n_eff = [_eff(xs[2 + i], lhs_dilation[i]) for i in range(nsp)]
     k_eff = [_eff(ws[2 + i], rhs_dilation[i]) for i in range(nsp)]
     l_eff = [_eff(zs[2 + i], strides[i]) for i in range(nsp)]
-    gx = gw = None
+    x_bar = w_bar = None
     if needs[0]:
         lo = [k_eff[i] - 1 - padding[i][0] for i in range(nsp)]
         pads = tuple((lo[i], n_eff[i] + k_eff[i] - 1 - l_eff[i] - lo[i]) for i in range(nsp))
         wt = _swap_io(lax.flip(w, tuple(range(2, 2 + nsp))), groups)
-        gx = conv_p.bind(g, wt, strides=tuple(lhs_dilation), padding=pads,
+        x_bar = conv_p.bind(out_bar, wt, strides=tuple(lhs_dilation), padding=pads,
                          lhs_dilation=tuple(strides), rhs_dilation=tuple(rhs_dilation),
                          groups=groups)
-        if gx.dtype.kind == "c" and np.dtype(x.dtype).kind != "c":
-            gx = lax.real(gx)
+        if x_bar.dtype.kind == "c" and np.dtype(x.dtype).kind != "c":
+            x_bar = lax.real(x_bar)
     if needs[1]:
         B, C = xs[:2]
         Cg = C // groups
@@ -154,17 +154,17 @@ def _conv_vjp(needs, g, out, x, w, strides, padding, lhs_dilation, rhs_dilation,
         sp = tuple(range(3, 3 + nsp))
         xt = lax.reshape(lax.transpose(lax.reshape(x, (B, groups, Cg) + xs[2:]), (2, 1, 0) + sp),
                          (Cg, groups * B) + xs[2:])
-        zt = lax.reshape(lax.transpose(lax.reshape(g, (B, groups, O // groups) + zs[2:]),
+        zt = lax.reshape(lax.transpose(lax.reshape(out_bar, (B, groups, O // groups) + zs[2:]),
                                        (1, 2, 0) + sp), (O, B) + zs[2:])
         pads = tuple((padding[i][0], l_eff[i] - n_eff[i] + k_eff[i] - 1 - padding[i][0])
                      for i in range(nsp))
         r = conv_p.bind(xt, zt, strides=tuple(rhs_dilation), padding=pads,
                         lhs_dilation=tuple(lhs_dilation), rhs_dilation=tuple(strides),
                         groups=groups)                                  # (C_g, O, *K)
-        gw = lax.transpose(r, (1, 0) + tuple(range(2, 2 + nsp)))
-        if gw.dtype.kind == "c" and np.dtype(w.dtype).kind != "c":
-            gw = lax.real(gw)
-    return gx, gw
+        w_bar = lax.transpose(r, (1, 0) + tuple(range(2, 2 + nsp)))
+        if w_bar.dtype.kind == "c" and np.dtype(w.dtype).kind != "c":
+            w_bar = lax.real(w_bar)
+    return x_bar, w_bar
 
 
 # vmap: a batched input joins the batch axis; a batched kernel joins the output channels

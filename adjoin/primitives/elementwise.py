@@ -165,7 +165,7 @@ def _linear_unary(name, impl, apply_t, transpose, lowering=Lowering(elementwise=
         shape=elementwise_shape(impl),
         jvp=lambda primals, tangents: (prim.bind(primals[0]),
                                        None if tangents[0] is None else apply_t(tangents[0])),
-        vjp=lambda needs, g, out, x: (transpose(g, x),),
+        vjp=lambda needs, out_bar, out, x: (transpose(out_bar, x),),
         batch=lambda vals, dims: (prim.bind(vals[0]), dims[0]),
         cost=elementwise_cost(1))
     return prim
@@ -187,19 +187,19 @@ conj_p = _linear_unary("conj", np.conj, lambda t: lax.conj(t), lambda g, x: lax.
 # (0 at x = 0 by convention).
 def _abs_jvp(primals, tangents):
     x, = primals
-    t, = tangents
+    x_dot, = tangents
     out = abs_p.bind(x)
-    if t is None:
+    if x_dot is None:
         return out, None
     if dtype_of(x).kind == "c":
-        return out, lax.real(lax.conj(x) * t) / lax.where(out == 0, 1.0, out)
-    return out, t * lax.sign(x)
+        return out, lax.real(lax.conj(x) * x_dot) / lax.where(out == 0, 1.0, out)
+    return out, x_dot * lax.sign(x)
 
 
-def _abs_vjp(needs, g, out, x):
+def _abs_vjp(needs, out_bar, out, x):
     if dtype_of(x).kind == "c":
-        return (g * lax.conj(x) / lax.where(out == 0, 1.0, out),)
-    return (g * lax.sign(x),)
+        return (out_bar * lax.conj(x) / lax.where(out == 0, 1.0, out),)
+    return (out_bar * lax.sign(x),)
 
 
 abs_p = Primitive("abs", np.abs, shape=elementwise_shape(np.abs), jvp=_abs_jvp, vjp=_abs_vjp,
@@ -262,20 +262,20 @@ def _add_like(name, impl, sign, lowering):
 
     def jvp(primals, tangents):
         x, y = primals
-        tx, ty = tangents
+        x_dot, y_dot = tangents
         out = prim.bind(x, y)
-        if ty is not None and sign < 0:
-            ty = -ty
-        if tx is None:
-            return out, None if ty is None else broadcast_tangent(ty, out)
-        if ty is None:
-            return out, broadcast_tangent(tx, out)
-        return out, broadcast_tangent(tx + ty, out)
+        if y_dot is not None and sign < 0:
+            y_dot = -y_dot
+        if x_dot is None:
+            return out, None if y_dot is None else broadcast_tangent(y_dot, out)
+        if y_dot is None:
+            return out, broadcast_tangent(x_dot, out)
+        return out, broadcast_tangent(x_dot + y_dot, out)
 
-    def vjp(needs, g, out, x, y):
-        gx = unbroadcast(g, x) if needs[0] else None
-        gy = unbroadcast(g if sign > 0 else -g, y) if needs[1] else None
-        return gx, gy
+    def vjp(needs, out_bar, out, x, y):
+        x_bar = unbroadcast(out_bar, x) if needs[0] else None
+        y_bar = unbroadcast(out_bar if sign > 0 else -out_bar, y) if needs[1] else None
+        return x_bar, y_bar
 
     prim.def_rules(shape=elementwise_shape(impl), jvp=jvp, vjp=vjp,
                    batch=elementwise_batch(prim), cost=elementwise_cost(1))
@@ -377,20 +377,20 @@ mod_p = binary("mod", np.mod, lambda x, y, out: lax.ones_like(out),
 # where(c, a, b): ȧ and ḃ are selected like the values; ā = where(c, z̄, 0), b̄ = where(c, 0, z̄)
 def _where_jvp(primals, tangents):
     c, a, b = primals
-    _, ta, tb = tangents
+    _, a_dot, b_dot = tangents
     out = where_p.bind(c, a, b)
-    if ta is None and tb is None:
+    if a_dot is None and b_dot is None:
         return out, None
     zero = np.zeros((), dtype_of(out))
-    t = where_p.bind(c, zero if ta is None else ta, zero if tb is None else tb)
-    return out, broadcast_tangent(t, out)
+    out_dot = where_p.bind(c, zero if a_dot is None else a_dot, zero if b_dot is None else b_dot)
+    return out, broadcast_tangent(out_dot, out)
 
 
-def _where_vjp(needs, g, out, c, a, b):
-    zero = np.zeros((), dtype_of(g))
-    ga = unbroadcast(where_p.bind(c, g, zero), a) if needs[1] else None
-    gb = unbroadcast(where_p.bind(c, zero, g), b) if needs[2] else None
-    return None, ga, gb
+def _where_vjp(needs, out_bar, out, c, a, b):
+    zero = np.zeros((), dtype_of(out_bar))
+    a_bar = unbroadcast(where_p.bind(c, out_bar, zero), a) if needs[1] else None
+    b_bar = unbroadcast(where_p.bind(c, zero, out_bar), b) if needs[2] else None
+    return None, a_bar, b_bar
 
 
 where_p = Primitive("where", np.where, jvp=_where_jvp, vjp=_where_vjp,
@@ -406,20 +406,20 @@ def _astype_impl(x, dtype):
 
 def _astype_jvp(primals, tangents, dtype):
     x, = primals
-    t, = tangents
+    x_dot, = tangents
     out = astype_p.bind(x, dtype=dtype)
-    if t is None or np.dtype(dtype).kind not in "fc":
+    if x_dot is None or np.dtype(dtype).kind not in "fc":
         return out, None
-    return out, astype_p.bind(t, dtype=dtype)
+    return out, astype_p.bind(x_dot, dtype=dtype)
 
 
-def _astype_vjp(needs, g, out, x, dtype):
+def _astype_vjp(needs, out_bar, out, x, dtype):
     target = dtype_of(x)
     if target.kind not in "fc":
         return (None,)
-    if target.kind != "c" and dtype_of(g).kind == "c":
-        g = lax.real(g)
-    return (astype_p.bind(g, dtype=target),)
+    if target.kind != "c" and dtype_of(out_bar).kind == "c":
+        out_bar = lax.real(out_bar)
+    return (astype_p.bind(out_bar, dtype=target),)
 
 
 astype_p = Primitive(

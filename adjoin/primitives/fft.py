@@ -65,8 +65,8 @@ def _c2c(name, np_fn):
         jvp=lambda primals, tangents, axes, norm: (
             prim.bind(primals[0], axes=axes, norm=norm),
             None if tangents[0] is None else prim.bind(tangents[0], axes=axes, norm=norm)),
-        vjp=lambda needs, g, out, x, axes, norm: (
-            _as_real_cotangent(prim.bind(g, axes=axes, norm=norm), x),),
+        vjp=lambda needs, out_bar, out, x, axes, norm: (
+            _as_real_cotangent(prim.bind(out_bar, axes=axes, norm=norm), x),),
         batch=_batch_rule(prim),
         cost=lambda a, axes, norm: _fft_cost(a.shape, axes))
     return prim
@@ -112,12 +112,12 @@ def _rfft_shape(a, axes, norm):
     return ShapedArray(tuple(s), _complex_dtype(a.dtype))
 
 
-def _rfft_vjp(needs, g, out, x, axes, norm):
+def _rfft_vjp(needs, out_bar, out, x, axes, norm):
     sx = shape_of(x)
     last = axes[-1]
     n_last = sx[last]
     w = _half_weights(n_last, n_last // 2 + 1)
-    y = lax.conj(g) * _along_last(1.0 / w, len(sx), last)
+    y = lax.conj(out_bar) * _along_last(1.0 / w, len(sx), last)
     return (irfft_p.bind(y, axes=axes, lengths=tuple(sx[a] for a in axes), norm=_SWAP[norm]),)
 
 
@@ -147,12 +147,12 @@ def _irfft_impl(y, axes, lengths, norm):
     return np.fft.irfftn(y, s=lengths, axes=axes, norm=norm)
 
 
-def _irfft_vjp(needs, g, out, y, axes, lengths, norm):
+def _irfft_vjp(needs, out_bar, out, y, axes, lengths, norm):
     sy = shape_of(y)
     last = axes[-1]
     w = _half_weights(lengths[-1], sy[last])
-    gy = lax.conj(rfft_p.bind(g, axes=axes, norm=_SWAP[norm])) * _along_last(w, len(sy), last)
-    return (_as_real_cotangent(gy, y),)
+    y_bar = lax.conj(rfft_p.bind(out_bar, axes=axes, norm=_SWAP[norm])) * _along_last(w, len(sy), last)
+    return (_as_real_cotangent(y_bar, y),)
 
 
 irfft_p = Primitive(

@@ -111,8 +111,8 @@ slice_p = Primitive(
     jvp=lambda primals, tangents, idx: (
         slice_p.bind(primals[0], idx=idx),
         None if tangents[0] is None else slice_p.bind(tangents[0], idx=idx)),
-    vjp=lambda needs, g, out, x, idx: (
-        slice_scatter_p.bind(g, idx=idx, shape=tuple(shape_of(x))),),
+    vjp=lambda needs, out_bar, out, x, idx: (
+        slice_scatter_p.bind(out_bar, idx=idx, shape=tuple(shape_of(x))),),
     batch=lambda vals, dims, idx: (
         slice_p.bind(batch_axis_to_front(vals[0], dims[0]),
                      idx=(_full(shape_of(vals[0])[dims[0]]),) + idx), 0),
@@ -132,7 +132,7 @@ slice_scatter_p = Primitive(
     jvp=lambda primals, tangents, idx, shape: (
         slice_scatter_p.bind(primals[0], idx=idx, shape=shape),
         None if tangents[0] is None else slice_scatter_p.bind(tangents[0], idx=idx, shape=shape)),
-    vjp=lambda needs, g, out, x, idx, shape: (slice_p.bind(g, idx=idx),),
+    vjp=lambda needs, out_bar, out, x, idx, shape: (slice_p.bind(out_bar, idx=idx),),
     batch=lambda vals, dims, idx, shape: (
         slice_scatter_p.bind(batch_axis_to_front(vals[0], dims[0]),
                              idx=(_full(shape_of(vals[0])[dims[0]]),) + idx,
@@ -203,12 +203,12 @@ def _gather_jvp(primals, tangents):
     return out, None if tangents[0] is None else gather_p.bind(tangents[0], *idx)
 
 
-def _gather_vjp(needs, g, out, x, *idx):
-    zeros = np.zeros(shape_of(x), dtype_of(g))
-    gx = scatter_add_p.bind(zeros, g, *idx)
-    if dtype_of(gx).kind == "c" and dtype_of(x).kind != "c":
-        gx = lax.real(gx)
-    return (gx,) + (None,) * len(idx)
+def _gather_vjp(needs, out_bar, out, x, *idx):
+    zeros = np.zeros(shape_of(x), dtype_of(out_bar))
+    x_bar = scatter_add_p.bind(zeros, out_bar, *idx)
+    if dtype_of(x_bar).kind == "c" and dtype_of(x).kind != "c":
+        x_bar = lax.real(x_bar)
+    return (x_bar,) + (None,) * len(idx)
 
 
 def _gather_batch(vals, dims):
@@ -268,13 +268,13 @@ def _scatter_add_impl(x, u, *idx):
 
 def _scatter_add_jvp(primals, tangents):
     x, u, *idx = primals
-    tx, tu = tangents[:2]
+    x_dot, u_dot = tangents[:2]
     out = scatter_add_p.bind(x, u, *idx)
-    if tu is None:
-        return out, None if tx is None else _cast_like(tx, out)
-    if tx is None:
-        tx = np.zeros(shape_of(x), dtype_of(out))
-    return out, scatter_add_p.bind(tx, tu, *idx)
+    if u_dot is None:
+        return out, None if x_dot is None else _cast_like(x_dot, out)
+    if x_dot is None:
+        x_dot = np.zeros(shape_of(x), dtype_of(out))
+    return out, scatter_add_p.bind(x_dot, u_dot, *idx)
 
 
 def _cast_like(t, out):
@@ -289,10 +289,10 @@ def _real_if(g, x):
     return g
 
 
-def _scatter_add_vjp(needs, g, out, x, u, *idx):
-    gx = _real_if(g, x) if needs[0] else None
-    gu = _real_if(gather_p.bind(g, *idx), u) if needs[1] else None
-    return (gx, gu) + (None,) * len(idx)
+def _scatter_add_vjp(needs, out_bar, out, x, u, *idx):
+    x_bar = _real_if(out_bar, x) if needs[0] else None
+    u_bar = _real_if(gather_p.bind(out_bar, *idx), u) if needs[1] else None
+    return (x_bar, u_bar) + (None,) * len(idx)
 
 
 scatter_add_p = Primitive("scatter_add", _scatter_add_impl, shape=_scatter_shape("scatter_add"),
@@ -311,15 +311,15 @@ def _scatter_set_impl(x, u, *idx):
 
 def _scatter_set_jvp(primals, tangents):
     x, u, *idx = primals
-    tx, tu = tangents[:2]
+    x_dot, u_dot = tangents[:2]
     out = scatter_set_p.bind(x, u, *idx)
-    if tx is None and tu is None:
+    if x_dot is None and u_dot is None:
         return out, None
-    if tx is None:
-        tx = np.zeros(shape_of(x), dtype_of(out))
-    if tu is None:
-        tu = np.zeros(shape_of(u), dtype_of(out))
-    return out, scatter_set_p.bind(tx, tu, *idx)
+    if x_dot is None:
+        x_dot = np.zeros(shape_of(x), dtype_of(out))
+    if u_dot is None:
+        u_dot = np.zeros(shape_of(u), dtype_of(out))
+    return out, scatter_set_p.bind(x_dot, u_dot, *idx)
 
 
 def _winners(u_shape, x_shape, idx):
@@ -332,15 +332,17 @@ def _winners(u_shape, x_shape, idx):
     return lax.reshape(won, tuple(b) + (1,) * (len(u_shape) - len(b)))
 
 
-def _scatter_set_vjp(needs, g, out, x, u, *idx):
-    gx = gu = None
+def _scatter_set_vjp(needs, out_bar, out, x, u, *idx):
+    x_bar = u_bar = None
     if needs[0]:
-        gx = _real_if(scatter_set_p.bind(g, np.zeros(shape_of(u), dtype_of(g)), *idx), x)
+        zeros_u = np.zeros(shape_of(u), dtype_of(out_bar))
+        x_bar = _real_if(scatter_set_p.bind(out_bar, zeros_u, *idx), x)
     if needs[1]:
-        gu = gather_p.bind(g, *idx)
-        gu = lax.where(_winners(shape_of(u), shape_of(x), idx), gu, np.zeros((), dtype_of(gu)))
-        gu = _real_if(gu, u)
-    return (gx, gu) + (None,) * len(idx)
+        u_bar = gather_p.bind(out_bar, *idx)
+        u_bar = lax.where(_winners(shape_of(u), shape_of(x), idx), u_bar,
+                          np.zeros((), dtype_of(u_bar)))
+        u_bar = _real_if(u_bar, u)
+    return (x_bar, u_bar) + (None,) * len(idx)
 
 
 scatter_set_p = Primitive("scatter_set", _scatter_set_impl, shape=_scatter_shape("scatter_set"),

@@ -62,8 +62,8 @@ sum_p = Primitive(
     jvp=lambda primals, tangents, axes, keepdims: (
         sum_p.bind(primals[0], axes=axes, keepdims=keepdims),
         None if tangents[0] is None else sum_p.bind(tangents[0], axes=axes, keepdims=keepdims)),
-    vjp=lambda needs, g, out, x, axes, keepdims: (
-        expand_reduced(g, shape_of(x), axes, keepdims),),
+    vjp=lambda needs, out_bar, out, x, axes, keepdims: (
+        expand_reduced(out_bar, shape_of(x), axes, keepdims),),
     cost=lambda a, axes, keepdims: a.size,
     saves=(False, False),  # the vjp needs x's shape only
     # a sum over no axes is the identity (on 0-d values too)
@@ -146,9 +146,9 @@ def _extremum(name, impl):
         w = weights(x, out, axes, keepdims)
         return out, sum_p.bind(w * tangents[0], axes=axes, keepdims=keepdims)
 
-    def vjp(needs, g, out, x, axes, keepdims):
+    def vjp(needs, out_bar, out, x, axes, keepdims):
         w = weights(x, out, axes, keepdims)
-        return (w * expand_reduced(g, shape_of(x), axes, keepdims),)
+        return (w * expand_reduced(out_bar, shape_of(x), axes, keepdims),)
 
     prim.def_rules(jvp=jvp, vjp=vjp, batch=_reduction_batch(prim))
     return prim
@@ -186,9 +186,9 @@ def _prod_jvp(primals, tangents, axes, keepdims):
     return out, sum_p.bind(_prod_partials(x, axes) * tangents[0], axes=axes, keepdims=keepdims)
 
 
-def _prod_vjp(needs, g, out, x, axes, keepdims):
-    return (_cast_real(_prod_partials(x, axes) * expand_reduced(g, shape_of(x), axes, keepdims),
-                       x),)
+def _prod_vjp(needs, out_bar, out, x, axes, keepdims):
+    spread = expand_reduced(out_bar, shape_of(x), axes, keepdims)
+    return (_cast_real(_prod_partials(x, axes) * spread, x),)
 
 
 prod_p = Primitive(
@@ -220,8 +220,8 @@ cumsum_p = Primitive(
     jvp=lambda primals, tangents, axis, reverse: (
         cumsum_p.bind(primals[0], axis=axis, reverse=reverse),
         None if tangents[0] is None else cumsum_p.bind(tangents[0], axis=axis, reverse=reverse)),
-    vjp=lambda needs, g, out, x, axis, reverse: (
-        _cast_real(cumsum_p.bind(g, axis=axis, reverse=not reverse), x),),
+    vjp=lambda needs, out_bar, out, x, axis, reverse: (
+        _cast_real(cumsum_p.bind(out_bar, axis=axis, reverse=not reverse), x),),
     batch=None, cost=lambda a, axis, reverse: a.size)
 cumsum_p.def_rules(batch=_axis_batch(cumsum_p))
 
@@ -233,18 +233,18 @@ cumsum_p.def_rules(batch=_axis_batch(cumsum_p))
 def _cumprod_jvp(primals, tangents, axis):
     x, = primals
     out = cumprod_p.bind(x, axis=axis)
-    t = tangents[0]
-    if t is None:
+    x_dot = tangents[0]
+    if x_dot is None:
         return out, None
     for p, a, s in _scan_levels(x, axis):
-        t = t * a + p * _shift(t, s, axis, False)
-    return out, t
+        x_dot = x_dot * a + p * _shift(x_dot, s, axis, False)
+    return out, x_dot
 
 
-def _cumprod_vjp(needs, g, out, x, axis):
+def _cumprod_vjp(needs, out_bar, out, x, axis):
     for p, a, s in reversed(_scan_levels(x, axis)):
-        g = g * a + _unshift(g * p, s, axis)
-    return (_cast_real(g, x),)
+        out_bar = out_bar * a + _unshift(out_bar * p, s, axis)
+    return (_cast_real(out_bar, x),)
 
 
 cumprod_p = Primitive(
@@ -263,7 +263,7 @@ def _arg_prim(name, impl):
             _reduced_shape(a.shape, (axis,), keepdims), np.intp),
         jvp=lambda primals, tangents, axis, keepdims: (
             prim.bind(primals[0], axis=axis, keepdims=keepdims), None),
-        vjp=lambda needs, g, out, x, axis, keepdims: (None,),
+        vjp=lambda needs, out_bar, out, x, axis, keepdims: (None,),
         cost=lambda a, axis, keepdims: a.size)
     prim.def_rules(batch=_axis_batch(prim))
     return prim
@@ -285,14 +285,14 @@ def _softmax_impl(x, axes):
 def _softmax_jvp(primals, tangents, axes):
     x, = primals
     z = softmax_p.bind(x, axes=axes)
-    t = tangents[0]
-    if t is None:
+    x_dot = tangents[0]
+    if x_dot is None:
         return z, None
-    return z, z * t - z * sum_p.bind(z * t, axes=axes, keepdims=True)
+    return z, z * x_dot - z * sum_p.bind(z * x_dot, axes=axes, keepdims=True)
 
 
-def _softmax_vjp(needs, g, z, x, axes):
-    gz = g * z
+def _softmax_vjp(needs, out_bar, z, x, axes):
+    gz = out_bar * z
     return (_cast_real(gz - z * sum_p.bind(gz, axes=axes, keepdims=True), x),)
 
 

@@ -32,7 +32,7 @@ reshape_p = Primitive(
     jvp=lambda primals, tangents, shape: (
         reshape_p.bind(primals[0], shape=shape),
         None if tangents[0] is None else reshape_p.bind(tangents[0], shape=shape)),
-    vjp=lambda needs, g, out, x, shape: (reshape_p.bind(g, shape=shape_of(x)),),
+    vjp=lambda needs, out_bar, out, x, shape: (reshape_p.bind(out_bar, shape=shape_of(x)),),
     batch=lambda vals, dims, shape: (
         reshape_p.bind(batch_axis_to_front(vals[0], dims[0]),
                        shape=(shape_of(vals[0])[dims[0]],) + tuple(shape)), 0),
@@ -57,7 +57,7 @@ broadcast_to_p = Primitive(
     jvp=lambda primals, tangents, shape: (
         broadcast_to_p.bind(primals[0], shape=shape),
         None if tangents[0] is None else broadcast_to_p.bind(tangents[0], shape=shape)),
-    vjp=lambda needs, g, out, x, shape: (unbroadcast(g, x),),
+    vjp=lambda needs, out_bar, out, x, shape: (unbroadcast(out_bar, x),),
     batch=_broadcast_batch,
     cost=_free, saves=(False, False),
     lowering=Lowering(shape_only=True, view=True, elementwise=True,
@@ -71,8 +71,8 @@ transpose_p = Primitive(
     jvp=lambda primals, tangents, axes: (
         transpose_p.bind(primals[0], axes=axes),
         None if tangents[0] is None else transpose_p.bind(tangents[0], axes=axes)),
-    vjp=lambda needs, g, out, x, axes: (
-        transpose_p.bind(g, axes=tuple(int(i) for i in np.argsort(axes))),),
+    vjp=lambda needs, out_bar, out, x, axes: (
+        transpose_p.bind(out_bar, axes=tuple(int(i) for i in np.argsort(axes))),),
     batch=lambda vals, dims, axes: (
         transpose_p.bind(vals[0], axes=_batched_perm(axes, dims[0])), 0),
     cost=_free, saves=(False, False),
@@ -123,27 +123,27 @@ def _concat_shape(*avals, axis):
 def _concat_jvp(primals, tangents, axis):
     from adjoin.core.trace import dtype_of
     out = concatenate_p.bind(*primals, axis=axis)
-    if all(t is None for t in tangents):
+    if all(out_dot is None for out_dot in tangents):
         return out, None
-    ts = [np.zeros(shape_of(p), dtype_of(out)) if t is None else t
-          for p, t in zip(primals, tangents)]
+    ts = [np.zeros(shape_of(p), dtype_of(out)) if out_dot is None else out_dot
+          for p, out_dot in zip(primals, tangents)]
     return out, concatenate_p.bind(*ts, axis=axis)
 
 
-def _concat_vjp(needs, g, out, *xs, axis):
+def _concat_vjp(needs, out_bar, out, *xs, axis):
     from adjoin.primitives.indexing import slice_p
-    gs, off = [], 0
-    full = shape_of(g)
+    s_bar, off = [], 0
+    full = shape_of(out_bar)
     for need, x in zip(needs, xs):
         n = shape_of(x)[axis]
         if need:
             idx = tuple(("s", off, n, 1) if i == axis else ("s", 0, m, 1)
                         for i, m in enumerate(full))
-            gs.append(_real_like(slice_p.bind(g, idx=idx), x))
+            s_bar.append(_real_like(slice_p.bind(out_bar, idx=idx), x))
         else:
-            gs.append(None)
+            s_bar.append(None)
         off += n
-    return tuple(gs)
+    return tuple(s_bar)
 
 
 def _concat_batch(vals, dims, axis):
@@ -174,7 +174,7 @@ def _front_batch(prim, axes_params=()):
 flip_p = Primitive(
     "flip", lambda x, axes: np.flip(x, axes),
     shape=lambda a, axes: ShapedArray(a.shape, a.dtype),
-    vjp=lambda needs, g, out, x, axes: (flip_p.bind(g, axes=axes),),
+    vjp=lambda needs, out_bar, out, x, axes: (flip_p.bind(out_bar, axes=axes),),
     cost=_free, saves=(False, False))
 flip_p.def_rules(jvp=_linear_jvp(flip_p), batch=_front_batch(flip_p, ("axes",)))
 
@@ -183,17 +183,17 @@ flip_p.def_rules(jvp=_linear_jvp(flip_p), batch=_front_batch(flip_p, ("axes",)))
 roll_p = Primitive(
     "roll", lambda x, shifts, axes: np.roll(x, shifts, axes),
     shape=lambda a, shifts, axes: ShapedArray(a.shape, a.dtype),
-    vjp=lambda needs, g, out, x, shifts, axes: (
-        roll_p.bind(g, shifts=tuple(-s for s in shifts), axes=axes),),
+    vjp=lambda needs, out_bar, out, x, shifts, axes: (
+        roll_p.bind(out_bar, shifts=tuple(-s for s in shifts), axes=axes),),
     cost=_free, saves=(False, False))
 roll_p.def_rules(jvp=_linear_jvp(roll_p), batch=_front_batch(roll_p, ("axes",)))
 
 
 # z = pad(x, ((lo_i, hi_i))) with zeros: ż = pad(ẋ) ; x̄ = z̄[lo_i : lo_i + n_i] (a slice)
-def _pad_vjp(needs, g, out, x, widths):
+def _pad_vjp(needs, out_bar, out, x, widths):
     from adjoin.primitives.indexing import slice_p
     idx = tuple(("s", lo, n, 1) for (lo, _), n in zip(widths, shape_of(x)))
-    return (slice_p.bind(g, idx=idx),)
+    return (slice_p.bind(out_bar, idx=idx),)
 
 
 pad_p = Primitive(
@@ -232,8 +232,8 @@ def _diagonal_scatter_impl(g, offset, axis1, axis2, shape):
 diagonal_p = Primitive(
     "diagonal", lambda x, offset, axis1, axis2: np.diagonal(x, offset, axis1, axis2).copy(),
     shape=_diagonal_shape,
-    vjp=lambda needs, g, out, x, offset, axis1, axis2: (
-        diagonal_scatter_p.bind(g, offset=offset, axis1=axis1, axis2=axis2,
+    vjp=lambda needs, out_bar, out, x, offset, axis1, axis2: (
+        diagonal_scatter_p.bind(out_bar, offset=offset, axis1=axis1, axis2=axis2,
                                 shape=tuple(shape_of(x))),),
     cost=_free)
 diagonal_p.def_rules(jvp=_linear_jvp(diagonal_p),
@@ -244,8 +244,8 @@ diagonal_p.def_rules(jvp=_linear_jvp(diagonal_p),
 diagonal_scatter_p = Primitive(
     "diagonal_scatter", _diagonal_scatter_impl,
     shape=lambda a, offset, axis1, axis2, shape: ShapedArray(shape, a.dtype),
-    vjp=lambda needs, g, out, x, offset, axis1, axis2, shape: (
-        diagonal_p.bind(g, offset=offset, axis1=axis1, axis2=axis2),),
+    vjp=lambda needs, out_bar, out, x, offset, axis1, axis2, shape: (
+        diagonal_p.bind(out_bar, offset=offset, axis1=axis1, axis2=axis2),),
     batch=lambda vals, dims, offset, axis1, axis2, shape: (
         diagonal_scatter_p.bind(batch_axis_to_front(vals[0], dims[0]), offset=offset,
                                 axis1=axis1 + 1, axis2=axis2 + 1,
@@ -260,7 +260,7 @@ def _tri_prim(name, impl):
     prim = Primitive(name, lambda x, k: impl(x, k),
                      shape=lambda a, k: ShapedArray(a.shape, a.dtype), cost=_free)
     prim.def_rules(jvp=_linear_jvp(prim),
-                   vjp=lambda needs, g, out, x, k: (prim.bind(g, k=k),),
+                   vjp=lambda needs, out_bar, out, x, k: (prim.bind(out_bar, k=k),),
                    batch=_front_batch(prim))
     return prim
 
@@ -277,14 +277,14 @@ def _repeat_shape(a, repeats, axis):
     return ShapedArray(shape, a.dtype)
 
 
-def _repeat_vjp(needs, g, out, x, repeats, axis):
+def _repeat_vjp(needs, out_bar, out, x, repeats, axis):
     s = shape_of(x)
     if isinstance(repeats, int):
-        g = reshape_p.bind(g, shape=s[:axis + 1] + (repeats,) + s[axis + 1:])
-        return (lax.sum(g, axis=axis + 1),)
+        out_bar = reshape_p.bind(out_bar, shape=s[:axis + 1] + (repeats,) + s[axis + 1:])
+        return (lax.sum(out_bar, axis=axis + 1),)
     from adjoin.primitives.indexing import scatter_add_p
     seg = np.repeat(np.arange(s[axis]), repeats)
-    gm = lax.moveaxis(g, axis, 0)
+    gm = lax.moveaxis(out_bar, axis, 0)
     zeros = np.zeros((s[axis],) + s[:axis] + s[axis + 1:], gm.dtype)
     return (lax.moveaxis(scatter_add_p.bind(zeros, gm, seg), 0, axis),)
 
