@@ -209,7 +209,7 @@ def _scan_vjp(needs, cts, outs, *primals, **params):
     return _backward(needs, cts, outs, carries, list(xs), list(consts), params)
 
 
-def _checkpointed_vjp(needs, cts, outs, *saved, nsaved_carries, params):
+def _checkpointed_vjp(needs, cts, outs, *saved, params):
     nc, nx = params["num_carry"], params["num_xs"]
     carries = list(saved[:nc])
     xs, consts = list(saved[nc:nc + nx]), list(saved[nc + nx:])
@@ -249,7 +249,7 @@ def _scan_reverse(trace, args, params):
     primals, in_idx = trace.split_args(args)
     outs, carries = _forward_with_carries(primals, params)
     saved = carries + primals[nc:]
-    return trace.record(_checkpointed_vjp, {"nsaved_carries": nc, "params": params},
+    return trace.record(_checkpointed_vjp, {"params": params},
                         tuple(in_idx), saved, outs, True, scan_p)
 
 

@@ -63,15 +63,4 @@ def is_float_dtype(dtype: Any) -> bool:
     return np.issubdtype(dtype, np.inexact)
 
 
-def float_dtype_of(dtype: Any) -> np.dtype:
-    """The floating dtype that a computation on ``dtype`` produces (int -> float64)."""
-    dtype = np.dtype(dtype)
-    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
-
-
-def is_differentiable_value(x: Any) -> bool:
-    """Whether ``x`` can carry a tangent (floating or complex dtype)."""
-    return is_float_dtype(dtype_of(x))
-
-
-__all__ = ["ShapedArray", "aval_of", "is_float_dtype", "float_dtype_of", "Tracer"]
+__all__ = ["ShapedArray", "aval_of", "is_float_dtype", "Tracer"]
