@@ -23,13 +23,14 @@ import numpy as np
 from adjoin.core.axes import normalize_axis, normalize_axis_index
 from adjoin.core.trace import dtype_of, shape_of, trace_stack
 from adjoin.primitives import elementwise as _elementwise
+from adjoin.primitives import indexing as _indexing
 from adjoin.primitives import reductions as _reductions
 from adjoin.primitives import structural as _structural
 
 __all__ = ["reshape", "broadcast_to", "transpose", "moveaxis", "swapaxes", "flip", "where",
            "astype", "sum", "zeros_like", "ones_like", "real", "imag", "conj", "sqrt", "exp",
            "log", "sin", "cos", "sinh", "cosh", "sign", "isnan", "power", "equal",
-           "floor_divide", "resolve_shape"]
+           "floor_divide", "resolve_shape", "static_slice", "pad", "scatter_add"]
 
 
 # --- shapes ----------------------------------------------------------------------------------
@@ -114,6 +115,22 @@ def flip(m, axis=None):
         return np.flip(m, axis)
     axes = normalize_axis(axis, len(shape_of(m)))
     return _structural.flip_p.bind(m, axes=axes) if axes else m
+
+
+def static_slice(x, idx):
+    """``x`` sliced by ``idx``, one ``("s", start, size, step)`` per axis (the slice
+    primitive's own index form)."""
+    return _indexing.slice_p.bind(x, idx=idx)
+
+
+def pad(x, widths):
+    """``x`` padded with zeros: ``widths`` is one ``(before, after)`` per axis."""
+    return _structural.pad_p.bind(x, widths=widths)
+
+
+def scatter_add(x, updates, *idx):
+    """``x`` with ``updates`` added at the integer indices ``idx`` (repeats accumulate)."""
+    return _indexing.scatter_add_p.bind(x, updates, *idx)
 
 
 # --- selection, casts, sums, constants --------------------------------------------------------

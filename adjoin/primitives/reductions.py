@@ -86,14 +86,12 @@ def _cast_real(g, x):
 def _shift(a, s, axis, fill_one):
     """a shifted by s ≥ 1 towards higher indices along ``axis``; the first s entries are
     0 (or 1 with ``fill_one``). Linear in ``a`` (plus a constant for fill_one)."""
-    from adjoin.primitives.indexing import slice_p
-    from adjoin.primitives.structural import pad_p
     shape = shape_of(a)
     n = shape[axis]
     s = min(s, n)
     idx = tuple(("s", 0, n - s, 1) if i == axis else ("s", 0, m, 1) for i, m in enumerate(shape))
     widths = tuple((s, 0) if i == axis else (0, 0) for i in range(len(shape)))
-    out = pad_p.bind(slice_p.bind(a, idx=idx), widths=widths)
+    out = lax.pad(lax.static_slice(a, idx), widths)
     if fill_one:
         mask = np.zeros(shape, dtype_of(a))
         mask[(slice(None),) * axis + (slice(0, s),)] = 1
@@ -103,14 +101,12 @@ def _shift(a, s, axis, fill_one):
 
 def _unshift(a, s, axis):
     """The adjoint of ``_shift(·, s, axis, False)``: shift towards lower indices, zero fill."""
-    from adjoin.primitives.indexing import slice_p
-    from adjoin.primitives.structural import pad_p
     shape = shape_of(a)
     n = shape[axis]
     s = min(s, n)
     idx = tuple(("s", s, n - s, 1) if i == axis else ("s", 0, m, 1) for i, m in enumerate(shape))
     widths = tuple((0, s) if i == axis else (0, 0) for i in range(len(shape)))
-    return pad_p.bind(slice_p.bind(a, idx=idx), widths=widths)
+    return lax.pad(lax.static_slice(a, idx), widths)
 
 
 def _scan_levels(x, axis):
@@ -171,9 +167,8 @@ def _prod_partials(x, axes):
     xt = lax.reshape(lax.transpose(x, perm), flat_shape)
     ax = len(flat_shape) - 1
     left = _shift(cumprod_p.bind(xt, axis=ax), 1, ax, True)
-    from adjoin.primitives.structural import flip_p
-    xr = flip_p.bind(xt, axes=(ax,))
-    right = flip_p.bind(_shift(cumprod_p.bind(xr, axis=ax), 1, ax, True), axes=(ax,))
+    xr = lax.flip(xt, ax)
+    right = lax.flip(_shift(cumprod_p.bind(xr, axis=ax), 1, ax, True), ax)
     part = lax.reshape(left * right, tuple(shape[i] for i in perm))
     return lax.transpose(part, tuple(int(i) for i in np.argsort(perm)))
 

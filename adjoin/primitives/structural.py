@@ -10,7 +10,7 @@ import numpy as np
 from adjoin.core.avals import ShapedArray
 from adjoin.core.lowering import Lowering, same_aval
 from adjoin.core.primitive import Primitive
-from adjoin.core.trace import shape_of
+from adjoin.core.trace import dtype_of, shape_of
 from adjoin.primitives import lax
 from adjoin.primitives._axes import batch_axis_to_front
 from adjoin.primitives._families import unbroadcast
@@ -92,7 +92,6 @@ def _batched_perm(axes, d):
 
 def _real_like(g, x):
     """A real input gets the real part of a complex cotangent."""
-    from adjoin.core.trace import dtype_of
     if dtype_of(g).kind == "c" and dtype_of(x).kind != "c":
         return lax.real(g)
     return g
@@ -121,7 +120,6 @@ def _concat_shape(*avals, axis):
 
 
 def _concat_jvp(primals, tangents, axis):
-    from adjoin.core.trace import dtype_of
     out = concatenate_p.bind(*primals, axis=axis)
     if all(out_dot is None for out_dot in tangents):
         return out, None
@@ -131,7 +129,6 @@ def _concat_jvp(primals, tangents, axis):
 
 
 def _concat_vjp(needs, out_bar, out, *xs, axis):
-    from adjoin.primitives.indexing import slice_p
     s_bar, off = [], 0
     full = shape_of(out_bar)
     for need, x in zip(needs, xs):
@@ -139,7 +136,7 @@ def _concat_vjp(needs, out_bar, out, *xs, axis):
         if need:
             idx = tuple(("s", off, n, 1) if i == axis else ("s", 0, m, 1)
                         for i, m in enumerate(full))
-            s_bar.append(_real_like(slice_p.bind(out_bar, idx=idx), x))
+            s_bar.append(_real_like(lax.static_slice(out_bar, idx), x))
         else:
             s_bar.append(None)
         off += n
@@ -191,9 +188,8 @@ roll_p.def_rules(jvp=_linear_jvp(roll_p), batch=_front_batch(roll_p, ("axes",)))
 
 # z = pad(x, ((lo_i, hi_i))) with zeros: ż = pad(ẋ) ; x̄ = z̄[lo_i : lo_i + n_i] (a slice)
 def _pad_vjp(needs, out_bar, out, x, widths):
-    from adjoin.primitives.indexing import slice_p
     idx = tuple(("s", lo, n, 1) for (lo, _), n in zip(widths, shape_of(x)))
-    return (slice_p.bind(out_bar, idx=idx),)
+    return (lax.static_slice(out_bar, idx),)
 
 
 pad_p = Primitive(
@@ -219,7 +215,6 @@ def _diagonal_shape(a, offset, axis1, axis2):
 
 
 def _diagonal_scatter_impl(g, offset, axis1, axis2, shape):
-    from adjoin.core.trace import dtype_of
     z = np.zeros(shape, dtype_of(g))
     zm = np.moveaxis(z, (axis1, axis2), (-2, -1))  # a view: writes go to z
     L = shape_of(g)[-1]
@@ -282,11 +277,10 @@ def _repeat_vjp(needs, out_bar, out, x, repeats, axis):
     if isinstance(repeats, int):
         out_bar = reshape_p.bind(out_bar, shape=s[:axis + 1] + (repeats,) + s[axis + 1:])
         return (lax.sum(out_bar, axis=axis + 1),)
-    from adjoin.primitives.indexing import scatter_add_p
     seg = np.repeat(np.arange(s[axis]), repeats)
     gm = lax.moveaxis(out_bar, axis, 0)
     zeros = np.zeros((s[axis],) + s[:axis] + s[axis + 1:], gm.dtype)
-    return (lax.moveaxis(scatter_add_p.bind(zeros, gm, seg), 0, axis),)
+    return (lax.moveaxis(lax.scatter_add(zeros, gm, seg), 0, axis),)
 
 
 repeat_p = Primitive(

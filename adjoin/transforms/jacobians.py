@@ -8,6 +8,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+import adjoin.numpy as anp
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import dtype_of, shape_of
 from adjoin.transforms._arguments import argnums_tuple, as_array, check_differentiable
@@ -173,13 +174,11 @@ def _split_rows(x, sizes):
 
 
 def _reshape(x, shape):
-    import adjoin.numpy as anp
     return anp.reshape(x, shape)
 
 
 def _moveaxes_to_back(b, k):
     """Move the first k axes of b to the end (input axes after output axes)."""
-    import adjoin.numpy as anp
     nd = len(shape_of(b))
     if k == 0 or k == nd:
         return b

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from typing import Callable
 
+import adjoin.numpy as anp
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import shape_of
 from adjoin.transforms._arguments import as_array
@@ -89,7 +90,6 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
 
 
 def _move_out(trace, o, ax, n):
-    import adjoin.numpy as anp
     val, bdim = trace.unwrap(o)
     if ax is None:
         if bdim is not None:
