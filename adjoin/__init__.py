@@ -17,6 +17,8 @@ from adjoin.transforms.jit import jit  # noqa: F401
 from adjoin.analysis.cost import cost  # noqa: F401
 from adjoin.transforms.custom import (checkpoint, custom_jvp, custom_vjp,  # noqa: F401
                                       stop_gradient)
+from adjoin.implicit.strategies import (DiffStrategy, Implicit, OneStep, Truncated,  # noqa: F401
+                                        Unroll)
 
 from adjoin.core.allocator import tune_allocator, tune_on_import as _tune_on_import  # noqa: F401
 

@@ -242,29 +242,57 @@ def test_vmap_over_matrices():
 
 # --- factorization reuse -------------------------------------------------------------------------
 
-def test_dense_lu_factorization_reused_by_derivatives(monkeypatch):
+@pytest.fixture
+def count_factorizations(monkeypatch):
+    """Counts calls of scipy.linalg.lu_factor and scipy.sparse.linalg.splu (what adjoin's dense
+    and sparse LU solves factor with)."""
+    import scipy.linalg as sla
+    counts = {"lu_factor": 0, "splu": 0}
+
+    def counted(module, name):
+        original = getattr(module, name)
+
+        def wrapper(*a, **k):
+            counts[name] += 1
+            return original(*a, **k)
+        monkeypatch.setattr(module, name, wrapper)
+
+    counted(sla, "lu_factor")
+    counted(spla, "splu")
+    return counts
+
+
+def test_dense_lu_factorization_reused_by_derivatives(count_factorizations):
+    """The LU factors are outputs of the solve primitive: the vjp and the jvp solve with them,
+    one factorization per primal + derivative (no cache)."""
     from adjoin.primitives import linalg as pl
-    calls = []
-    original = pl._lu_factor
-    monkeypatch.setattr(pl, "_lu_factor", lambda *a, **k: calls.append(1) or original(*a, **k))
-    ad.grad(lambda A, b: anp.sum(L.solve(A, b) ** 2), argnums=(0, 1))(GEN, RHS)
-    assert len(calls) == 1
-    calls.clear()
-    ad.jvp(lambda A: L.linear_solve(A, RHS), (GEN,), (GEN,))
-    assert len(calls) == 1
+    assert not hasattr(pl, "_LU_CACHE")
+    gA, gb = ad.grad(lambda A, b: anp.sum(L.solve(A, b) ** 2), argnums=(0, 1))(GEN, RHS)
+    assert count_factorizations["lu_factor"] == 1
+    x = np.linalg.solve(GEN, RHS)
+    lam = np.linalg.solve(GEN.T, 2 * x)
+    np.testing.assert_allclose(gb, lam, rtol=1e-12)
+    np.testing.assert_allclose(gA, -np.outer(lam, x), rtol=1e-12)
+    count_factorizations["lu_factor"] = 0
+    _, t = ad.jvp(lambda A: L.linear_solve(A, RHS), (GEN,), (SPD,))
+    assert count_factorizations["lu_factor"] == 1
+    np.testing.assert_allclose(t, -np.linalg.solve(GEN, SPD @ np.linalg.solve(GEN, RHS)),
+                               rtol=1e-12)
 
 
-def test_sparse_lu_factorization_reused_by_derivatives():
-    counts = _sparse.FACTORIZATIONS
-    before = counts["splu"]
+def test_sparse_lu_factorization_reused_by_derivatives(count_factorizations):
+    """The SuperLU factorization is an output of the sparse solve primitive: the transposed
+    solve of the vjp and the tangent solve reuse it (no cache)."""
+    assert not hasattr(_sparse, "_SPLU_CACHE")
     g = ad.grad(lambda A, b: anp.sum(L.linear_solve(A, b) ** 2), argnums=(0, 1))(TRIDIAG, RHS)
-    assert counts["splu"] - before == 1      # one factorization: primal and transposed solve
-    before = counts["splu"]
-    ad.jvp(lambda d: L.sparse_solve(d, RHS, L.SparsePattern.of(TRIDIAG)), (TRIDIAG.data,),
-           (TRIDIAG.data,))
-    assert counts["splu"] - before == 1
+    assert count_factorizations["splu"] == 1      # primal and transposed solve
+    count_factorizations["splu"] = 0
+    _, t = ad.jvp(lambda d: L.sparse_solve(d, RHS, L.SparsePattern.of(TRIDIAG)),
+                  (TRIDIAG.data,), (TRIDIAG.data,))
+    assert count_factorizations["splu"] == 1
     x = np.linalg.solve(TRIDIAG.toarray(), RHS)
     np.testing.assert_allclose(g[1], np.linalg.solve(TRIDIAG.toarray().T, 2 * x), atol=1e-12)
+    np.testing.assert_allclose(t, -x, atol=1e-12)   # ȦA⁻¹b with Ȧ = A
 
 
 # --- unrolled vs implicit CG on a 2-D Poisson problem ------------------------------------------

@@ -302,11 +302,12 @@ def test_curse_of_unrolling():
 
 
 def test_one_step_newton_converges_to_the_exact_derivative():
-    """One-step differentiation (Bolte et al. 2023): differentiate one Newton step from the
-    k-th iterate; the error of the Jacobian falls (superlinearly) as the iterate converges."""
+    """One-step differentiation (Bolte et al. 2023): with maxiter = k, differentiate the k-th
+    Newton step (from the (k−1)-th iterate); the error of the Jacobian falls
+    (superlinearly) as the iterate converges."""
     exact = ad.jacfwd(lambda t: root(cubic, np.zeros(N), args=(t,)).x)(THETA)
     errs = []
-    for k in (1, 2, 3, 4, 5):
+    for k in (2, 3, 4, 5, 6):
         J = ad.jacfwd(lambda t: root(cubic, np.zeros(N), args=(t,), maxiter=k, throw=False,
                                      diff="one_step", tol=0.0).x)(THETA)
         errs.append(np.abs(J - exact).max())

@@ -1,16 +1,19 @@
 """Krylov methods written with adjoin operations, each an :class:`IterativeSolver`.
 
 Every method is a factory ``make(matvec, *, M=None, threshold=0.0, **options)`` that
-returns an :class:`~adjoin.implicit.modes.IterativeSolver` whose parameters are
+returns an :class:`~adjoin.implicit.problem.IterativeSolver` whose parameters are
 ``theta = (b, *ops)``: the operator is ``A v = matvec(v, *ops)`` with its operands
-explicit, so ``adjoin.implicit.modes.solve`` can differentiate the iterations
-(``diff="unroll"``), only the last k of them (``("truncated", k)``) or one more step
-(``"one_step"``) with no code here. The state is a dict of arrays (a pytree);
+explicit, so a strategy (:mod:`adjoin.implicit.strategies`) can differentiate the
+iterations (``Unroll()``), only the last k of them (``Truncated(k)``) or the last one
+(``OneStep()``) with no code here. The state is a dict of arrays (a pytree);
 ``error(state)`` is the norm of the *true* residual ‖b − A x‖ carried by the
-recurrences (never a preconditioned norm), compared with ``threshold``.
+recurrences (never a preconditioned norm), compared with ``threshold``. With ``batch_ndim > 0`` (a vmap batch
+solved as one block-diagonal system, batch axes in front) ``error`` is the norm of each
+example's residual, so that each example stops at its own tolerance
+(:mod:`adjoin.implicit.iterative`).
 
 The ``METHODS[name](A, b, x0, *, threshold, maxiter, M) -> (x, SolveInfo)`` wrappers run
-a method with ``modes.iterate`` on concrete arrays; the ``linear_solve`` primitive
+a method with :func:`~adjoin.implicit.iterative.iterate` on concrete arrays; the ``linear_solve`` primitive
 calls them (``adjoin.implicit.linear.run_method``). A name ``"gmres:restart=50"``
 selects a GMRES restart length there.
 
@@ -39,9 +42,9 @@ from __future__ import annotations
 import numpy as np
 
 import adjoin.numpy as anp
-from adjoin.core.trace import all_values, dtype_of
-from adjoin.implicit.info import SolveInfo
-from adjoin.implicit.modes import IterativeSolver, iterate
+from adjoin.core.trace import dtype_of
+from adjoin.implicit.iterative import converged, iterate
+from adjoin.implicit.problem import IterativeSolver
 
 
 def vdot(a, b):
@@ -61,9 +64,13 @@ def norm(r):
     return safe_sqrt(anp.real(vdot(r, r)))
 
 
-def converged(rnorm, threshold) -> bool:
-    """Whether every system (every vmap example) has its residual below ``threshold``."""
-    return bool(np.all(np.asarray(all_values(rnorm)) <= threshold))
+def example_norms(r, batch_ndim=0):
+    """‖r‖, or with ``batch_ndim`` leading batch axes the norm of each example's part."""
+    if not batch_ndim:
+        return norm(r)
+    axes = tuple(range(batch_ndim, len(anp.shape(r))))
+    rr = r * r if dtype_of(r).kind != "c" else anp.conj(r) * r
+    return safe_sqrt(anp.real(anp.sum(rr, axis=axes)))
 
 
 _SCALARS = (float, np.float64, np.complex128, complex)
@@ -88,7 +95,7 @@ def _start(x0, b, A):
 
 
 # --- conjugate gradients (Hestenes & Stiefel 1952): A Hermitian positive definite ---------------
-def make_cg(matvec, *, M=None, threshold=0.0):
+def make_cg(matvec, *, M=None, threshold=0.0, batch_ndim=0):
     def init(x0, b, *ops):
         x, r = _start(x0, b, lambda v: matvec(v, *ops))
         z = _apply(M, r)
@@ -104,15 +111,15 @@ def make_cg(matvec, *, M=None, threshold=0.0):
         p = z + safe_divide(rz, s["rz"]) * s["p"]
         return dict(x=x, r=r, p=p, rz=rz)
 
-    if M is None:  # rz = ‖r‖² already: no second inner product per iteration
+    if M is None and not batch_ndim:  # rz = ‖r‖² already: no second inner product
         error = lambda s, *theta: safe_sqrt(s["rz"])  # noqa: E731
     else:
-        error = lambda s, *theta: norm(s["r"])  # noqa: E731
+        error = lambda s, *theta: example_norms(s["r"], batch_ndim)  # noqa: E731
     return IterativeSolver("cg", init, step, error, lambda s: s["x"])
 
 
 # --- BiCGStab (van der Vorst 1992), right preconditioned: A M y = b, x = M y ------------------
-def make_bicgstab(matvec, *, M=None, threshold=0.0):
+def make_bicgstab(matvec, *, M=None, threshold=0.0, batch_ndim=0):
     def init(x0, b, *ops):
         x, r = _start(x0, b, lambda v: matvec(v, *ops))
         one = anp.ones((), dtype=np.float64)
@@ -135,8 +142,8 @@ def make_bicgstab(matvec, *, M=None, threshold=0.0):
         r = sv - omega * t
         return dict(x=x, r=r, rhat=s["rhat"], p=p, v=v, rho=rho, alpha=alpha, omega=omega)
 
-    return IterativeSolver("bicgstab", init, step, lambda s, *theta: norm(s["r"]),
-                           lambda s: s["x"])
+    return IterativeSolver("bicgstab", init, step,
+                           lambda s, *theta: example_norms(s["r"], batch_ndim), lambda s: s["x"])
 
 
 # --- restarted GMRES (Saad & Schultz 1986), right preconditioned -------------------------------
@@ -151,7 +158,7 @@ def _givens(a, h):
     return c, s, phase * den
 
 
-def make_gmres(matvec, *, M=None, threshold=0.0, restart=20):
+def make_gmres(matvec, *, M=None, threshold=0.0, restart=20, batch_ndim=0):
     restart = int(restart)
     if restart < 1:
         raise ValueError(f"gmres: restart must be a positive number of Arnoldi steps, got "
@@ -202,12 +209,12 @@ def make_gmres(matvec, *, M=None, threshold=0.0, restart=20):
             x = x + y[i] * Z[i]
         return dict(x=x, r=b - A(x))
 
-    return IterativeSolver("gmres", init, step, lambda s, *theta: norm(s["r"]),
-                           lambda s: s["x"])
+    return IterativeSolver("gmres", init, step,
+                           lambda s, *theta: example_norms(s["r"], batch_ndim), lambda s: s["x"])
 
 
 # --- MINRES (Paige & Saunders 1975): A Hermitian, possibly indefinite; M Hermitian PD ----------
-def make_minres(matvec, *, M=None, threshold=0.0):
+def make_minres(matvec, *, M=None, threshold=0.0, batch_ndim=0):
     # the recurrences of SciPy's minres (shift 0), plus the true residual r = b − A x carried
     # along: with w_k = (v_k − ε w_{k−2} − δ w_{k−1})/γ, A w_k follows the same recurrence
     def init(x0, b, *ops):
@@ -248,8 +255,8 @@ def make_minres(matvec, *, M=None, threshold=0.0):
         return dict(x=x, r=r, r1=r1, r2=r2, y=y, w=w, w2=s["w"], Aw=Aw, Aw2=s["Aw"],
                     beta=beta, oldb=oldb, dbar=dbar, epsln=epsln, phibar=phibar, cs=cs, sn=sn)
 
-    return IterativeSolver("minres", init, step, lambda s, *theta: norm(s["r"]),
-                           lambda s: s["x"])
+    return IterativeSolver("minres", init, step,
+                           lambda s, *theta: example_norms(s["r"], batch_ndim), lambda s: s["x"])
 
 
 #: name -> factory of the IterativeSolver
@@ -275,16 +282,19 @@ def method_name(name, **options):
     return name + ":" + ",".join(f"{k}={v}" for k, v in sorted(options.items()))
 
 
-def run(name, A, b, x0=None, *, threshold, maxiter, M=None, **options):
-    """Run method ``name`` on ``A(v)`` (a function) from ``x0``; returns (x, SolveInfo)."""
-    solver = SOLVERS[name](lambda v: A(v), M=M, threshold=threshold, **options)
-    state, info, _ = iterate(solver, solver.init(x0, b), [b], threshold, maxiter)
-    return solver.solution(state), info
+def run(name, A, b, x0=None, *, threshold, maxiter, M=None, batch_ndim=0, **options):
+    """Run method ``name`` on ``A(v)`` (a function) from ``x0``; returns (x, SolveInfo).
+    ``threshold``: per example (an array over the ``batch_ndim`` leading axes) or one number."""
+    solver = SOLVERS[name](lambda v: A(v), M=M, threshold=threshold, batch_ndim=batch_ndim,
+                           **options)
+    it = iterate(solver, solver.init(x0, b), [b], threshold, maxiter)
+    return solver.solution(it.state), it.info
 
 
 def _runner(name):
-    def method(A, b, x0=None, *, threshold, maxiter, M=None, **options):
-        return run(name, A, b, x0, threshold=threshold, maxiter=maxiter, M=M, **options)
+    def method(A, b, x0=None, *, threshold, maxiter, M=None, batch_ndim=0, **options):
+        return run(name, A, b, x0, threshold=threshold, maxiter=maxiter, M=M,
+                   batch_ndim=batch_ndim, **options)
     method.__name__ = name
     return method
 
@@ -302,8 +312,9 @@ class _Methods(dict):
             raise KeyError(name)
         runner = dict.__getitem__(self, base)
 
-        def method(A, b, x0=None, *, threshold, maxiter, M=None):
-            return runner(A, b, x0, threshold=threshold, maxiter=maxiter, M=M, **opts)
+        def method(A, b, x0=None, *, threshold, maxiter, M=None, batch_ndim=0):
+            return runner(A, b, x0, threshold=threshold, maxiter=maxiter, M=M,
+                          batch_ndim=batch_ndim, **opts)
         return method
 
 
@@ -316,8 +327,3 @@ def _safe_parse(name):
 
 METHODS = _Methods({name: _runner(name) for name in SOLVERS})
 
-
-def report(method, k, rnorm, threshold, ok):
-    return SolveInfo(method=method, iterations=k,
-                     residual=float(np.max(np.asarray(all_values(rnorm)))),
-                     threshold=float(threshold), converged=ok)

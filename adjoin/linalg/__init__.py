@@ -7,13 +7,14 @@ SciPy's calling conventions: the functions return the solution array (with
   :func:`cho_factor` / :func:`cho_solve`, :func:`lstsq`;
 - any operator (dense, ``scipy.sparse``, ``LinearOperator``, a function ``matvec(x)``):
   :func:`linear_solve` and the Krylov methods :func:`cg`, :func:`bicgstab`, :func:`gmres`,
-  :func:`minres`, differentiated implicitly (default), unrolled, truncated or one-step;
+  :func:`minres`, differentiated as ``diff=`` says (``ad.Implicit()`` by default,
+  ``ad.Unroll()``, ``ad.Truncated(k)``, ``ad.OneStep()``);
 - differentiable sparse matrices: scipy.sparse CSR/CSC/COO matrices are pytrees whose
   stored values are the differentiable leaves (:class:`SparseMatrix` inside transformations).
 """
 from adjoin.implicit.info import NotConvergedError, SolveInfo  # noqa: F401
-from adjoin.linalg._api import (bicgstab, cg, cho_factor, cho_solve, gmres,  # noqa: F401
-                                linear_solve, lstsq, minres, solve, solve_triangular)
+from adjoin.linalg._api import cho_factor, cho_solve, lstsq, solve, solve_triangular  # noqa: F401
+from adjoin.linalg._linear_solve import bicgstab, cg, gmres, linear_solve, minres  # noqa: F401
 from adjoin.linalg._operators import apply_operator  # noqa: F401
 from adjoin.linalg._sparse import SparseMatrix, SparsePattern, sparse_matvec, sparse_solve  # noqa: F401
 

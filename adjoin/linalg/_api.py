@@ -1,9 +1,9 @@
-"""The user-facing linear solves of ``adjoin.linalg`` (SciPy's calling conventions).
+"""The direct solves of ``adjoin.linalg`` (SciPy's calling conventions).
 
-Direct: :func:`solve` (dense LU; the factors of the primal are reused by the jvp and the
-vjp), :func:`solve_triangular` (a primitive), :func:`cho_factor`/:func:`cho_solve`,
-:func:`lstsq`. Any operator: :func:`linear_solve` and the Krylov shortcuts :func:`cg`,
-:func:`bicgstab`, :func:`gmres`, :func:`minres`.
+:func:`solve` (dense LU; the factors of the primal are reused by the jvp and the vjp),
+:func:`solve_triangular` (a primitive), :func:`cho_factor`/:func:`cho_solve`,
+:func:`lstsq`. Any operator: :func:`adjoin.linalg.linear_solve` and the Krylov shortcuts
+(``adjoin/linalg/_linear_solve.py``).
 
 Rules (the lecture's implicit table): x = A⁻¹b has ẋ = A⁻¹(ḃ − Ȧx); λ = A⁻ᵀx̄, b̄ = λ,
 Ā = −λxᵀ. For sparse A the cotangent lives on the sparsity pattern; for a function
@@ -16,16 +16,10 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
-from adjoin.core.trace import Tracer, _stack, all_values, concrete_value, dtype_of, shape_of
-from adjoin.implicit import modes
-from adjoin.implicit.info import SolveInfo
-from adjoin.implicit.linear import linear_solve_p
-from adjoin.linalg import _krylov
-from adjoin.linalg._operators import as_function, as_operator, kind_of
+from adjoin.core.trace import _stack, dtype_of, shape_of
 from adjoin.linalg._sparse import as_sparse, sparse_solve
 
-__all__ = ["solve", "solve_triangular", "cho_factor", "cho_solve", "lstsq", "linear_solve",
-           "cg", "bicgstab", "gmres", "minres"]
+__all__ = ["solve", "solve_triangular", "cho_factor", "cho_solve", "lstsq"]
 
 
 # =====================================================================================
@@ -206,7 +200,8 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
     """
     del overwrite_a, overwrite_b, check_finite
     if as_sparse(a) is not None:
-        return linear_solve(a.T if transposed else a, b, method="splu")
+        data, pattern = as_sparse(a.T if transposed else a)
+        return sparse_solve(data, b, pattern)
     if transposed:
         a = anp.swapaxes(a, -1, -2)
     kind = _ASSUME.get(assume_a or "gen")
@@ -228,160 +223,3 @@ def lstsq(a, b, cond=None, overwrite_a=False, overwrite_b=False, check_finite=Tr
     (where the rank does not change)."""
     del overwrite_a, overwrite_b, check_finite, lapack_driver
     return anp.linalg.lstsq(a, b, rcond=cond)
-
-
-# =====================================================================================
-# linear_solve and the Krylov shortcuts
-# =====================================================================================
-
-DIRECT = ("lu", "cholesky", "splu")
-ITERATIVE = tuple(_krylov.SOLVERS)
-
-
-def _choose(method, kind, symmetric):
-    if method != "auto":
-        return method
-    if kind == "dense":
-        return "lu"
-    if kind == "sparse":
-        return "splu"
-    return "cg" if symmetric else "gmres"
-
-
-def _threshold(b, tol, atol):
-    """max(tol·‖b‖, atol), with ‖b‖ the smallest nonzero one over a vmap batch (a zero
-    right-hand side is solved exactly by x = 0)."""
-    norms = np.asarray(all_values(_krylov.norm(b)), dtype=float).ravel()
-    norms = norms[norms > 0]
-    bnorm = float(np.min(norms)) if norms.size else 0.0
-    return max(float(tol) * bnorm, float(atol))
-
-
-def _constant(x):
-    """x0 and preconditioners do not change the solution: their concrete values are used."""
-    return concrete_value(x) if isinstance(x, Tracer) else x
-
-
-def _direct(A, b, method, kind):
-    if kind in ("operator", "callable"):
-        raise ValueError(f"linear_solve: method='{method}' needs a matrix (dense or sparse); "
-                         "for a LinearOperator or a function use an iterative method "
-                         "('gmres', 'bicgstab', 'cg', 'minres')")
-    if kind == "sparse" or method == "splu":
-        if kind != "sparse":
-            raise ValueError("linear_solve: method='splu' needs a scipy.sparse matrix")
-        data, pattern = as_sparse(A)
-        return sparse_solve(data, b, pattern)
-    if method == "cholesky":
-        return cho_solve(cho_factor(A, lower=True), b)
-    return anp.linalg.solve(A, b)
-
-
-def _direct_info(method, A, b, x, tol, atol):
-    """A direct solve's report: one iteration, its residual ‖b − A x‖ (converged: finite)."""
-    matvec, ops, _ = as_operator(A, b)
-    r = concrete_value(b) - concrete_value(matvec(concrete_value(x),
-                                                  *[concrete_value(o) for o in ops]))
-    res = float(np.max(np.asarray(all_values(_krylov.norm(r)))))
-    return SolveInfo(method=method, iterations=1, residual=res,
-                     threshold=_threshold(concrete_value(b), tol, atol),
-                     converged=bool(np.isfinite(res)))
-
-
-def linear_solve(A, b, *, method="auto", diff="implicit", tol=1e-10, atol=0.0, maxiter=None,
-                 x0=None, M=None, symmetric=False, throw=True, return_info=False, restart=None):
-    """x = A⁻¹b for any kind of A, differentiable with respect to b and to A.
-
-    A: a dense array, a ``scipy.sparse`` matrix (its stored values are differentiable; the
-    cotangent lives on the sparsity pattern), a ``scipy.sparse.linalg.LinearOperator``
-    (constant) or a function ``matvec(x)`` that may close over differentiable parameters.
-
-    ``method``:
-
-    - ``"auto"`` (default): ``"lu"`` for a dense A, ``"splu"`` for a sparse one, and for a
-      LinearOperator or a function ``"cg"`` when ``symmetric=True`` (assumed positive
-      definite; use ``"minres"`` for symmetric indefinite A), else ``"gmres"``;
-    - direct: ``"lu"`` (dense LU; the factors are reused by the jvp and the vjp),
-      ``"cholesky"`` (dense, symmetric positive definite), ``"splu"`` (sparse LU, reused for
-      the tangent and the transposed solve). ``diff`` and the iterative keywords do not apply;
-    - iterative (written in adjoin, see ``adjoin.linalg._krylov``): ``"cg"``, ``"bicgstab"``,
-      ``"gmres"`` (``restart``, default 20; its iterations are restart cycles), ``"minres"``.
-
-    ``diff`` (iterative methods): ``"implicit"`` (default: the ``linear_solve`` primitive,
-    whose derivatives are linear solves with the same method), ``"unroll"`` (differentiate
-    through the iterations), ``("truncated", k)`` or ``"one_step"``; see
-    ``adjoin.implicit.modes``. The solver stops when ‖b − A x‖ ≤ max(tol·‖b‖, atol), or after
-    ``maxiter`` iterations (default 10·n), and then raises ``NotConvergedError`` (with its
-    residual and iteration count) unless ``throw=False``. ``x0``: the starting guess.
-    ``M``: a preconditioner M ≈ A⁻¹ (matrix, LinearOperator or function; treated as a
-    constant): split for cg/minres (M Hermitian positive definite), right for gmres and
-    bicgstab. ``symmetric``: A = Aᵀ, so the transposed solve uses A itself.
-
-    Returns x, or ``(x, SolveInfo)`` with ``return_info=True`` (method, iterations, residual).
-    """
-    kind = kind_of(A)
-    method = _choose(method, kind, symmetric)
-    base, _ = _krylov.parse_method(method)
-    if base in DIRECT:
-        x = _direct(A, b, base, kind)
-        return (x, _direct_info(base, A, b, x, tol, atol)) if return_info else x
-    if base not in ITERATIVE:
-        raise ValueError(f"linear_solve: unknown method {method!r}; choose 'auto', one of "
-                         f"{DIRECT} (direct) or {ITERATIVE} (iterative)")
-    if restart is not None and base != "gmres":
-        raise ValueError(f"linear_solve: restart= is a gmres option, not a {base} one")
-    mode = modes.parse_diff(diff)
-    b = b if isinstance(b, Tracer) else np.asarray(b)
-    matvec, ops, rmatvec = as_operator(A, b)
-    if kind == "dense" and shape_of(ops[0])[1] != shape_of(b)[0]:
-        raise ValueError(f"linear_solve: A of shape {shape_of(ops[0])} and b of shape "
-                         f"{shape_of(b)} do not match")
-    x0 = None if x0 is None else _constant(x0)
-    n = int(np.prod(shape_of(b), dtype=np.int64))
-    maxiter = 10 * n if maxiter is None else int(maxiter)
-    options = {} if restart is None else {"restart": int(restart)}
-
-    if mode.kind == "implicit":
-        Mf = as_function(M)
-        Mc = None if Mf is None else (lambda v: _constant(Mf(v)))
-        complex_ = dtype_of(b).kind == "c" or any(dtype_of(o).kind == "c" for o in ops)
-        info = SolveInfo(base)
-        x = linear_solve_p.bind(
-            b, *ops, matvec=matvec, rmatvec=rmatvec,
-            # a complex Hermitian A is not its own transpose: solve with Aᵀ = conj(A) instead
-            symmetric=bool(symmetric) and not complex_,
-            method=_krylov.method_name(base, **options), tol=float(tol), atol=float(atol),
-            maxiter=maxiter, x0=x0, M=Mc, throw=bool(throw), info=info)
-        return (x, info) if return_info else x
-
-    threshold = _threshold(b, tol, atol)
-    solver = _krylov.SOLVERS[base](matvec, M=as_function(M), threshold=threshold, **options)
-    x, info = modes.solve(solver, x0, [b, *ops], diff=mode, threshold=threshold,
-                          maxiter=maxiter, throw=throw)
-    return (x, info) if return_info else x
-
-
-def _shortcut(name):
-    def method(A, b, x0=None, *, tol=1e-10, atol=0.0, maxiter=None, M=None, diff="implicit",
-               symmetric=None, throw=True, return_info=False, **options):
-        sym = name in ("cg", "minres") if symmetric is None else symmetric
-        return linear_solve(A, b, method=name, diff=diff, tol=tol, atol=atol, maxiter=maxiter,
-                            x0=x0, M=M, symmetric=sym, throw=throw, return_info=return_info,
-                            **options)
-    method.__name__ = name
-    method.__qualname__ = name
-    return method
-
-
-cg = _shortcut("cg")
-cg.__doc__ = """``scipy.sparse.linalg.cg``: conjugate gradients for Hermitian positive definite A.
-
-Returns x (``return_info=True``: (x, SolveInfo)); keywords as :func:`linear_solve`."""
-bicgstab = _shortcut("bicgstab")
-bicgstab.__doc__ = """BiCGStab for a general nonsingular A; keywords as :func:`linear_solve`."""
-gmres = _shortcut("gmres")
-gmres.__doc__ = """Restarted GMRES (``restart=20``; iterations count restart cycles) for a
-general nonsingular A; keywords as :func:`linear_solve`."""
-minres = _shortcut("minres")
-minres.__doc__ = """MINRES for Hermitian (possibly indefinite) A; keywords as
-:func:`linear_solve`."""

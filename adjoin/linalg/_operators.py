@@ -1,7 +1,7 @@
 """Operators: turn whatever A the user gives into ``(matvec(v, *ops), ops, rmatvec)``.
 
 ``matvec(v, *ops) = A v`` with every differentiable quantity of A an explicit operand in
-``ops`` (what the ``linear_solve`` primitive and ``modes.solve`` differentiate), and
+``ops`` (what the ``linear_solve`` primitive and the strategies differentiate), and
 ``rmatvec(v, *ops) = Aᵀ v`` (plain transpose, no conjugation) when it is cheap, else None
 (then Aᵀ is derived from the vjp of matvec).
 

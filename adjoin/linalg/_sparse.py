@@ -6,13 +6,11 @@
   pattern*; inside a transformation the node unflattens to a :class:`SparseMatrix` (traced
   ``data`` plus the static pattern).
 - ``sparse_matvec``: y = A x (x of shape (n,) or (n, ...)).
-- ``sparse_solve``: x = A⁻¹b by SciPy's sparse LU (``splu``); the factorization of the
-  primal solve is kept (keyed on the output, as the dense solve does) and reused for the
-  tangent solve and for the transposed solve of the vjp (``sparse_lu_solve``).
+- ``sparse_solve``: x = A⁻¹b by SciPy's sparse LU (``splu``); the factorization is a second
+  output of the primitive, so the tangent solve and the transposed solve of the vjp reuse it
+  (``sparse_lu_solve``) with no cache.
 """
 from __future__ import annotations
-
-import weakref
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,6 +21,7 @@ from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import register_pytree_node
 from adjoin.core.trace import Tracer, _stack, dtype_of, shape_of
+from adjoin.primitives.linalg import SingularMatrixError
 
 
 class SparsePattern:
@@ -303,66 +302,48 @@ def sparse_matvec(data, x, pattern):
 
 
 # =====================================================================================
-# sparse_solve: x = A⁻¹b by sparse LU, and sparse_lu_solve: a solve with given factors
+# sparse_solve: [x, factorization] = sparse_solve(A, b) by sparse LU, and sparse_lu_solve: a
+# solve with given factors
 # =====================================================================================
 
-#: how many sparse LU factorizations were made (tests count them)
-FACTORIZATIONS = {"splu": 0}
-
-
 class SparseLU:
-    """A SuperLU factorization as a hashable, static parameter."""
+    """A SuperLU factorization of a square sparse matrix: an output of ``sparse_solve`` (so
+    the derivative rules receive it with the solution) and the static parameter of
+    ``sparse_lu_solve``. Not an array: it has no ``shape`` or ``dtype`` of its own (a staged
+    one has the abstract value ``ShapedArray((), object)``)."""
 
-    __slots__ = ("lu", "shape", "dtype", "__weakref__")
+    __slots__ = ("lu", "matrix_shape", "matrix_dtype", "__weakref__")
 
     def __init__(self, lu, shape, dtype):
-        self.lu, self.shape, self.dtype = lu, shape, np.dtype(dtype)
+        self.lu, self.matrix_shape, self.matrix_dtype = lu, tuple(shape), np.dtype(dtype)
 
     def solve(self, b, trans):
         cols, rest = _flat_cols(b)
-        dtype = np.result_type(self.dtype, cols.dtype, np.float64)
-        if dtype.kind == "c" and self.dtype.kind != "c":
+        dtype = np.result_type(self.matrix_dtype, cols.dtype, np.float64)
+        if dtype.kind == "c" and self.matrix_dtype.kind != "c":
             x = (self.lu.solve(np.ascontiguousarray(cols.real), trans=trans)
                  + 1j * self.lu.solve(np.ascontiguousarray(cols.imag), trans=trans))
         else:
             x = self.lu.solve(np.ascontiguousarray(cols.astype(dtype, copy=False)), trans=trans)
         return np.asarray(x, dtype).reshape(b.shape)
 
+    def __repr__(self):
+        return f"SparseLU(shape={self.matrix_shape}, dtype={self.matrix_dtype})"
+
+
+#: the abstract value of a staged SparseLU
+_FACTOR_AVAL = ShapedArray((), object)
+
 
 def _factor(data, pattern):
     A = pattern.matrix(data).tocsc()
-    FACTORIZATIONS["splu"] += 1
     try:
         lu = spla.splu(A)
     except RuntimeError as e:
-        from adjoin.primitives.linalg import SingularMatrixError
         raise SingularMatrixError(
             f"sparse solve: the matrix is singular ({e}), so the system has no unique solution. "
             "Regularize it (A + εI) or use an iterative least-squares method.") from None
     return SparseLU(lu, pattern.shape, A.dtype)
-
-
-#: id(solution) -> (weakref to solution, weakref to data, SparseLU)
-_SPLU_CACHE: dict = {}
-
-
-def _remember(x, data, factor):
-    try:
-        key = id(x)
-        rx = weakref.ref(x, lambda _, k=key: _SPLU_CACHE.pop(k, None))
-        rd = weakref.ref(data)
-    except TypeError:
-        return
-    _SPLU_CACHE[key] = (rx, rd, factor)
-
-
-def _cached_factor(out, data):
-    if isinstance(out, Tracer) or isinstance(data, Tracer):
-        return None
-    hit = _SPLU_CACHE.get(id(out))
-    if hit is not None and hit[0]() is out and hit[1]() is data:
-        return hit[2]
-    return None
 
 
 def _trans(t):
@@ -371,9 +352,7 @@ def _trans(t):
 
 def _solve_impl(data, b, pattern, trans):
     factor = _factor(data, pattern)
-    x = factor.solve(np.asarray(b), _trans(trans))
-    _remember(x, data, factor)
-    return x
+    return [factor.solve(np.asarray(b), _trans(trans)), factor]
 
 
 def _solve_shape(data, b, pattern, trans):
@@ -383,40 +362,41 @@ def _solve_shape(data, b, pattern, trans):
     if len(b.shape) < 1 or b.shape[0] != n:
         raise ValueError(f"sparse solve: the right-hand side of shape {b.shape} does not match "
                          f"the matrix of shape {pattern.shape}")
-    return ShapedArray(b.shape, np.result_type(data.dtype, b.dtype, np.float64))
+    return [ShapedArray(b.shape, np.result_type(data.dtype, b.dtype, np.float64)), _FACTOR_AVAL]
 
 
-def _solve_again(data, out, rhs, pattern, trans):
-    """op(A)⁻¹ rhs reusing the factorization of the primal solve that produced ``out`` when it
-    is cached (first order), else a differentiable sparse solve (higher order)."""
-    factor = _cached_factor(out, data)
-    if factor is not None:
-        return sparse_lu_solve_p.bind(rhs, factor=factor, trans=trans)
-    return sparse_solve_p.bind(data, rhs, pattern=pattern, trans=trans)
+def _solve_with_factor(data, factor, rhs, pattern, trans):
+    """op(A)⁻¹ rhs with the factorization the primal solve returned. When the values of A
+    are traced (higher order) or the factorization is not concrete (staging), a solve with
+    A itself, which differentiates with respect to A; otherwise the factors are reused."""
+    if isinstance(data, Tracer) or not isinstance(factor, SparseLU):
+        return sparse_solve_p.bind(data, rhs, pattern=pattern, trans=trans)[0]
+    return sparse_lu_solve_p.bind(rhs, factor=factor, trans=trans)
 
 
 def _op_matvec(data, v, pattern, trans):
     return sparse_matvec_p.bind(data, v, pattern=pattern.T if trans else pattern)
 
 
-# x = op(A)⁻¹b: ẋ = op(A)⁻¹(ḃ − op(Ȧ) x)    (the same LU factors)
+# x = op(A)⁻¹b: ẋ = op(A)⁻¹(ḃ − op(Ȧ) x)    (the primal's LU factors; they get no tangent)
 def _solve_jvp(primals, tangents, pattern, trans):
     data, b = primals
     td, tb = tangents
-    x = sparse_solve_p.bind(data, b, pattern=pattern, trans=trans)
+    x, factor = outs = sparse_solve_p.bind(data, b, pattern=pattern, trans=trans)
     rhs = tb
     if td is not None:
         ax = _op_matvec(td, x, pattern, trans)
         rhs = -ax if rhs is None else rhs - ax
     if rhs is None:
-        return x, None
-    t = _solve_again(data, x, rhs, pattern, trans)
-    return x, (t if dtype_of(t) == dtype_of(x) else anp.astype(t, dtype_of(x)))
+        return outs, [None, None]
+    t = _solve_with_factor(data, factor, rhs, pattern, trans)
+    return outs, [t if dtype_of(t) == dtype_of(x) else anp.astype(t, dtype_of(x)), None]
 
 
 # λ = op(A)⁻ᵀ x̄ (the primal's factors, transposed) ; b̄ = λ ; data̅ = −λxᵀ on the pattern
-def _solve_vjp(needs, g, x, data, b, pattern, trans):
-    lam = _solve_again(data, x, g, pattern, 1 - trans)
+def _solve_vjp(needs, g, outs, data, b, pattern, trans):
+    x, factor = outs
+    lam = _solve_with_factor(data, factor, g[0], pattern, 1 - trans)
     gd = None
     if needs[0]:
         gd = -(_data_cotangent(x, lam, pattern) if trans else _data_cotangent(lam, x, pattern))
@@ -430,14 +410,16 @@ def _solve_batch(vals, dims, pattern, trans):
     dd, db = dims
     if dd is None:
         b = anp.moveaxis(b, db, -1)
-        return sparse_solve_p.bind(data, b, pattern=pattern, trans=trans), len(shape_of(b)) - 1
+        return (sparse_solve_p.bind(data, b, pattern=pattern, trans=trans),
+                [len(shape_of(b)) - 1, None])
     data = anp.moveaxis(data, dd, 0)
     k = shape_of(data)[0]
     b = anp.broadcast_to(b, (k,) + tuple(shape_of(b))) if db is None else anp.moveaxis(b, db, 0)
     s = shape_of(b)
-    x = sparse_solve_p.bind(anp.reshape(data, (-1,)), anp.reshape(b, (k * s[1],) + s[2:]),
-                            pattern=pattern.block_diagonal(k), trans=trans)
-    return anp.reshape(x, s), 0
+    x, factor = sparse_solve_p.bind(anp.reshape(data, (-1,)),
+                                    anp.reshape(b, (k * s[1],) + s[2:]),
+                                    pattern=pattern.block_diagonal(k), trans=trans)
+    return [anp.reshape(x, s), factor], [0, None]
 
 
 def _solve_cost(data, b, pattern, trans):
@@ -447,7 +429,8 @@ def _solve_cost(data, b, pattern, trans):
 
 
 sparse_solve_p = Primitive("sparse_solve", _solve_impl, shape=_solve_shape, jvp=_solve_jvp,
-                           vjp=_solve_vjp, batch=_solve_batch, cost=_solve_cost)
+                           vjp=_solve_vjp, batch=_solve_batch, cost=_solve_cost,
+                           multiple_results=True)
 
 
 # x = op(A)⁻¹ b with the factors of A given (constant): ẋ = op(A)⁻¹ ḃ ; b̄ = op(A)⁻ᵀ x̄
@@ -474,8 +457,8 @@ def _lu_solve_batch(vals, dims, factor, trans):
 
 sparse_lu_solve_p = Primitive(
     "sparse_lu_solve", _lu_solve_impl,
-    shape=lambda b, factor, trans: ShapedArray(b.shape, np.result_type(factor.dtype, b.dtype,
-                                                                       np.float64)),
+    shape=lambda b, factor, trans: ShapedArray(
+        b.shape, np.result_type(factor.matrix_dtype, b.dtype, np.float64)),
     jvp=_lu_solve_jvp, vjp=_lu_solve_vjp, batch=_lu_solve_batch,
     cost=lambda b, factor, trans: 4 * int(np.prod(b.shape)) * 10)
 
@@ -483,5 +466,5 @@ sparse_lu_solve_p = Primitive(
 def sparse_solve(data, b, pattern, trans=0):
     """x = A⁻¹b (or A⁻ᵀb with trans=1) by sparse LU for values ``data`` on ``pattern``."""
     if not _stack:
-        return _solve_impl(data, b, pattern, trans)
-    return sparse_solve_p.bind(data, b, pattern=pattern, trans=trans)
+        return _solve_impl(data, b, pattern, trans)[0]
+    return sparse_solve_p.bind(data, b, pattern=pattern, trans=trans)[0]

@@ -64,13 +64,13 @@ def solve(a, b):
         if sb[0] != sa[-1]:
             raise ValueError(f"solve: the right-hand side of shape {sb} does not match the "
                              f"matrix of shape {sa}")
-        x = _l.solve_p.bind(a, anp.reshape(b, (sb[0], 1)))
+        x = _l.solve(a, anp.reshape(b, (sb[0], 1)))
         return anp.reshape(x, shape_of(x)[:-1])
     if sb[-2] != sa[-1]:
         raise ValueError(f"solve: the right-hand side of shape {sb} does not match the matrix "
                          f"of shape {sa} (its second-to-last axis must be {sa[-1]}); for a "
                          "stack of vectors, add a trailing axis (b[..., None])")
-    return _l.solve_p.bind(a, b)
+    return _l.solve(a, b)
 
 
 def inv(a):

@@ -7,14 +7,14 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.pytree import tree_flatten, tree_unflatten
-from adjoin.core.trace import ConcretizationError, Tracer, _stack, all_values, dtype_of
-from adjoin.implicit.root import LinearOptions
+from adjoin.core.trace import ConcretizationError, Tracer, _stack, dtype_of
+from adjoin.implicit.iterative import every, largest, stopped, stopping_threshold  # noqa: F401
+from adjoin.implicit.krylov import METHODS
+from adjoin.implicit.linear import LinearOptions
 from adjoin.transforms.closure import closure_convert
-from adjoin.transforms.custom import stop_gradient
 
 #: problems up to this size solve their linear systems densely by default
 DENSE_MAX = 200
-DIFF_MODES = ("implicit", "unroll", "one_step", "('truncated', k)")
 
 
 def is_dynamic(leaf) -> bool:
@@ -86,22 +86,6 @@ def parametrize(fun, x0, args, arity=1):
     return conv, dyn + list(consts)
 
 
-def stopped(tree):
-    """The values of ``tree`` without derivatives (traced leaves cut)."""
-    from adjoin.core.pytree import tree_map
-    return tree_map(lambda x: stop_gradient(x) if isinstance(x, Tracer) else x, tree)
-
-
-def every(cond) -> bool:
-    """Whether a (traced) boolean holds for every entry and every vmap example."""
-    return bool(np.all(np.asarray(all_values(cond))))
-
-
-def largest(x) -> float:
-    """The largest entry over every vmap example, as a float."""
-    return float(np.max(np.asarray(all_values(x))))
-
-
 def inf_norm(v):
     return anp.max(anp.abs(v)) if np.prod(anp.shape(v)) > 0 else anp.asarray(0.0)
 
@@ -111,15 +95,13 @@ def two_norm(v):
 
 
 def threshold(error, state0, theta, tol, atol):
-    """Stop when the residual ≤ max(tol · residual at x0, atol)."""
-    if tol is None or tol < 0 or atol is None or atol < 0:
-        raise ValueError(f"tol and atol must be non-negative numbers, got tol={tol!r}, "
-                         f"atol={atol!r}")
-    r0 = largest(error(state0, *theta))
-    if not np.isfinite(r0):
-        raise FloatingPointError(f"the residual at the initial guess is {r0}: the function "
+    """Stop when the residual ≤ max(tol · residual at x0, atol), for each vmap example."""
+    r0 = error(state0, *theta)
+    worst = largest(r0)
+    if not np.isfinite(worst):
+        raise FloatingPointError(f"the residual at the initial guess is {worst}: the function "
                                  "is not finite at x0; start from another x0")
-    return max(tol * r0, atol)
+    return stopping_threshold(r0, tol, atol)
 
 
 def relative_threshold(error, tol, atol):
@@ -156,8 +138,7 @@ def check_maxiter(maxiter, default):
 
 def krylov_method(symmetric_pd=False):
     """The Krylov method for systems with a nonsymmetric (or symmetric positive definite)
-    operator, among those adjoin.linalg provides."""
-    from adjoin.linalg._krylov import METHODS
+    operator, among those adjoin.implicit.krylov provides."""
     if symmetric_pd and "cg" in METHODS:
         return "cg"
     for m in ("gmres", "bicgstab"):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 import adjoin.numpy as anp
-from adjoin.implicit.modes import IterativeSolver, solve
+from adjoin.implicit.problem import IterativeSolver
+from adjoin.implicit.strategies import DiffStrategy, solve
 from adjoin.optimize._common import (as_float, check_maxiter, check_method, inf_norm,
                                      linear_options, on_flat_vectors, parametrize,
                                      relative_threshold)
@@ -60,13 +61,16 @@ def anderson_solver(phi, memory=5, damping=1.0, regularization=1e-10):
 _METHODS = {"iterate": "iterate", "iteration": "iterate", "anderson": "anderson"}
 
 
-def fixed_point(func, x0, args=(), method="iterate", *, tol=1e-10, atol=0.0, maxiter=None,
-                throw=True, diff="implicit", linear=None, options=None, full_output=False):
+def fixed_point(func, x0, args=(), method: str = "iterate", *, tol: float = 1e-10,
+                atol: float = 0.0, maxiter: int | None = None, throw: bool = True,
+                diff: DiffStrategy | str | tuple = "implicit", linear=None,
+                options: dict | None = None, full_output: bool = False):
     """A fixed point x = func(x, *args) (SciPy's ``fixed_point``), differentiable in ``args``
     and whatever ``func`` closes over. ``method``: "iterate" (options: damping β) or
     "anderson" (options: memory m, damping β). Stops when ‖func(x) − x‖∞ ≤
-    max(tol·‖func(x0) − x0‖∞, atol). Returns the fixed point (an OptimizeResult with
-    ``full_output=True``)."""
+    max(tol·‖func(x0) − x0‖∞, atol) (for each vmap example). ``diff``: a strategy
+    (``ad.Implicit()`` by default), see :func:`adjoin.optimize.root`. Returns the fixed
+    point (an OptimizeResult with ``full_output=True``)."""
     kind = check_method(method, _METHODS, "fixed_point")
     options = dict(options or {})
     x0 = as_float(x0)
@@ -97,8 +101,10 @@ def _run(solver, u0, theta, F, n, tol, atol, maxiter, throw, diff, linear):
                  throw=throw, linear=linear_options(linear, n))
 
 
-def picard(A, b, x0, args=(), *, tol=1e-10, atol=0.0, maxiter=None, throw=True,
-           diff="implicit", linear=None, full_output=False):
+def picard(A, b, x0, args=(), *, tol: float = 1e-10, atol: float = 0.0,
+           maxiter: int | None = None, throw: bool = True,
+           diff: DiffStrategy | str | tuple = "implicit", linear=None,
+           full_output: bool = False):
     """The solution of A(x, *args) x = b (Picard iteration x ← A(x)⁻¹ b; implicit table,
     "Picard-Iteration"). ``A(x, *args)`` returns an n×n matrix for a vector x; ``b`` is a
     vector or ``b(*args)``. Stops when ‖A(x)x − b‖∞ ≤ max(tol·(residual at x0), atol).

@@ -11,38 +11,39 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.implicit.info import NotConvergedError, SolveInfo
-from adjoin.implicit.modes import IterativeSolver, solve
-from adjoin.implicit.root import LinearOptions, solve_linear
+from adjoin.implicit.linear import LinearOptions, solve_linear
+from adjoin.implicit.problem import IterativeSolver, OpaqueSolver
+from adjoin.implicit.strategies import DiffStrategy, solve
 from adjoin.optimize._common import (as_float, check_maxiter, check_method, every,
                                      inf_norm, linear_options, parametrize, relative_threshold)
-from adjoin.optimize._opaque import opaque_solve, require_implicit
 from adjoin.optimize._result import make_result
-
-
-def _api():
-    from adjoin.transforms import api
-    return api
+from adjoin.transforms import api
 
 
 def armijo(f, u, fu, g, p, theta, t0=1.0, halvings=40):
-    """Backtracking: the largest t = t0, t0/2, ... with f(u + t p) ≤ f(u) + 10⁻⁴ t ∇fᵀp
-    (every vmap example), up to rounding noise in f (near a minimum the decrease is below
-    the resolution of f). Returns (u + t p, f(u + t p))."""
+    """Backtracking: for each example, the largest t = t0, t0/2, ... with
+    f(u + t p) ≤ f(u) + 10⁻⁴ t ∇fᵀp, up to rounding noise in f (near a minimum the decrease
+    is below the resolution of f). Under vmap each example has its own step, as it would
+    alone. Returns (u + t p, f(u + t p))."""
     slope = anp.dot(g, p)
     noise = 1e-14 * anp.abs(fu)
     t = t0
     for _ in range(halvings):
         un = u + t * p
         fn = f(un, *theta)
-        if every(fn <= fu + 1e-4 * t * slope + noise):
+        ok = fn <= fu + 1e-4 * t * slope + noise
+        if every(ok):
             return un, fn
-        t *= 0.5
+        t = anp.where(ok, t, 0.5 * t)  # the examples that passed keep their step
     return un, fn
 
 
 def _descent(g, p):
-    """p if it is a descent direction (every example), else −g."""
-    return p if every(anp.dot(g, p) < 0) else -g
+    """p where it is a descent direction, else −g (for each example)."""
+    descent = anp.dot(g, p) < 0
+    if every(descent):
+        return p
+    return anp.where(descent, p, -g)
 
 
 def gd_solver(f, grad, stepsize=None):
@@ -126,9 +127,9 @@ def newton_cg_solver(f, grad, dense=False, inner_tol=1e-10):
     def step(u, *theta):
         g = grad(u, *theta)
         if dense:
-            p = anp.linalg.solve(_api().jacfwd(lambda v: grad(v, *theta))(u), -g)
+            p = anp.linalg.solve(api.jacfwd(lambda v: grad(v, *theta))(u), -g)
         else:
-            hvp = lambda v: _api().jvp(lambda w: grad(w, *theta), (u,), (v,))[1]  # noqa: E731
+            hvp = lambda v: api.jvp(lambda w: grad(w, *theta), (u,), (v,))[1]  # noqa: E731
             try:
                 p = solve_linear(hvp, -g, u, opts)
             except NotConvergedError:
@@ -148,9 +149,10 @@ _SCIPY = ("nelder-mead", "powell", "cg", "l-bfgs-b", "tnc", "slsqp", "trust-ncg"
 _METHODS.update({m: "scipy" for m in _SCIPY})
 
 
-def minimize(fun, x0, args=(), method="bfgs", jac=None, tol=1e-10, callback=None,
-             options=None, *, atol=0.0, maxiter=None, throw=True, diff="implicit",
-             linear=None):
+def minimize(fun, x0, args=(), method: str = "bfgs", jac=None, tol: float = 1e-10,
+             callback=None, options: dict | None = None, *, atol: float = 0.0,
+             maxiter: int | None = None, throw: bool = True,
+             diff: DiffStrategy | str | tuple = "implicit", linear=None):
     """A local minimizer of the scalar ``fun(x, *args)`` (SciPy's ``minimize``, no bounds or
     constraints), differentiated through ∇ₓfun(x*, θ) = 0 (``diff="implicit"``) or as
     ``diff`` says.
@@ -158,8 +160,9 @@ def minimize(fun, x0, args=(), method="bfgs", jac=None, tol=1e-10, callback=None
     ``method``: "bfgs" (default), "l-bfgs" (options: memory), "newton-cg", "newton"
     (dense Hessian), "gd" (options: stepsize; Armijo backtracking without), or one of
     SciPy's ("L-BFGS-B", "Nelder-Mead", ...; implicit only). Stops when ‖∇f(x)‖∞ ≤
-    max(tol·‖∇f(x0)‖∞, atol). ``linear``: the implicit rule's Hessian solve ("dense" up to
-    200 unknowns, else "cg"). Returns an OptimizeResult: ``x``, ``fun``, ``jac``,
+    max(tol·‖∇f(x0)‖∞, atol) (for each vmap example). ``diff``: a strategy
+    (``ad.Implicit()`` by default), see :func:`adjoin.optimize.root`. ``linear``: the
+    implicit rule's Hessian solve ("dense" up to 200 unknowns, else "cg"). Returns an OptimizeResult: ``x``, ``fun``, ``jac``,
     ``success``, ``nit``, ``residual``, ``message``.
     """
     if jac is not None:
@@ -181,15 +184,14 @@ def minimize(fun, x0, args=(), method="bfgs", jac=None, tol=1e-10, callback=None
         return out
 
     def grad(u, *th):
-        return _api().grad(lambda v: f(v, *th))(u)
+        return api.grad(lambda v: f(v, *th))(u)
 
     u0 = anp.reshape(x0, (n,))
     lin = linear_options(linear, n, symmetric=True, pd=True)
     if kind == "scipy":
-        require_implicit(diff, f"minimize(method={method!r})")
-        u, info = opaque_solve(f"scipy {method}", _scipy_runner(f, grad, u0, method, tol,
-                                                               options, maxiter),
-                               grad, theta, u0, lin, throw)
+        solver = OpaqueSolver(f"scipy {method}", _scipy_runner(f, grad, method, tol, options,
+                                                               maxiter))
+        u, info = solve(solver, u0, theta, diff=diff, optimality=grad, throw=throw, linear=lin)
     else:
         if kind == "gd":
             solver = gd_solver(f, grad, options.pop("stepsize", None))
@@ -210,12 +212,12 @@ def minimize(fun, x0, args=(), method="bfgs", jac=None, tol=1e-10, callback=None
     return make_result(info, x=x, fun=f(u, *theta), jac=anp.reshape(grad(u, *theta), shape))
 
 
-def _scipy_runner(f, grad, u0, method, tol, options, maxiter):
+def _scipy_runner(f, grad, method, tol, options, maxiter):
     import scipy.optimize as so
     method = method.lower()
     hess_methods = ("trust-ncg", "trust-krylov", "trust-exact", "dogleg")
 
-    def run(*theta):
+    def run(u0, *theta):
         opts = dict(options)
         if maxiter is not None:
             opts.setdefault("maxiter", maxiter)
@@ -223,7 +225,7 @@ def _scipy_runner(f, grad, u0, method, tol, options, maxiter):
         if method not in ("nelder-mead", "powell", "cobyla"):
             kw["jac"] = lambda u: np.asarray(grad(u, *theta))
         if method in hess_methods:
-            kw["hess"] = lambda u: np.asarray(_api().hessian(lambda v: f(v, *theta))(u))
+            kw["hess"] = lambda u: np.asarray(api.hessian(lambda v: f(v, *theta))(u))
         r = so.minimize(lambda u: float(f(u, *theta)), np.asarray(u0), method=method,
                         tol=tol, options=opts, **kw)
         res = float(np.max(np.abs(grad(r.x, *theta))))

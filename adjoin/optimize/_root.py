@@ -11,37 +11,36 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.implicit.info import SolveInfo
-from adjoin.implicit.modes import IterativeSolver, solve
-from adjoin.implicit.root import LinearOptions, solve_linear
+from adjoin.implicit.linear import LinearOptions, solve_linear
+from adjoin.implicit.problem import IterativeSolver, OpaqueSolver
+from adjoin.implicit.strategies import DiffStrategy, solve
 from adjoin.optimize._common import (DENSE_MAX, as_float, check_maxiter, check_method, every,
                                      inf_norm, krylov_method, linear_options, on_flat_vectors,
                                      parametrize, relative_threshold, two_norm)
-from adjoin.optimize._opaque import opaque_solve, require_implicit
 from adjoin.optimize._result import make_result
-
-
-def _api():
-    from adjoin.transforms import api
-    return api
+from adjoin.transforms import api
 
 
 def jacobian_dense(F, u, theta):
     """The n×n Jacobian ∂F/∂u of a flat F (forward mode, n jvps)."""
-    return _api().jacfwd(lambda v: F(v, *theta))(u)
+    return api.jacfwd(lambda v: F(v, *theta))(u)
 
 
 def backtrack(F, u, du, fnorm, theta, halvings=30):
-    """Largest t in 1, ½, ¼, ... with ‖F(u + t du)‖ ≤ (1 − 10⁻⁴ t)‖F(u)‖ (every example);
+    """For each example, the largest t in 1, ½, ¼, ... with ‖F(u + t du)‖ ≤ (1 − 10⁻⁴ t)‖F(u)‖;
     the full step when it is below the resolution of u (‖du‖∞ ≤ 10⁻¹⁰‖u‖∞: Newton is in
-    its quadratic regime and rounding hides any decrease)."""
-    if every(inf_norm(du) <= 1e-10 * inf_norm(u)):
+    its quadratic regime and rounding hides any decrease). Under vmap each example has its
+    own step length, as it would alone."""
+    full = inf_norm(du) <= 1e-10 * inf_norm(u)
+    if every(full):
         return u + du
     t = 1.0
     for _ in range(halvings):
         un = u + t * du
-        if every(two_norm(F(un, *theta)) <= (1.0 - 1e-4 * t) * fnorm):
+        ok = full | (two_norm(F(un, *theta)) <= (1.0 - 1e-4 * t) * fnorm)
+        if every(ok):
             return un
-        t *= 0.5
+        t = anp.where(ok, t, 0.5 * t)  # the examples that passed keep their step
     return u + t * du
 
 
@@ -55,7 +54,7 @@ def newton_solver(F, lin: LinearOptions, line_search=True, inner_tol=1e-12):
         opts = LinearOptions(lin.method, symmetric=lin.symmetric, tol=inner_tol)
 
         def direction(u, Fu, theta):
-            jx = lambda v: _api().jvp(lambda w: F(w, *theta), (u,), (v,))[1]  # noqa: E731
+            jx = lambda v: api.jvp(lambda w: F(w, *theta), (u,), (v,))[1]  # noqa: E731
             return solve_linear(jx, -Fu, u, opts)
 
     def step(u, *theta):
@@ -99,16 +98,20 @@ _SCIPY = ("hybr", "lm", "broyden2", "anderson", "linearmixing", "diagbroyden",
 _METHODS.update({m: "scipy" for m in _SCIPY})
 
 
-def root(fun, x0, args=(), method="newton", jac=None, tol=1e-10, callback=None, options=None,
-         *, atol=0.0, maxiter=None, throw=True, diff="implicit", linear=None):
+def root(fun, x0, args=(), method: str = "newton", jac=None, tol: float = 1e-10, callback=None,
+         options: dict | None = None, *, atol: float = 0.0, maxiter: int | None = None,
+         throw: bool = True, diff: DiffStrategy | str | tuple = "implicit",
+         linear: str | LinearOptions | None = None):
     """A root of ``fun(x, *args) = 0`` (SciPy's ``root``), differentiable in ``args`` and
     in whatever ``fun`` closes over.
 
     ``method``: "newton" (dense Jacobian up to 200 unknowns, Newton–Krylov beyond),
     "newton-krylov", "broyden", or one of SciPy's ("hybr", "lm", ...; implicit only).
-    Stops when ‖fun(x)‖∞ ≤ max(tol·‖fun(x0)‖∞, atol). ``diff``: "implicit", "unroll",
-    ("truncated", k), "one_step". ``linear``: how Newton steps and the implicit rule solve
-    linear systems ("dense", "cg", "gmres" or LinearOptions). ``throw``: raise
+    Stops when ‖fun(x)‖∞ ≤ max(tol·‖fun(x0)‖∞, atol) (for each vmap example). ``diff``: a
+    strategy, ``ad.Implicit()`` (default), ``ad.Unroll()``, ``ad.Truncated(k)``,
+    ``ad.OneStep()``, or their shorthands. ``linear``: how Newton steps and the implicit
+    rule solve linear systems ("dense", "cg", "gmres" or LinearOptions;
+    ``diff=Implicit(linear_solver=...)`` overrides it for the implicit rule). ``throw``: raise
     NotConvergedError. Returns an OptimizeResult: ``x``, ``fun``, ``success``, ``nit``,
     ``residual``, ``message``.
     """
@@ -132,10 +135,9 @@ def root(fun, x0, args=(), method="newton", jac=None, tol=1e-10, callback=None, 
     step_lin = LinearOptions("dense") if linear is None and n <= DENSE_MAX else lin
     maxiter = check_maxiter(maxiter, 100 if kind != "scipy" else 0)
     if kind == "scipy":
-        require_implicit(diff, f"root(method={method!r})")
-        u, info = opaque_solve(f"scipy {method}", _scipy_runner(Ff, u0, method, tol, options,
-                                                               maxiter),
-                               Ff, theta, u0, lin, throw)
+        solver = OpaqueSolver(f"scipy {method}", _scipy_runner(Ff, method, tol, options,
+                                                               maxiter))
+        u, info = solve(solver, u0, theta, diff=diff, optimality=Ff, throw=throw, linear=lin)
     else:
         if kind == "newton-krylov" and step_lin.method == "dense":
             m = krylov_method()
@@ -157,12 +159,12 @@ def root(fun, x0, args=(), method="newton", jac=None, tol=1e-10, callback=None, 
     return make_result(info, x=x, fun=F(x, *theta))
 
 
-def _scipy_runner(Ff, u0, method, tol, options, maxiter):
+def _scipy_runner(Ff, method, tol, options, maxiter):
     import scipy.optimize as so
 
     method = method.lower()
 
-    def run(*theta):
+    def run(u0, *theta):
         opts = dict(options)
         if maxiter:
             opts.setdefault("maxiter" if method not in ("hybr", "lm") else "maxfev", maxiter)

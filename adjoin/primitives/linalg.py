@@ -10,7 +10,6 @@ cholesky, eigh, svd and qr differentiate real matrices only.
 from __future__ import annotations
 
 import warnings
-import weakref
 
 import numpy as np
 import scipy.linalg as sla
@@ -115,7 +114,7 @@ def _front_pad(vals, dims, cores):
 
 
 # =====================================================================================
-# LU factorization (impl level) and the factor cache that lets the vjp reuse it
+# LU factorization (impl level)
 # =====================================================================================
 
 class SingularMatrixError(np.linalg.LinAlgError):
@@ -158,49 +157,30 @@ def _lu_solve(lu, piv, b, trans):
     return np.asarray(sla.lu_solve((lu, piv), b, trans=trans, check_finite=False), dtype)
 
 
-#: id(solution) -> (weakref to solution, weakref to the matrix, lu, piv)
-_LU_CACHE: dict = {}
-
-
-def _remember(x, a, lu, piv):
-    try:
-        key = id(x)
-        rx = weakref.ref(x, lambda _, k=key: _LU_CACHE.pop(k, None))
-        ra = weakref.ref(a)
-    except TypeError:
-        return
-    _LU_CACHE[key] = (rx, ra, lu, piv)
-
-
-def _cached_lu(out, a):
-    if isinstance(out, Tracer) or isinstance(a, Tracer):
-        return None
-    hit = _LU_CACHE.get(id(out))
-    if hit is not None and hit[0]() is out and hit[1]() is a:
-        return hit[2], hit[3]
-    return None
-
-
-def _solve_again(a, out, rhs, trans):
-    """A⁻¹ rhs (trans=0) or A⁻ᵀ rhs (trans=1), reusing the LU factors of the primal solve
-    that produced ``out`` when they are still cached (first-order derivatives); otherwise a
-    differentiable solve (higher order, staged graphs)."""
-    hit = _cached_lu(out, a)
-    if hit is not None:
-        return lu_solve_p.bind(hit[0], hit[1], rhs, trans=trans)
-    return solve_p.bind(_T(a) if trans else a, rhs)
+def _solve_with_factors(a, lu, piv, rhs, trans):
+    """op(A)⁻¹ rhs (trans 0: A, 1: Aᵀ) with the LU factors (lu, piv) of A that the primal
+    solve returned. The factors carry no derivative of their own, so when A itself is
+    traced (higher order, staging) the solve is written as a solve with A, which
+    differentiates with respect to A; otherwise the factors are reused (no new
+    factorization)."""
+    if isinstance(a, Tracer):
+        return solve(_T(a) if trans else a, rhs)
+    return lu_solve_p.bind(lu, piv, rhs, trans=trans)
 
 
 # =====================================================================================
-# solve
+# solve: [X, lu, piv] = solve(A, B); the LU factors are outputs, so the derivative rules
+# receive them with the solution (the tape keeps them as residuals) and reuse them
 # =====================================================================================
+
+def solve(a, b):
+    """X = A⁻¹B by the ``solve`` primitive (its LU factors stay with the derivatives)."""
+    return solve_p.bind(a, b)[0]
+
 
 def _solve_impl(a, b):
-    a = np.asarray(a)
     lu, piv = _lu_factor(a)
-    x = _lu_solve(lu, piv, b, 0)
-    _remember(x, a, lu, piv)
-    return x
+    return [_lu_solve(lu, piv, b, 0), lu, piv]
 
 
 def _solve_shape(a, b):
@@ -210,28 +190,30 @@ def _solve_shape(a, b):
                          f"matrix of shape {a.shape} (its second-to-last axis must be "
                          f"{a.shape[-1]})")
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    return ShapedArray(batch + b.shape[-2:], _float_dtype(a.dtype, b.dtype))
+    return [ShapedArray(batch + b.shape[-2:], _float_dtype(a.dtype, b.dtype)),
+            ShapedArray(a.shape, _float_dtype(a.dtype)), ShapedArray(a.shape[:-1], np.int32)]
 
 
-# X = A⁻¹B: Ẋ = A⁻¹(Ḃ − ȦX)   (the same LU factors)
+# X = A⁻¹B: Ẋ = A⁻¹(Ḃ − ȦX)   (the LU factors of the primal solve; they get no tangent)
 def _solve_jvp(primals, tangents):
     a, b = primals
     ta, tb = tangents
-    out = solve_p.bind(a, b)
+    out, lu, piv = outs = solve_p.bind(a, b)
     if ta is None and tb is None:
-        return out, None
+        return outs, [None, None, None]
     rhs = tb
     if ta is not None:
         rhs = -_mm(ta, out) if rhs is None else rhs - _mm(ta, out)
-    t = _solve_again(a, out, rhs, 0)
+    t = _solve_with_factors(a, lu, piv, rhs, 0)
     if shape_of(t) != shape_of(out):
         t = anp.broadcast_to(t, shape_of(out))
-    return out, t
+    return outs, [t, None, None]
 
 
 # X = A⁻¹B: B̄ = A⁻ᵀX̄ (one solve with the transposed LU factors of the primal) ; Ā = −B̄Xᵀ
-def _solve_vjp(needs, g, out, a, b):
-    lam = _solve_again(a, out, g, 1)
+def _solve_vjp(needs, g, outs, a, b):
+    out, lu, piv = outs
+    lam = _solve_with_factors(a, lu, piv, g[0], 1)
     ga = sum_to_shape(-_mm(lam, _T(out)), shape_of(a), _is_real(a)) if needs[0] else None
     gb = sum_to_shape(lam, shape_of(b), _is_real(b)) if needs[1] else None
     return ga, gb
@@ -247,15 +229,16 @@ def _solve_batch(vals, dims):
         if len(shape_of(a)) == 2:
             n, k = s[-2], s[-1]
             cols = anp.reshape(anp.moveaxis(b, -2, 0), (n, -1))
-            x = solve_p.bind(a, cols)
-            return anp.moveaxis(anp.reshape(x, (n,) + s[:-2] + (k,)), 0, -2), 0
+            x, lu, piv = solve_p.bind(a, cols)
+            return [anp.moveaxis(anp.reshape(x, (n,) + s[:-2] + (k,)), 0, -2), lu, piv], \
+                [0, None, None]
         a_, b_ = _front_pad([a, b], [None, 0], [2, 2])
-        return solve_p.bind(a_, b_), 0
+        return solve_p.bind(a_, b_), [0, None, None]
     a_, b_ = _front_pad([a, b], [da, db], [2, 2])
     if db is None:
         # b has no batch axis: give it one of size 1 so the batch axes align
         b_ = anp.reshape(b_, (1,) * (len(shape_of(a_)) - len(shape_of(b_))) + shape_of(b_))
-    return solve_p.bind(a_, b_), 0
+    return solve_p.bind(a_, b_), [0, 0, 0]
 
 
 def _solve_cost(a, b):
@@ -266,7 +249,7 @@ def _solve_cost(a, b):
 
 
 solve_p = Primitive("solve", _solve_impl, shape=_solve_shape, jvp=_solve_jvp, vjp=_solve_vjp,
-                    batch=_solve_batch, cost=_solve_cost)
+                    batch=_solve_batch, cost=_solve_cost, multiple_results=True)
 
 
 # --- lu_solve: a solve with given LU factors (linear in the right-hand side) ------------------
@@ -363,7 +346,7 @@ def _det_jvp(primals, tangents):
     out = det_p.bind(a)
     if t is None:
         return out, None
-    return out, out * _trace(solve_p.bind(a, t))
+    return out, out * _trace(solve(a, t))
 
 
 def _det_vjp(needs, g, out, a):
@@ -389,7 +372,7 @@ def _slogdet_jvp(primals, tangents):
     sign, logdet = slogdet_p.bind(a)
     if t is None:
         return [sign, logdet], [None, None]
-    T = _trace(solve_p.bind(a, t))
+    T = _trace(solve(a, t))
     if _is_real(a):
         return [sign, logdet], [None, T]
     return [sign, logdet], [1j * sign * anp.imag(T), anp.real(T)]
@@ -447,16 +430,16 @@ def _cholesky_jvp(primals, tangents):
     if t is None:
         return L, None
     _real_only("cholesky", a, t)
-    X = solve_p.bind(L, _sym(t))              # L⁻¹ Ȧ
-    Y = solve_p.bind(L, _T(X))                # L⁻¹ Ȧ L⁻ᵀ (Ȧ symmetric)
+    X = solve(L, _sym(t))              # L⁻¹ Ȧ
+    Y = solve(L, _T(X))                # L⁻¹ Ȧ L⁻ᵀ (Ȧ symmetric)
     return L, _mm(L, _phi(Y))
 
 
 def _cholesky_vjp(needs, g, L, a):
     _real_only("cholesky", a)
     P = _phi(_mm(_T(L), g))
-    Q = solve_p.bind(_T(L), P)                # L⁻ᵀ P
-    R = _T(solve_p.bind(_T(L), _T(Q)))        # L⁻ᵀ P L⁻¹
+    Q = solve(_T(L), P)                # L⁻ᵀ P
+    R = _T(solve(_T(L), _T(Q)))        # L⁻ᵀ P L⁻¹
     return (_sym(R),)
 
 
@@ -708,7 +691,7 @@ def _qr_jvp(primals, tangents):
     if t is None:
         return [Q, R], [None, None]
     _real_only("qr", a, t)
-    Z = _T(solve_p.bind(_T(R), _T(t)))       # Ȧ R⁻¹
+    Z = _T(solve(_T(R), _T(t)))       # Ȧ R⁻¹
     W = _mm(_T(Q), Z)
     low = _strict_lower(W)
     omega = low - _T(low)
@@ -722,7 +705,7 @@ def _qr_vjp(needs, g, out, a):
     N = _mm(_T(Q), gQ) - _mm(gR, _T(R))
     Wbar = _strict_lower(N - _T(N)) - N
     Zbar = gQ + _mm(Q, Wbar)
-    return (_T(solve_p.bind(R, _T(Zbar))),)   # Z̄ R⁻ᵀ
+    return (_T(solve(R, _T(Zbar))),)   # Z̄ R⁻ᵀ
 
 
 def _qr_shape(a):

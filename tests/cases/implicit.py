@@ -3,7 +3,7 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.implicit import IterativeSolver, LinearOptions, solve
-from adjoin.implicit.linear import linear_solve_p
+from adjoin.implicit.linear import bind_linear_solve
 from adjoin.transforms.closure import closure_convert
 from tests.cases import Case
 
@@ -11,9 +11,7 @@ from tests.cases import Case
 def cg_solve(A, b):
     """x = A⁻¹b by the implicit CG primitive, with A closed over by the matvec."""
     conv, consts = closure_convert(lambda v: A @ v, b)
-    return linear_solve_p.bind(b, *consts, matvec=conv, rmatvec=None, symmetric=True,
-                               method="cg", tol=1e-13, atol=0.0, maxiter=None, x0=None, M=None,
-                               throw=True, info=None)
+    return bind_linear_solve(b, consts, matvec=conv, symmetric=True, method="cg", tol=1e-13)
 
 
 def _spd(M):
