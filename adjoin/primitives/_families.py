@@ -66,26 +66,31 @@ def elementwise_batch(prim):
 
 # --- reductions of broadcast cotangents ---------------------------------------------
 
-def unbroadcast(g, x):
-    """Sum the cotangent ``g`` of a broadcast result down to the shape of input ``x``.
+def sum_to_shape(g, shape, real):
+    """Sum a cotangent over leading / size-1 broadcast axes down to ``shape``.
 
-    A real input gets the real part of a complex cotangent (JAX's convention: the
-    cotangent of a real value is real).
+    ``real``: the input is real, so it gets the real part of a complex cotangent (JAX's
+    convention: the cotangent of a real value is real).
     """
-    shape = shape_of(x)
     gshape = shape_of(g)
-    if gshape == shape and (dtype_of(g).kind != "c" or dtype_of(x).kind == "c"):
-        return g
+    shape = tuple(shape)
     if gshape != shape:
         lead = len(gshape) - len(shape)
         axes = tuple(range(lead)) + tuple(
             i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
-        g = lax.sum(g, axis=axes) if axes else g
+        if axes:
+            g = lax.sum(g, axis=axes)
         if shape_of(g) != shape:
             g = lax.reshape(g, shape)
-    if dtype_of(g).kind == "c" and dtype_of(x).kind != "c":
+    if real and dtype_of(g).kind == "c":
         g = lax.real(g)
     return g
+
+
+def unbroadcast(g, x):
+    """Sum the cotangent ``g`` of a broadcast result down to the shape of input ``x``
+    (and to a real cotangent if ``x`` is real)."""
+    return sum_to_shape(g, shape_of(x), dtype_of(x).kind != "c")
 
 
 def broadcast_tangent(t, out):

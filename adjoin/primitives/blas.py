@@ -15,30 +15,11 @@ from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of, shape_of
 from adjoin.primitives import lax
+from adjoin.primitives._families import sum_to_shape  # noqa: F401  (re-exported for linalg)
 
 
 def _prod(shape):
     return int(np.prod(shape, dtype=np.int64))
-
-
-def sum_to_shape(g, shape, real):
-    """Sum a cotangent over leading / size-1 broadcast axes down to ``shape``.
-
-    ``real``: the input is real, so it gets the real part of a complex cotangent.
-    """
-    gshape = shape_of(g)
-    shape = tuple(shape)
-    if gshape != shape:
-        lead = len(gshape) - len(shape)
-        axes = tuple(range(lead)) + tuple(
-            i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
-        if axes:
-            g = lax.sum(g, axis=axes)
-        if shape_of(g) != shape:
-            g = lax.reshape(g, shape)
-    if real and dtype_of(g).kind == "c":
-        g = lax.real(g)
-    return g
 
 
 # =====================================================================================
