@@ -20,6 +20,7 @@ the two settings interleaved and repeated:
 """
 from __future__ import annotations
 
+import ast
 import os
 import statistics
 import subprocess
@@ -89,7 +90,7 @@ def run_child(work: str, tuning: str) -> dict:
         env.setdefault(var, "1")
     r = subprocess.run([sys.executable, "-c", _CHILD.format(here=HERE, work=work)], env=env,
                        capture_output=True, text=True, check=True)
-    return eval(r.stdout.strip().splitlines()[-1])  # a dict literal this script printed
+    return ast.literal_eval(r.stdout.strip().splitlines()[-1])  # the child's dict of numbers
 
 
 def main(repeats: int = 5) -> dict:
