@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 import adjoin.numpy as anp
+from adjoin.core.axes import drop_axis
 from adjoin.core.avals import ShapedArray, aval_of
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
@@ -173,13 +174,9 @@ def _cond_reverse(trace, args, params):
     return trace.record(cond_p.vjp, params, tuple(in_idx), primals, outs, True, cond_p)
 
 
-def _drop(shape, d):
-    return tuple(shape[:d]) + tuple(shape[d + 1:]) if d is not None else tuple(shape)
-
-
 def _cond_batch(vals, dims, *, branches, num_ops, const_counts):
     n = next(shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
-    av = [ShapedArray(_drop(shape_of(v), d), dtype_of(v)) for v, d in zip(vals, dims)]
+    av = [ShapedArray(drop_axis(shape_of(v), d), dtype_of(v)) for v, d in zip(vals, dims)]
     moved = [v if d is None else anp.moveaxis(v, d, 0) for v, d in zip(vals, dims)]
     axes = [None if d is None else 0 for d in dims]
     index, ops, consts = _layout(moved, num_ops, const_counts)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 import adjoin.numpy as anp
+from adjoin.core.axes import drop_axis
 from adjoin.core.avals import ShapedArray, aval_of
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
@@ -255,18 +256,14 @@ def _scan_reverse(trace, args, params):
 
 # --- batching -------------------------------------------------------------------------
 
-def _drop(shape, d):
-    return tuple(shape[:d]) + tuple(shape[d + 1:]) if d is not None else tuple(shape)
-
-
 def _scan_batch(vals, dims, *, body, num_carry, num_xs, length, reverse, checkpoint):
     nc, nx = num_carry, num_xs
     n = next(shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
     carry, xs, consts = _split(vals, nc, nx)
     cd, xd, kd = _split(dims, nc, nx)
-    step_avals = ([ShapedArray(_drop(shape_of(c), d), dtype_of(c)) for c, d in zip(carry, cd)]
-                  + [ShapedArray(_drop(shape_of(x), d)[1:], dtype_of(x)) for x, d in zip(xs, xd)]
-                  + [ShapedArray(_drop(shape_of(k), d), dtype_of(k)) for k, d in zip(consts, kd)])
+    step_avals = ([ShapedArray(drop_axis(shape_of(c), d), dtype_of(c)) for c, d in zip(carry, cd)]
+                  + [ShapedArray(drop_axis(shape_of(x), d)[1:], dtype_of(x)) for x, d in zip(xs, xd)]
+                  + [ShapedArray(drop_axis(shape_of(k), d), dtype_of(k)) for k, d in zip(consts, kd)])
     # a carry is batched if it starts batched or a step makes it so (fixpoint)
     flags, out_flags = carry_fixpoint(body, step_avals, [d is not None for d in dims], nc, n)
     carry = [c if not f else anp.broadcast_to(c, (n,) + tuple(shape_of(c))) if d is None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 import adjoin.numpy as anp
+from adjoin.core.axes import drop_axis
 from adjoin.core.avals import ShapedArray, aval_of
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
@@ -179,16 +180,12 @@ def _while_reverse(trace, args, params):
     return carry
 
 
-def _drop(shape, d):
-    return tuple(shape[:d]) + tuple(shape[d + 1:]) if d is not None else tuple(shape)
-
-
 def _while_batch(vals, dims, *, cond_fun, body_fun, num_carry, num_cond_consts, max_steps):
     nc, ncc = num_carry, num_cond_consts
     n = next(shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
     carry, cc, bc = _split(vals, nc, ncc)
     cd, ccd, bcd = _split(dims, nc, ncc)
-    av = [ShapedArray(_drop(shape_of(v), d), dtype_of(v)) for v, d in zip(vals, dims)]
+    av = [ShapedArray(drop_axis(shape_of(v), d), dtype_of(v)) for v, d in zip(vals, dims)]
     c_av, cc_av, bc_av = _split(av, nc, ncc)
     # the carries a step makes batched, then whether the predicate is batched
     flags, _ = carry_fixpoint(body_fun, c_av + bc_av, [d is not None for d in cd + bcd], nc, n)

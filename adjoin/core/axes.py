@@ -37,3 +37,9 @@ def keepdims_shape(shape: Sequence[int], axes: Iterable[int]) -> tuple:
 def shift_axes(axes: Iterable[int], by: int = 1) -> tuple:
     """Each axis moved by ``by`` (past a batch axis inserted in front)."""
     return tuple(a + by for a in axes)
+
+
+def drop_axis(shape: Sequence[int], axis: int | None) -> tuple:
+    """``shape`` without axis ``axis`` (a batch axis; None: unbatched, shape unchanged)."""
+    shape = tuple(shape)
+    return shape if axis is None else shape[:axis] + shape[axis + 1:]

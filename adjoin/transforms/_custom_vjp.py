@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 
 import adjoin.numpy as anp
+from adjoin.core.axes import drop_axis
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
@@ -85,10 +86,7 @@ def _cvjp_batch(vals, dims, fun, fwd, bwd, **params):
 
 def _example_aval(v, d):
     """The aval of one example of ``v`` batched along axis ``d`` (all of v if None)."""
-    shape = shape_of(v)
-    if d is not None:
-        shape = shape[:d] + shape[d + 1:]
-    return ShapedArray(shape, dtype_of(v))
+    return ShapedArray(drop_axis(shape_of(v), d), dtype_of(v))
 
 
 def _sum0(c):
