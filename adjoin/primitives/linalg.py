@@ -14,10 +14,10 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 
-import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import Tracer, dtype_of, shape_of
+from adjoin.primitives import lax
 from adjoin.primitives.blas import einsum_p, matmul_p, sum_to_shape
 
 
@@ -26,7 +26,7 @@ def _prod(shape):
 
 
 def _T(x):
-    return anp.swapaxes(x, -1, -2)
+    return lax.swapaxes(x, -1, -2)
 
 
 def _mm(a, b):
@@ -88,7 +88,7 @@ def _real_only(name, *xs):
 def _front_batch(prim, **params):
     """vmap rule of a primitive that broadcasts over leading batch axes: batch axis to front."""
     def batch(vals, dims, **p):
-        x = vals[0] if dims[0] == 0 else anp.moveaxis(vals[0], dims[0], 0)
+        x = vals[0] if dims[0] == 0 else lax.moveaxis(vals[0], dims[0], 0)
         out = prim.bind(x, **p)
         return out, ([0] * len(out) if prim.multiple_results else 0)
     return batch
@@ -105,10 +105,10 @@ def _front_pad(vals, dims, cores):
         if d is None:
             out.append(v)
             continue
-        v = v if d == 0 else anp.moveaxis(v, d, 0)
+        v = v if d == 0 else lax.moveaxis(v, d, 0)
         if r < R:
             s = shape_of(v)
-            v = anp.reshape(v, (size,) + (1,) * (R - r) + s[1:])
+            v = lax.reshape(v, (size,) + (1,) * (R - r) + s[1:])
         out.append(v)
     return out
 
@@ -197,26 +197,26 @@ def _solve_shape(a, b):
 # X = A⁻¹B: Ẋ = A⁻¹(Ḃ − ȦX)   (the LU factors of the primal solve; they get no tangent)
 def _solve_jvp(primals, tangents):
     a, b = primals
-    ta, tb = tangents
+    a_dot, b_dot = tangents
     out, lu, piv = outs = solve_p.bind(a, b)
-    if ta is None and tb is None:
+    if a_dot is None and b_dot is None:
         return outs, [None, None, None]
-    rhs = tb
-    if ta is not None:
-        rhs = -_mm(ta, out) if rhs is None else rhs - _mm(ta, out)
-    t = _solve_with_factors(a, lu, piv, rhs, 0)
-    if shape_of(t) != shape_of(out):
-        t = anp.broadcast_to(t, shape_of(out))
-    return outs, [t, None, None]
+    rhs = b_dot
+    if a_dot is not None:
+        rhs = -_mm(a_dot, out) if rhs is None else rhs - _mm(a_dot, out)
+    out_dot = _solve_with_factors(a, lu, piv, rhs, 0)
+    if shape_of(out_dot) != shape_of(out):
+        out_dot = lax.broadcast_to(out_dot, shape_of(out))
+    return outs, [out_dot, None, None]
 
 
 # X = A⁻¹B: B̄ = A⁻ᵀX̄ (one solve with the transposed LU factors of the primal) ; Ā = −B̄Xᵀ
-def _solve_vjp(needs, g, outs, a, b):
+def _solve_vjp(needs, out_bar, outs, a, b):
     out, lu, piv = outs
-    lam = _solve_with_factors(a, lu, piv, g[0], 1)
-    ga = sum_to_shape(-_mm(lam, _T(out)), shape_of(a), _is_real(a)) if needs[0] else None
-    gb = sum_to_shape(lam, shape_of(b), _is_real(b)) if needs[1] else None
-    return ga, gb
+    lam = _solve_with_factors(a, lu, piv, out_bar[0], 1)
+    a_bar = sum_to_shape(-_mm(lam, _T(out)), shape_of(a), _is_real(a)) if needs[0] else None
+    b_bar = sum_to_shape(lam, shape_of(b), _is_real(b)) if needs[1] else None
+    return a_bar, b_bar
 
 
 def _solve_batch(vals, dims):
@@ -224,20 +224,20 @@ def _solve_batch(vals, dims):
     da, db = dims
     if da is None:
         # one matrix, a batch of right-hand sides: fold the batch into the columns
-        b = b if db == 0 else anp.moveaxis(b, db, 0)
+        b = b if db == 0 else lax.moveaxis(b, db, 0)
         s = shape_of(b)
         if len(shape_of(a)) == 2:
             n, k = s[-2], s[-1]
-            cols = anp.reshape(anp.moveaxis(b, -2, 0), (n, -1))
+            cols = lax.reshape(lax.moveaxis(b, -2, 0), (n, -1))
             x, lu, piv = solve_p.bind(a, cols)
-            return [anp.moveaxis(anp.reshape(x, (n,) + s[:-2] + (k,)), 0, -2), lu, piv], \
+            return [lax.moveaxis(lax.reshape(x, (n,) + s[:-2] + (k,)), 0, -2), lu, piv], \
                 [0, None, None]
         a_, b_ = _front_pad([a, b], [None, 0], [2, 2])
         return solve_p.bind(a_, b_), [0, None, None]
     a_, b_ = _front_pad([a, b], [da, db], [2, 2])
     if db is None:
         # b has no batch axis: give it one of size 1 so the batch axes align
-        b_ = anp.reshape(b_, (1,) * (len(shape_of(a_)) - len(shape_of(b_))) + shape_of(b_))
+        b_ = lax.reshape(b_, (1,) * (len(shape_of(a_)) - len(shape_of(b_))) + shape_of(b_))
     return solve_p.bind(a_, b_), [0, 0, 0]
 
 
@@ -264,25 +264,28 @@ def _lu_solve_shape(lu, piv, b, trans):
 def _lu_solve_jvp(primals, tangents, trans):
     lu, piv, b = primals
     out = lu_solve_p.bind(lu, piv, b, trans=trans)
-    tb = tangents[2]
-    if tb is None:
+    b_dot = tangents[2]
+    if b_dot is None:
         return out, None
-    t = lu_solve_p.bind(lu, piv, tb, trans=trans)
-    return out, (t if shape_of(t) == shape_of(out) else anp.broadcast_to(t, shape_of(out)))
+    out_dot = lu_solve_p.bind(lu, piv, b_dot, trans=trans)
+    if shape_of(out_dot) != shape_of(out):
+        out_dot = lax.broadcast_to(out_dot, shape_of(out))
+    return out, out_dot
 
 
-def _lu_solve_vjp(needs, g, out, lu, piv, b, trans):
-    gb = None
+def _lu_solve_vjp(needs, out_bar, out, lu, piv, b, trans):
+    b_bar = None
     if needs[2]:
-        gb = sum_to_shape(lu_solve_p.bind(lu, piv, g, trans=1 - trans), shape_of(b), _is_real(b))
-    return None, None, gb
+        b_bar = lu_solve_p.bind(lu, piv, out_bar, trans=1 - trans)
+        b_bar = sum_to_shape(b_bar, shape_of(b), _is_real(b))
+    return None, None, b_bar
 
 
 def _lu_solve_batch(vals, dims, trans):
     lu, piv, b = vals
     dl, dp, db = dims
     if dl is None and dp is None:
-        b = b if db == 0 else anp.moveaxis(b, db, 0)
+        b = b if db == 0 else lax.moveaxis(b, db, 0)
         if len(shape_of(lu)) == 2:
             return lu_solve_p.bind(lu, piv, b, trans=trans), 0   # impl folds into columns
         _, b = _front_pad([lu, b], [None, 0], [2, 2])
@@ -290,11 +293,11 @@ def _lu_solve_batch(vals, dims, trans):
     lu, piv, b = _front_pad([lu, piv, b], [dl, dp, db], [2, 1, 2])
     size = shape_of(lu if dl is not None else piv)[0]
     if dl is None:
-        lu = anp.broadcast_to(lu, (size,) + shape_of(lu))
+        lu = lax.broadcast_to(lu, (size,) + shape_of(lu))
     if dp is None:
         piv = np.broadcast_to(piv, (size,) + shape_of(piv))
     if db is None:
-        b = anp.reshape(b, (1,) * (len(shape_of(lu)) - len(shape_of(b))) + shape_of(b))
+        b = lax.reshape(b, (1,) * (len(shape_of(lu)) - len(shape_of(b))) + shape_of(b))
     return lu_solve_p.bind(lu, piv, b, trans=trans), 0
 
 
@@ -323,7 +326,7 @@ inv_p = Primitive(
     shape=lambda a: (_check_square(a.shape, "inv"),
                      ShapedArray(a.shape, _float_dtype(a.dtype)))[1],
     jvp=lambda primals, tangents: _inv_jvp(primals[0], tangents[0]),
-    vjp=lambda needs, g, out, a: (-_mm(_T(out), _mm(g, _T(out))),),
+    vjp=lambda needs, out_bar, out, a: (-_mm(_T(out), _mm(out_bar, _T(out))),),
     cost=lambda a: 2 * a.shape[-1] ** 3 * _prod(a.shape[:-2]))
 
 
@@ -342,15 +345,15 @@ def _det_impl(a):
 # d = det A: ḋ = d·tr(A⁻¹Ȧ) ; Ā = d̄·d·A⁻ᵀ   (A must be invertible for the derivative)
 def _det_jvp(primals, tangents):
     a, = primals
-    t, = tangents
+    x_dot, = tangents
     out = det_p.bind(a)
-    if t is None:
+    if x_dot is None:
         return out, None
-    return out, out * _trace(solve(a, t))
+    return out, out * _trace(solve(a, x_dot))
 
 
-def _det_vjp(needs, g, out, a):
-    c = anp.reshape(g * out, shape_of(out) + (1, 1))
+def _det_vjp(needs, out_bar, out, a):
+    c = lax.reshape(out_bar * out, shape_of(out) + (1, 1))
     return (c * _T(inv_p.bind(a)),)
 
 
@@ -368,23 +371,23 @@ det_p.def_rules(batch=_front_batch(det_p))
 # Ā = (l̄ + i·Im(s̄ s))·A⁻ᵀ   (the bilinear pairing Re(s̄ṡ) + l̄l̇ written as Re(c·T))
 def _slogdet_jvp(primals, tangents):
     a, = primals
-    t, = tangents
+    x_dot, = tangents
     sign, logdet = slogdet_p.bind(a)
-    if t is None:
+    if x_dot is None:
         return [sign, logdet], [None, None]
-    T = _trace(solve(a, t))
+    T = _trace(solve(a, x_dot))
     if _is_real(a):
         return [sign, logdet], [None, T]
-    return [sign, logdet], [1j * sign * anp.imag(T), anp.real(T)]
+    return [sign, logdet], [1j * sign * lax.imag(T), lax.real(T)]
 
 
-def _slogdet_vjp(needs, g, out, a):
-    gs, gl = g
+def _slogdet_vjp(needs, out_bar, out, a):
+    s_bar, gl = out_bar
     sign = out[0]
     c = gl
     if not _is_real(a):
-        c = c + 1j * anp.imag(gs * sign)
-    c = anp.reshape(c, shape_of(c) + (1, 1))
+        c = c + 1j * lax.imag(s_bar * sign)
+    c = lax.reshape(c, shape_of(c) + (1, 1))
     return (c * _T(inv_p.bind(a)),)
 
 
@@ -425,19 +428,19 @@ def _phi(x):
 # L̇ = L Φ(L⁻¹ sym(Ȧ) L⁻ᵀ) ; Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹)     (Murray 2016; Giles 2008)
 def _cholesky_jvp(primals, tangents):
     a, = primals
-    t, = tangents
+    x_dot, = tangents
     L = cholesky_p.bind(a)
-    if t is None:
+    if x_dot is None:
         return L, None
-    _real_only("cholesky", a, t)
-    X = solve(L, _sym(t))              # L⁻¹ Ȧ
+    _real_only("cholesky", a, x_dot)
+    X = solve(L, _sym(x_dot))              # L⁻¹ Ȧ
     Y = solve(L, _T(X))                # L⁻¹ Ȧ L⁻ᵀ (Ȧ symmetric)
     return L, _mm(L, _phi(Y))
 
 
-def _cholesky_vjp(needs, g, L, a):
+def _cholesky_vjp(needs, out_bar, L, a):
     _real_only("cholesky", a)
-    P = _phi(_mm(_T(L), g))
+    P = _phi(_mm(_T(L), out_bar))
     Q = solve(_T(L), P)                # L⁻ᵀ P
     R = _T(solve(_T(L), _T(Q)))        # L⁻ᵀ P L⁻¹
     return (_sym(R),)
@@ -457,11 +460,11 @@ def _gap_matrix(w, squared=False):
     singular values must be distinct (F is infinite otherwise)."""
     n = shape_of(w)[-1]
     s = shape_of(w)
-    wj = anp.reshape(w, s[:-1] + (1, n))
-    wi = anp.reshape(w, s[:-1] + (n, 1))
+    wj = lax.reshape(w, s[:-1] + (1, n))
+    wi = lax.reshape(w, s[:-1] + (n, 1))
     d = (wj * wj - wi * wi) if squared else (wj - wi)
     eye = np.eye(n, dtype=bool)
-    return anp.where(eye, 0.0, 1.0 / anp.where(eye, 1.0, d))
+    return lax.where(eye, 0.0, 1.0 / lax.where(eye, 1.0, d))
 
 
 # A = V diag(w) Vᵀ (A symmetric, eigenvalues distinct; the rules differentiate A ↦ eigh(sym A)):
@@ -476,20 +479,20 @@ def _eigh_impl(a):
 
 def _eigh_jvp(primals, tangents):
     a, = primals
-    t, = tangents
+    x_dot, = tangents
     w, v = eigh_p.bind(a)
-    if t is None:
+    if x_dot is None:
         return [w, v], [None, None]
-    _real_only("eigh", a, t)
-    P = _mm(_T(v), _mm(_sym(t), v))
+    _real_only("eigh", a, x_dot)
+    P = _mm(_T(v), _mm(_sym(x_dot), v))
     return [w, v], [_diag(P), _mm(v, _gap_matrix(w) * P)]
 
 
-def _eigh_vjp(needs, g, out, a):
+def _eigh_vjp(needs, out_bar, out, a):
     _real_only("eigh", a)
-    gw, gv = g
+    w_bar, gv = out_bar
     w, v = out
-    inner = _diag_embed(gw) + _gap_matrix(w) * _mm(_T(v), gv)
+    inner = _diag_embed(w_bar) + _gap_matrix(w) * _mm(_T(v), gv)
     return (_sym(_mm(v, _mm(inner, _T(v)))),)
 
 
@@ -531,68 +534,68 @@ def _svd_shape(a, compute_uv):
 
 def _svdvals_jvp(primals, tangents):
     a, = primals
-    t, = tangents
+    x_dot, = tangents
     s = svd_p.bind(a)
-    if t is None:
+    if x_dot is None:
         return s, None
-    _real_only("svd", a, t)
+    _real_only("svd", a, x_dot)
     U, _, Vh = svd_uv_p.bind(a)
-    return s, _diag(_mm(_T(U), _mm(t, _T(Vh))))
+    return s, _diag(_mm(_T(U), _mm(x_dot, _T(Vh))))
 
 
-def _svdvals_vjp(needs, g, out, a):
+def _svdvals_vjp(needs, out_bar, out, a):
     _real_only("svd", a)
     U, _, Vh = svd_uv_p.bind(a)
-    return (_mm(U * anp.reshape(g, shape_of(g)[:-1] + (1, shape_of(g)[-1])), Vh),)
+    return (_mm(U * lax.reshape(out_bar, shape_of(out_bar)[:-1] + (1, shape_of(out_bar)[-1])), Vh),)
 
 
 def _svd_jvp(primals, tangents):
     a, = primals
-    t, = tangents
+    x_dot, = tangents
     U, s, Vh = svd_uv_p.bind(a)
-    if t is None:
+    if x_dot is None:
         return [U, s, Vh], [None, None, None]
-    _real_only("svd", a, t)
+    _real_only("svd", a, x_dot)
     m, n = shape_of(a)[-2:]
     V = _T(Vh)
     sh = shape_of(s)
-    s_row = anp.reshape(s, sh[:-1] + (1, sh[-1]))    # s_j
-    s_col = anp.reshape(s, sh + (1,))                # s_i
+    s_row = lax.reshape(s, sh[:-1] + (1, sh[-1]))    # s_j
+    s_col = lax.reshape(s, sh + (1,))                # s_i
     F = _gap_matrix(s, squared=True)
-    dS = _mm(_T(U), _mm(t, V))
+    dS = _mm(_T(U), _mm(x_dot, V))
     ds = _diag(dS)
     dSS = dS * s_row
     SdS = s_col * dS
     dU = _mm(U, F * (dSS + _T(dSS)))
     dV = _mm(V, F * (SdS + _T(SdS)))
     if m > n:
-        dAV = _mm(t, V)
+        dAV = _mm(x_dot, V)
         dU = dU + (dAV - _mm(U, _mm(_T(U), dAV))) / s_row
     if n > m:
-        dAtU = _mm(_T(t), U)
+        dAtU = _mm(_T(x_dot), U)
         dV = dV + (dAtU - _mm(V, _mm(Vh, dAtU))) / s_row
     return [U, s, Vh], [dU, ds, _T(dV)]
 
 
-def _svd_vjp(needs, g, out, a):
+def _svd_vjp(needs, out_bar, out, a):
     _real_only("svd", a)
-    gU, gs, gVh = g
+    gU, s_bar, gVh = out_bar
     U, s, Vh = out
     m, n = shape_of(a)[-2:]
     V, gV = _T(Vh), _T(gVh)
     sh = shape_of(s)
-    s_row = anp.reshape(s, sh[:-1] + (1, sh[-1]))
-    s_col = anp.reshape(s, sh + (1,))
+    s_row = lax.reshape(s, sh[:-1] + (1, sh[-1]))
+    s_col = lax.reshape(s, sh + (1,))
     F = _gap_matrix(s, squared=True)
     J = F * _mm(_T(U), gU)
     K = F * _mm(Vh, gV)
-    M = _diag_embed(gs) + (J + _T(J)) * s_row + s_col * (K + _T(K))
-    ga = _mm(U, _mm(M, Vh))
+    M = _diag_embed(s_bar) + (J + _T(J)) * s_row + s_col * (K + _T(K))
+    a_bar = _mm(U, _mm(M, Vh))
     if m > n:
-        ga = ga + _mm((gU - _mm(U, _mm(_T(U), gU))) / s_row, Vh)
+        a_bar = a_bar + _mm((gU - _mm(U, _mm(_T(U), gU))) / s_row, Vh)
     if n > m:
-        ga = ga + _mm(U / s_row, _T(gV - _mm(V, _mm(Vh, gV))))
-    return (ga,)
+        a_bar = a_bar + _mm(U / s_row, _T(gV - _mm(V, _mm(Vh, gV))))
+    return (a_bar,)
 
 
 def _svd_cost(a, compute_uv):
@@ -625,7 +628,7 @@ svd_uv_p.def_rules(batch=_front_batch(svd_uv_p))
 #   Ā = −Pᵀ P̄ Pᵀ + conj((I − A P) P̄ᵀ P Pᴴ + Pᴴ P P̄ᵀ (I − P A))
 def _H(x):
     """The conjugate transpose of the last two axes (the transpose for real x)."""
-    return _T(x) if _is_real(x) else anp.conj(_T(x))
+    return _T(x) if _is_real(x) else lax.conj(_T(x))
 
 
 def _pinv_impl(a, rcond, hermitian):
@@ -640,28 +643,28 @@ def _pinv_shape(a, rcond, hermitian):
 
 def _pinv_jvp(primals, tangents, rcond, hermitian):
     a, = primals
-    t, = tangents
+    x_dot, = tangents
     P = pinv_p.bind(a, rcond=rcond, hermitian=hermitian)
-    if t is None:
+    if x_dot is None:
         return P, None
-    tH = _H(t)
+    tH = _H(x_dot)
     right = tH - _mm(_mm(tH, a), P)                  # Ȧᴴ (I − A P)
     left = _mm(tH, _mm(_H(P), P))                    # Ȧᴴ Pᴴ P
     left = left - _mm(P, _mm(a, left))               # (I − P A) Ȧᴴ Pᴴ P
-    return P, -_mm(P, _mm(t, P)) + _mm(_mm(P, _H(P)), right) + left
+    return P, -_mm(P, _mm(x_dot, P)) + _mm(_mm(P, _H(P)), right) + left
 
 
-def _pinv_vjp(needs, g, P, a, rcond, hermitian):
-    gT = _T(g)
+def _pinv_vjp(needs, out_bar, P, a, rcond, hermitian):
+    gT = _T(out_bar)
     u = _mm(gT, _mm(P, _H(P)))                       # P̄ᵀ P Pᴴ
     u = u - _mm(a, _mm(P, u))                        # (I − A P) P̄ᵀ P Pᴴ
     v = _mm(_mm(_H(P), P), gT)                       # Pᴴ P P̄ᵀ
     v = v - _mm(_mm(v, P), a)                        # Pᴴ P P̄ᵀ (I − P A)
     w = u + v
     if not _is_real(w):
-        w = anp.conj(w)
-    ga = -_mm(_T(P), _mm(g, _T(P))) + w
-    return (sum_to_shape(ga, shape_of(a), _is_real(a)),)
+        w = lax.conj(w)
+    a_bar = -_mm(_T(P), _mm(out_bar, _T(P))) + w
+    return (sum_to_shape(a_bar, shape_of(a), _is_real(a)),)
 
 
 def _pinv_cost(a, rcond, hermitian):
@@ -686,21 +689,21 @@ def _strict_lower(x):
 
 def _qr_jvp(primals, tangents):
     a, = primals
-    t, = tangents
+    x_dot, = tangents
     Q, R = qr_p.bind(a)
-    if t is None:
+    if x_dot is None:
         return [Q, R], [None, None]
-    _real_only("qr", a, t)
-    Z = _T(solve(_T(R), _T(t)))       # Ȧ R⁻¹
+    _real_only("qr", a, x_dot)
+    Z = _T(solve(_T(R), _T(x_dot)))       # Ȧ R⁻¹
     W = _mm(_T(Q), Z)
     low = _strict_lower(W)
     omega = low - _T(low)
     return [Q, R], [_mm(Q, omega - W) + Z, _mm(W - omega, R)]
 
 
-def _qr_vjp(needs, g, out, a):
+def _qr_vjp(needs, out_bar, out, a):
     _real_only("qr", a)
-    gQ, gR = g
+    gQ, gR = out_bar
     Q, R = out
     N = _mm(_T(Q), gQ) - _mm(gR, _T(R))
     Wbar = _strict_lower(N - _T(N)) - N
