@@ -121,9 +121,19 @@ class DiffStrategy:
         shown = []
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.default is dataclasses.MISSING or v is not f.default:
-                shown.append(repr(v) if f.default is dataclasses.MISSING else f"{f.name}={v!r}")
+            if f.default is dataclasses.MISSING:
+                shown.append(_short_repr(v))
+            elif v is not f.default:
+                shown.append(f"{f.name}={_short_repr(v)}")
         return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _short_repr(v):
+    if hasattr(v, "shape") and hasattr(v, "dtype"):
+        return f"<{type(v).__name__} {tuple(v.shape)}>"
+    if callable(v) and hasattr(v, "__name__"):
+        return v.__name__
+    return repr(v)
 
 
 def _strategy_classes():

@@ -5,6 +5,7 @@ and at any order (the rule is the ``implicit_root`` primitive)."""
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -65,8 +66,9 @@ def custom_root(optimality_fun: Callable, solve=None, has_aux: bool = False,
     itself runs on their values (any code: NumPy, SciPy, adjoin) and is never
     differentiated, so it must take every parameter it depends on through ``args``.
     ``init_x`` is passed to the solver as it is: an array, any pytree, or None when the
-    solver ignores it (then the solver runs once more to learn the solution's shape, on
-    concrete values; under jit pass an ``init_x`` shaped like the solution instead).
+    solver ignores it (then the solver runs once more to learn the solution's shape: on the
+    concrete values, or under jit on placeholder ones (ones), which is the one case where an
+    ``init_x`` shaped like the solution is the better choice).
     ``solve``: how the implicit rule's linear systems are solved ("dense", "cg", "gmres" or
     LinearOptions; default dense up to 200 unknowns, else a Krylov method), also
     ``diff=Implicit(linear_solver=...)``. ``symmetric``: ∂F/∂x is symmetric (F a gradient).
@@ -93,7 +95,7 @@ def custom_root(optimality_fun: Callable, solve=None, has_aux: bool = False,
                 like = init_x
             else:  # None or a pytree the solver reads as it likes: run it once to see x
                 like, first.args = _solution_of(name, call, init_x, dyn)
-                first.out = like
+                first.out = like  # reused when the solve runs on exactly these values
 
             def run(x0, *th):
                 # a NumPy-based solver under vmap raises TracerArrayConversionError;
@@ -118,22 +120,36 @@ def custom_root(optimality_fun: Callable, solve=None, has_aux: bool = False,
 
 
 def _solution_of(name, call, init_x, dyn):
-    """The solver's output on concrete values (example 0 under vmap), as an array, and the
-    values it ran on (θ, then the leaves of x0)."""
+    """The solver's output on concrete values (example 0 under vmap; under jit, where the
+    parameters have no values yet, placeholder ones), as an array, and the values it ran
+    on (θ, then the leaves of x0)."""
     try:
         values = [_first_example(t) for t in dyn]
         x0 = tree_map(_first_example, init_x)
+        placeholder = False
     except ConcretizationError:
+        values = [np.ones(aval_of(t).shape, aval_of(t).dtype) for t in dyn]
+        x0 = tree_map(lambda v: np.ones(aval_of(v).shape, aval_of(v).dtype)
+                      if _is_numeric_array(v) else v, init_x)
+        placeholder = True
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            if placeholder:
+                warnings.simplefilter("ignore")
+            out = call(x0, values)
+    except Exception as e:  # noqa: BLE001 - the solver's own error, on placeholder values
+        if not placeholder:
+            raise
         raise ValueError(f"{name}: with init_x={type(init_x).__name__} the shape of the "
-                         "solution is unknown while jit stages the program (the parameters "
-                         "have no values yet); pass an init_x with the shape and dtype of the "
-                         "solution (the solver may ignore its values)") from None
-    out = call(x0, values)
+                         "solution is unknown while jit stages the program, and the solver "
+                         f"failed on placeholder values ({type(e).__name__}: {e}); pass an "
+                         "init_x with the shape and dtype of the solution (the solver may "
+                         "ignore its values)") from None
     if not _is_numeric_array(out) or isinstance(out, (list, tuple, dict)):
         raise TypeError(f"{name}: the solver must return the solution as one array, got "
                         f"{type(out).__name__}")
-    return (np.asarray(out) if not isinstance(out, Tracer) else out), \
-        values + tree_flatten(x0)[0]
+    out = np.asarray(out) if not isinstance(out, Tracer) else out
+    return out, (None if placeholder else values + tree_flatten(x0)[0])
 
 
 def custom_fixed_point(fixed_point_fun: Callable, solve=None, has_aux: bool = False,
