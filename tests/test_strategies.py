@@ -535,3 +535,16 @@ def test_per_example_threshold_under_vmap():
         X = ad.vmap(lambda b: alg.cg(L, b, tol=1e-8, diff=diff))(B)
         for b, x in zip(B, X):
             assert np.linalg.norm(b - L @ x) <= 1e-8 * np.linalg.norm(b)
+
+
+def test_the_contributor_doc_examples_run():
+    """docs/adding-a-solver-or-strategy.md: its code blocks run as written."""
+    import pathlib
+    import re
+    text = (pathlib.Path(__file__).resolve().parent.parent / "docs"
+            / "adding-a-solver-or-strategy.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 2
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, "docs/adding-a-solver-or-strategy.md", "exec"), namespace)
