@@ -9,7 +9,10 @@ For each case and each input drawn inside its domain (real, and complex when
 - vmap against a Python loop, for several in_axes, for f and for its jvp and
   vjp functions (so the batch rules of the ops inside derivative rules are
   exercised too);
-- the staged graph against eager evaluation, for f and its jvp and vjp functions.
+- the staged graph against eager evaluation, for f and its jvp and vjp functions;
+- jit against eager: jit(f), jit(grad), jit(jvp) and jit(vmap) (``check_jit``), and views
+  of an output (reshape, slices, transpose) kept alive across a later operation on that
+  output under jit (``check_jit_views``).
 
 Seeds are derived from the case name, so every run draws the same inputs and a
 failure can be reproduced with ``pytest tests/test_sweep.py -k <case name>``.
@@ -23,7 +26,8 @@ import pytest
 
 import adjoin as ad
 from adjoin.core.pytree import tree_flatten
-from adjoin.testing import (batching_variants, check_batching, check_grads, check_staging)
+from adjoin.testing import (batching_variants, check_batching, check_grads, check_jit,
+                            check_jit_views, check_staging)
 from tests.cases import all_cases
 
 CASES = all_cases()
@@ -230,3 +234,29 @@ def test_jacobians(case):
         _run(case, k, args, f"jacobians, argnums={tuple(pos)}",
              lambda: check_jacobians(case.fun, args, argnums=tuple(pos),
                                      atol=case.atol, rtol=case.rtol))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_jit_against_eager(case):
+    """jit(f), jit(grad), jit(jvp) and jit(vmap) vs their eager versions, on real inputs
+    (and complex ones for complex cases); the vmap batch is the batching test's draws."""
+    batches = _batched_examples(case, "jit", np.float64)
+    if case.complex:
+        batches += [e for e in _batched_examples(case, "jit-complex", np.complex128)
+                    if _has_complex(e[0])]
+    for k, examples in enumerate(batches):
+        args = examples[0]
+        rng = np.random.default_rng(_seed(case, f"jit/{k}"))
+        _run(case, k, args, "jit vs eager: f, grad, jvp, vmap",
+             lambda: check_jit(case.fun, args, examples=examples, batch=case.batch,
+                               derivatives=case.order > 0 and bool(_float_positions(args)),
+                               atol=case.atol, rtol=case.rtol, rng=rng))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_jit_views(case):
+    """Under jit, a view of f's output (reshape, reversed slice, index, transpose) keeps its
+    values when a later operation on the output runs, returned with or without the output."""
+    for k, args in enumerate(_draws(case, "jit-views")):
+        _run(case, k, args, "jit, views of the output",
+             lambda: check_jit_views(case.fun, args))

@@ -21,6 +21,13 @@ The checks and what each one catches:
     including the shapes and dtypes the shape rules announce.
 ``check_jacobians``
     ``jacfwd == jacrev == jacobian``.
+``check_jit``
+    ``jit(f)``, ``jit(grad)``, ``jit(jvp)`` and ``jit(vmap)`` against their eager
+    versions: catches staged code that differs from eager code.
+``check_jit_views``
+    a view of an output (reshape, slice, transpose) returned beside a later operation
+    on that output, under ``jit``: catches generated code that reuses a buffer a live
+    view still reads.
 
 Complex numbers follow JAX's convention: the cotangent of a complex value is
 paired with its tangent by the bilinear form ``Re Σ a·b`` (no conjugation), so
@@ -37,12 +44,14 @@ from __future__ import annotations
 
 import numpy as np
 
+import adjoin.numpy as anp
 from adjoin.core.pytree import tree_flatten, tree_unflatten
 from adjoin.core.trace import Tracer
+from adjoin.transforms.jit import jit
 
 __all__ = ["GradCheckError", "check_grads", "check_jvp", "check_vjp", "check_batching",
-           "batching_variants", "check_staging", "check_jacobians", "numerical_jvp",
-           "default_tolerance"]
+           "batching_variants", "check_staging", "check_jacobians", "check_jit",
+           "check_jit_views", "numerical_jvp", "default_tolerance"]
 
 
 class GradCheckError(AssertionError):
@@ -526,3 +535,124 @@ def check_jacobians(f, args, argnums=0, atol=None, rtol=None, holomorphic=False)
     a, r = _tols(dtypes, atol, rtol, exact=True)
     _compare("check_jacobians", "jacrev(f) vs jacfwd(f)", jr[0], jf[0], a, r)
     _compare("check_jacobians", "jacobian(f) vs jacfwd(f)", jj[0], jf[0], a, r)
+
+
+# --- jit ---------------------------------------------------------------------------------------
+
+def _float_outputs(out):
+    return [k for k, o in enumerate(out) if np.dtype(_dtype(o)).kind in "fc"]
+
+
+def _weights_loss(out_example, rng):
+    """A real scalar loss ``Σ_k sum(real(out_k · w_k))`` over the floating outputs of a flat
+    function, with random ``w_k`` (complex for complex outputs)."""
+    import adjoin.numpy as anp
+    keep = _float_outputs(out_example)
+    ws = {k: _random_like(out_example[k], rng) for k in keep}
+
+    def loss_of(out):
+        total = 0.0
+        for k in keep:
+            total = total + anp.sum(anp.real(out[k] * ws[k]))
+        return total
+    return loss_of
+
+
+def check_jit(f, args, examples=None, derivatives=True, batch=True, atol=None, rtol=None,
+              rng=None):
+    """Check that ``jit`` agrees with eager evaluation for ``f``, its gradient, its jvp and
+    its vmap: ``jit(f)`` vs ``f`` (twice, the second call running the cached compiled
+    code), ``jit(grad(L))`` vs ``grad(L)`` for the loss ``L = Σ sum(real(out·w))`` with
+    random ``w``, ``jit(jvp(f))`` vs ``jvp(f)``, and ``jit(vmap(f))`` vs ``vmap(f)``.
+
+    Use it for every primitive (the sweep does) and for any function whose staged code
+    must match its eager code; it compares two exact computations, so the tolerance is
+    the tight one. ``examples``: argument tuples stacked along axis 0 for the vmap check
+    (default: ``args`` twice); ``batch=False`` skips it (functions whose output shape
+    depends on values). ``derivatives=False`` for functions that are not differentiable
+    (only values and vmap are checked). Raises :class:`GradCheckError`.
+    """
+    api = _api()
+    rng = _as_rng(rng)
+    F, xs = _flat_fun(f, args)
+    out = F(*xs)
+    dtypes = [_dtype(x) for x in xs] + [_dtype(o) for o in out]
+    a, r = _tols(dtypes, atol, rtol, exact=True)
+    jF = jit(F)
+    _compare("check_jit", "jit(f) vs eager f", jF(*xs), out, a, r)
+    _compare("check_jit", "jit(f), second call (cached compiled code) vs eager f",
+             jF(*xs), out, a, r)
+    if examples is not None:
+        stacked = [_flat_fun(f, tuple(e))[1] for e in examples]
+        batched = [np.stack(parts) for parts in zip(*[[np.asarray(v) for v in s]
+                                                      for s in stacked])]
+    else:
+        batched = [np.stack([np.asarray(x), np.asarray(x)]) for x in xs]
+    if xs and batch:
+        vF = api.vmap(F)
+        _compare("check_jit", "jit(vmap(f)) vs eager vmap(f)", jit(vF)(*batched),
+                 vF(*batched), a, r)
+    if not derivatives or not xs or not _float_outputs(out):
+        return
+    n = len(xs)
+    ts = [_random_like(x, rng) for x in xs]
+    p_ref, t_ref = api.jvp(F, list(xs), ts)
+    p, t = jit(lambda *z: api.jvp(F, list(z[:n]), list(z[n:])))(*xs, *ts)
+    _compare("check_jit", "jit(jvp(f)): primal vs eager jvp", p, p_ref, a, r)
+    _compare("check_jit", "jit(jvp(f)): tangent vs eager jvp", t, t_ref, a, r)
+    loss_of = _weights_loss(out, rng)
+
+    def L(*z):
+        return loss_of(F(*z))
+    g = api.grad(L, argnums=tuple(range(n)))
+    _compare("check_jit", "jit(grad(L)) vs eager grad(L), L = Σ sum(real(f(x)·w))",
+             list(jit(g)(*xs)), list(g(*xs)), a, r)
+
+
+def _views(y):
+    """Views of an array that NumPy shares memory for: (description, function)."""
+    views = [("reshape(y, -1)", lambda v: anp.reshape(v, (-1,)))]
+    if len(np.shape(y)) >= 1:
+        views.append(("y[..., ::-1]", lambda v: v[..., ::-1]))
+        views.append(("y[0]", lambda v: v[0]))
+    if len(np.shape(y)) >= 2:
+        views.append(("transpose(y)", lambda v: anp.transpose(v)))
+    return views
+
+
+def check_jit_views(f, args, atol=None, rtol=None):
+    """Check that under ``jit`` a view of an output keeps its values when a later operation
+    runs: for the first floating output ``y`` of ``f`` and each view ``v`` of it (reshape,
+    reversed slice, index, transpose), taken before ``later(y) = 3·y + 1`` (an operation that
+    could write into y's buffer), ``g = (v, later(y), rest)`` and ``(y, v, later(y), rest)`` are
+    compared between ``jit(g)`` and eager ``g``, as are a view of the first input returned
+    beside ``later``. Use it for every primitive: its outputs may be views (NumPy returns
+    views for reshapes, slices and transposes) whose buffers generated code must not reuse.
+    Raises :class:`GradCheckError`.
+    """
+    F, xs = _flat_fun(f, args)
+    out = F(*xs)
+    keep = _float_outputs(out)
+    if not keep:
+        return
+    k = keep[0]
+    dtypes = [_dtype(x) for x in xs] + [_dtype(o) for o in out]
+    a, r = _tols(dtypes, atol, rtol, exact=True)
+    for desc, view in _views(out[k]):
+        for with_y in (False, True):
+            def g(*z, _view=view, _with_y=with_y):
+                o = F(*z)
+                y = o[k]
+                v = _view(y)            # the view first: the later operation runs while it lives
+                later = y * 3.0 + 1.0
+                head = [y] if _with_y else []
+                return head + [v, later] + [o[i] for i in range(len(o)) if i != k]
+            what = (f"jit of (y, {desc}, 3·y + 1, ...)" if with_y
+                    else f"jit of ({desc}, 3·y + 1, ...)") + " with y = f(x)[0] vs eager"
+            _compare("check_jit_views", what, jit(g)(*xs), g(*xs), a, r)
+    if xs and len(np.shape(xs[0])) >= 1:
+        def h(*z):
+            o = F(*z)
+            return [z[0][..., ::-1], o[k] * 3.0 + 1.0, z[0] * 2.0]
+        _compare("check_jit_views", "jit of (x[..., ::-1], 3·f(x) + 1, 2·x) vs eager",
+                 jit(h)(*xs), h(*xs), a, r)
