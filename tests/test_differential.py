@@ -3,8 +3,9 @@ transformation and composition (adjoin/testing/random_programs.py, differential.
 
 Each program (``generate(seed)``, seeds 0..1999, deterministic) runs through jit, jvp,
 vjp, grad, jit(grad), jit(jvp), linearize, vmap and vmap(grad), and through half of the
-other nestings (even seeds: jit(vjp), vmap(jit), jit(vmap(grad)); odd seeds: grad(jit),
-jvp(jit), jit(vmap)), so each of those sees 1,000 programs; every ``EXPENSIVE_EVERY``-th
+other nestings (even seeds: jit(vjp), vmap(jit), jit(vmap(grad)), vmap(jvp),
+jit(grad(jit)); odd seeds: grad(jit), jvp(jit), jit(vmap), grad(vmap), linearize(jit)),
+so each of those sees 1,000 programs; every ``EXPENSIVE_EVERY``-th
 program also runs through jacfwd, jacrev, jit(jacfwd), jit(jacrev), hessian,
 jit(hessian), grad(grad) and jit(grad(grad)). (``benchmarks/differential.py`` runs
 every check on every program.) The programs are split into
@@ -43,7 +44,8 @@ EXPENSIVE_EVERY = 10
 #: on every program
 CORE = ("jit", "jvp", "vjp", "grad", "jit(grad)", "jit(jvp)", "linearize", "vmap", "vmap(grad)")
 #: on alternate programs
-ALTERNATE = (("jit(vjp)", "vmap(jit)", "jit(vmap(grad))"), ("grad(jit)", "jvp(jit)", "jit(vmap)"))
+ALTERNATE = (("jit(vjp)", "vmap(jit)", "jit(vmap(grad))", "vmap(jvp)", "jit(grad(jit))"),
+             ("grad(jit)", "jvp(jit)", "jit(vmap)", "grad(vmap)", "linearize(jit)"))
 assert set(CORE) | set(ALTERNATE[0]) | set(ALTERNATE[1]) == set(CHEAP)
 #: failures reported per block (each one shrunk)
 MAX_REPORTED = 3
