@@ -1,0 +1,183 @@
+"""The discrete adjoint with binomial checkpointing (:class:`~adjoin.ode.Checkpointed`).
+
+The integration is one ``custom_vjp`` function ys = Φ(y₀, t, θ) of the discrete map (the
+steps the forward pass took). Its pullback walks the steps backward: step k maps
+y_k ↦ y_{k+1} = Ψ_k(y_k, T₀, T₁, θ), so with a_{k+1} the adjoint of y_{k+1},
+
+    a_k = (∂Ψ_k/∂y)ᵀ a_{k+1} (+ ȳ_i when y_k is the output at t_i),
+    θ̄ += (∂Ψ_k/∂θ)ᵀ a_{k+1},   T̄₀, T̄₁ += (∂Ψ_k/∂T₀)ᵀ a_{k+1}, (∂Ψ_k/∂T₁)ᵀ a_{k+1},
+
+each product one vjp of the step, re-run from the state before it. Those states come from
+the checkpoints (:mod:`adjoin.ode.revolve`): the binomial schedule when the number of
+steps is known (fixed step, or a given grid), the online scheme for adaptive steps. The
+result equals differentiating through every step (Unroll) up to rounding.
+
+Memory: the first pullback takes the forward pass's checkpoints from its residuals
+(:class:`CheckpointStore`), so the reversal frees each one when it is no longer needed and
+the backward pass holds at most n states plus the one it steps from; pulling back the same
+forward pass a second time first recomputes them (one more forward sweep).
+
+Forward mode and higher orders come from the framework: the pullback is written with
+adjoin operations, linear in ȳ, so its transpose is the pushforward, and at second order
+the checkpoints carry the outer derivative (the forward pass runs on traced values).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import adjoin.numpy as anp
+from adjoin.core.pytree import register_pytree_node
+from adjoin.core.trace import shape_of
+from adjoin.ode.engine import concrete_times, output_boundaries, uniform_fractions
+from adjoin.ode.revolve import (OnlineCheckpoints, Reversal, first_chain, online_reversal,
+                                optimal_recomputations)
+from adjoin.transforms.api import vjp
+from adjoin.transforms.custom import custom_vjp
+
+
+def _nbytes(x) -> int:
+    return int(np.prod(shape_of(x), dtype=np.int64)) * 8
+
+
+def planned_grid(problem):
+    """The step fractions of a problem whose steps are known in advance."""
+    if problem.grid is not None:
+        return problem.grid
+    tc = concrete_times(problem.ts, problem.name)
+    return [uniform_fractions(tc[i + 1] - tc[i], problem.opts.dt0) for i in range(tc.size - 1)]
+
+
+class CheckpointStore:
+    """The checkpoints a forward pass leaves for its pullback (see the module docstring).
+
+    A pytree of its states, so that the transformations see (and strip) what it holds.
+    """
+
+    def __init__(self, states: dict, held, taken: bool = False):
+        self.states, self.held, self.taken = states, held, taken
+
+    def take(self):
+        """``(states, held)`` the first time, None afterwards (the states were consumed)."""
+        if self.taken:
+            return None
+        out = (self.states, self.held)
+        self.states, self.held, self.taken = {}, None, True
+        return out
+
+
+register_pytree_node(
+    CheckpointStore,
+    lambda c: ([c.states[k] for k in sorted(c.states)] + [c.held],
+               (tuple(sorted(c.states)), c.taken)),
+    lambda aux, children: CheckpointStore(dict(zip(aux[0], children[:-1])), children[-1],
+                                          aux[1]))
+
+
+def _recorder(known: bool, L: int, n: int, y0):
+    """(observer of accepted steps, result() -> (states, held)): what the forward pass keeps."""
+    if known:
+        chain = set(first_chain(L, n))
+        store, held = {}, [None]
+
+        def observe(step):
+            if step.index in chain:
+                store[step.index] = step.y0
+            if step.index == L - 1:
+                held[0] = step.y0
+
+        return observe, lambda: (store, held[0])
+    online = OnlineCheckpoints(max(1, n // 2), y0)
+
+    def observe(step):
+        if step.index >= 1:
+            online.add(step.index, step.y0)
+
+    return observe, lambda: (online.store, None)
+
+
+def checkpointed_integration(n: int, problem):
+    """The states at the output times, differentiated by the checkpointed discrete adjoint
+    with ``n`` checkpoints."""
+    field, theta = problem.explicit()
+    stats = problem.stats
+    known = problem.known_steps
+
+    def primal(y0, ts, *th):
+        outs, _ = problem.integrator(field).run(y0, ts, list(th), grid=problem.grid)
+        return anp.stack(outs)
+
+    def fwd(y0, ts, *th):
+        integ = problem.integrator(field)
+        th = list(th)
+        grid = planned_grid(problem) if known else None
+        L = sum(len(g) - 1 for g in grid) if known else 0
+        observe, result = _recorder(known, L, n, y0)
+        outs, traj = integ.run(y0, ts, th, grid=grid, observer=observe)
+        store, held = result()
+        stats.steps, stats.rejected = traj.naccept, traj.nreject
+        stats.nfev_forward += traj.nfev
+        stats.optimal_recomputations = optimal_recomputations(traj.steps, n)
+        count = len(store) + (held is not None)
+        stats.hold(count, count * _nbytes(y0))
+        res = (CheckpointStore(dict(store), held), y0, traj.fractions, ts, th)
+        return anp.stack(outs), res
+
+    def bwd(res, ybar):
+        ckpts, y0, fractions, ts, th = res
+        integ = problem.integrator(field)
+        K = shape_of(ybar)[0]
+        steps = [(i, float(fr[j]), float(fr[j + 1])) for i, fr in enumerate(fractions)
+                 for j in range(len(fr) - 1)]
+        L = len(steps)
+        got = ckpts.take()
+        if got is None:  # a second pullback of this forward pass: rebuild the checkpoints
+            observe, result = _recorder(known, L, n, y0)
+            integ.run(y0, ts, th, grid=fractions, observer=observe)
+            got = result()
+            stats.recomputed_steps += L
+        store, held = got
+        at_output = output_boundaries(steps, K)
+        size = _nbytes(ybar[0])
+        acc = {"a": ybar[K - 1], "tbar": [anp.asarray(0.0)] * K,
+               "thbar": [np.zeros(shape_of(p)) for p in th]}
+
+        def advance(state, k):
+            i, s0, s1 = steps[k]
+            return integ.step_map(state, ts[i], ts[i + 1], s0, s1, th)
+
+        def reverse(state, k):
+            i, s0, s1 = steps[k]
+
+            def step_k(y, T0, T1, *p):
+                return integ.step_map(y, T0, T1, s0, s1, list(p))
+
+            _, pullback = vjp(step_k, state, ts[i], ts[i + 1], *th)
+            cts = pullback(acc["a"])
+            a, gT0, gT1 = cts[0], cts[1], cts[2]
+            tbar = acc["tbar"]
+            tbar[i] = tbar[i] + gT0
+            tbar[i + 1] = tbar[i + 1] + gT1
+            acc["thbar"] = [g if c is None else g + c for g, c in zip(acc["thbar"], cts[3:])]
+            if k in at_output:
+                a = a + ybar[at_output[k]]
+            acc["a"] = a
+
+        if L == 0:  # t holds the initial time only: the output is y₀ itself
+            return (ybar[0], anp.stack(acc["tbar"]), *acc["thbar"])
+        extra = 1 if held is not None else 0  # the state before the last step
+        rev = Reversal(advance, reverse, store,
+                       on_hold=lambda c: stats.hold(c + extra, (c + extra) * size))
+        if known:
+            rev.run(0, L, n, True, held)
+        else:
+            online_reversal(rev, L, n)
+        stats.backward_passes += 1
+        stats.recomputed_steps += rev.recomputed
+        stats.taped_steps += L
+        stats.nfev_backward += integ.nfev
+        stats.nvjp_backward += L
+        return (acc["a"], anp.stack(acc["tbar"]), *acc["thbar"])
+
+    core = custom_vjp(primal)
+    core.defvjp(fwd, bwd)
+    return core(problem.y0, problem.ts, *theta)
