@@ -18,3 +18,8 @@ from adjoin.implicit.problem import (DirectSolver, IterativeSolver, OpaqueSolver
 from adjoin.implicit.root import implicit_root  # noqa: F401
 from adjoin.implicit.strategies import (DiffStrategy, Implicit, OneStep, Truncated,  # noqa: F401
                                         Unroll, UnsupportedStrategyError, as_strategy, solve)
+
+__all__ = ["NotConvergedError", "SolveInfo", "iterate", "stopping_threshold", "LinearOptions",
+           "DirectSolver", "IterativeSolver", "OpaqueSolver", "SolveProblem", "implicit_root",
+           "DiffStrategy", "Implicit", "OneStep", "Truncated", "Unroll",
+           "UnsupportedStrategyError", "as_strategy", "solve"]

@@ -8,7 +8,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.core.pytree import tree_flatten, tree_unflatten
 from adjoin.core.trace import ConcretizationError, Tracer, _stack, dtype_of
-from adjoin.implicit.iterative import every, largest, stopped, stopping_threshold  # noqa: F401
+from adjoin.implicit.iterative import largest, stopping_threshold
 from adjoin.implicit.krylov import METHODS
 from adjoin.implicit.linear import LinearOptions
 from adjoin.transforms.closure import closure_convert

@@ -11,10 +11,11 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.implicit.info import SolveInfo
+from adjoin.implicit.iterative import every
 from adjoin.implicit.linear import LinearOptions, solve_linear
 from adjoin.implicit.problem import IterativeSolver, OpaqueSolver
 from adjoin.implicit.strategies import DiffStrategy, solve
-from adjoin.optimize._common import (DENSE_MAX, as_float, check_maxiter, check_method, every,
+from adjoin.optimize._common import (DENSE_MAX, as_float, check_maxiter, check_method,
                                      inf_norm, krylov_method, linear_options, on_flat_vectors,
                                      parametrize, relative_threshold, two_norm)
 from adjoin.optimize._result import make_result
