@@ -16,7 +16,7 @@ from adjoin.core.trace import ConcretizationError, Tracer
 from adjoin.implicit.info import SolveInfo
 from adjoin.implicit.problem import OpaqueSolver
 from adjoin.implicit.strategies import DiffStrategy, solve as apply_strategy
-from adjoin.optimize._common import linear_options, split_args
+from adjoin.optimize._common import as_float, linear_options, split_args
 from adjoin.transforms.batching import BatchTracer
 
 
@@ -91,8 +91,8 @@ def custom_root(optimality_fun: Callable, solve=None, has_aux: bool = False,
                     aux.append(a)
                 return out
 
-            if _is_numeric_array(init_x) and not isinstance(init_x, (list, tuple)):
-                like = init_x
+            if _is_numeric_array(init_x):  # an array (or nested lists of numbers)
+                init_x = like = as_float(init_x, "init_x")
             else:  # None or a pytree the solver reads as it likes: run it once to see x
                 like, first.args = _solution_of(name, call, init_x, dyn)
                 first.out = like  # reused when the solve runs on exactly these values
