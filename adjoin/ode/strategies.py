@@ -52,7 +52,7 @@ class Checkpointed(DiffStrategy):
     :class:`~adjoin.implicit.strategies.Unroll` costs less bookkeeping.
     """
 
-    n: int = 8
+    n: int
 
     def __post_init__(self):
         n = self.n
@@ -116,8 +116,7 @@ def as_adjoint(adjoint) -> DiffStrategy:
     if adjoint is None:
         return Unroll()
     if isinstance(adjoint, str):
-        named = {"unroll": Unroll(), "backsolve": Backsolve(), "interpolated": Interpolated(),
-                 "checkpointed": Checkpointed()}
+        named = {"unroll": Unroll(), "backsolve": Backsolve(), "interpolated": Interpolated()}
         if adjoint.lower() in named:
             return named[adjoint.lower()]
     if isinstance(adjoint, type) and issubclass(adjoint, DiffStrategy):
