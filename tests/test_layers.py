@@ -23,11 +23,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: packages and modules whose imports are all at module level: a function-local import of
 #: adjoin would be a lazy import that hides a cycle from the contract's reader
-NO_LOCAL_IMPORTS = ["adjoin/core", "adjoin/control", "adjoin/analysis", "adjoin/nn.py",
-                    "adjoin/scipy", "adjoin/testing/__init__.py", "adjoin/transforms/custom.py",
-                    "adjoin/transforms/forward.py", "adjoin/transforms/reverse.py",
-                    "adjoin/transforms/staging.py", "adjoin/transforms/batching.py",
-                    "adjoin/transforms/closure.py"]
+NO_LOCAL_IMPORTS = ["adjoin/core", "adjoin/primitives", "adjoin/numpy", "adjoin/transforms",
+                    "adjoin/control", "adjoin/analysis", "adjoin/nn.py", "adjoin/scipy",
+                    "adjoin/testing/__init__.py"]
 
 
 def test_import_contracts_hold():

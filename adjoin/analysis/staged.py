@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from adjoin.core.avals import aval_of
+from adjoin.core.avals import aval_of, is_inexact
 from adjoin.core.graph import Graph
 from adjoin.core.pytree import tree_flatten
 from adjoin.transforms.api import jvp, make_graph
@@ -62,7 +62,7 @@ def _diff_mask(args, argnums) -> list:
     for i, a in enumerate(args):
         leaves, _ = tree_flatten(a)
         for x in leaves:
-            mask.append((argnums is None or i in argnums) and aval_of(x).dtype.kind in "fc")
+            mask.append((argnums is None or i in argnums) and is_inexact(x))
     return mask
 
 
@@ -101,7 +101,7 @@ def stage_vjp(fun: Callable, args: Sequence, argnums) -> tuple[Graph, list[TapeE
         with trace:
             for i in nums:
                 leaves, tree = tree_flatten(staged[i])
-                ins = [trace.new_input(x) if aval_of(x).dtype.kind in "fc" else x
+                ins = [trace.new_input(x) if is_inexact(x) else x
                        for x in leaves]
                 inputs.extend(ins)
                 staged[i] = tree.unflatten(ins)

@@ -3,27 +3,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from adjoin.core.avals import ShapedArray, aval_of
-from adjoin.core.trace import ConcretizationError, Tracer, all_values, dtype_of, shape_of
+from adjoin.core.avals import ShapedArray, aval_of, zero_tangent
+from adjoin.core.trace import ConcretizationError, Tracer, all_values
 from adjoin.transforms.api import jvp
 from adjoin.transforms.batching import BatchTrace, BatchTracer
 from adjoin.transforms.closure import closure_convert
 from adjoin.transforms.staging import abstract_eval, stage
 
 
-def inexact(x) -> bool:
-    return dtype_of(x).kind in "fc"
-
-
-def zeros_like(x):
-    """Concrete zeros with the shape and dtype of ``x`` (a value or an aval)."""
-    return np.zeros(tuple(x.shape) if isinstance(x, ShapedArray) else shape_of(x), dtype_of(x)
-                    if not isinstance(x, ShapedArray) else x.dtype)
-
-
 def fill(t, like):
-    """A symbolic zero (None) tangent or cotangent made concrete."""
-    return zeros_like(like) if t is None else t
+    """A symbolic zero (None) tangent or cotangent of ``like`` (an inexact value or aval)
+    made concrete."""
+    return zero_tangent(like) if t is None else t
 
 
 def jvp_with_placed_tangents(fun, groups, args):

@@ -23,15 +23,14 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.axes import drop_axis
-from adjoin.core.avals import ShapedArray, aval_of
+from adjoin.core.avals import ShapedArray, aval_of, is_inexact, zero_tangent
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import ConcretizationError, concrete_value, dtype_of, shape_of, trace_stack
 from adjoin.transforms.api import vjp, vmap
 
 from adjoin.control._common import (batched_outputs, body_avals, body_flops, convert, describe,
-                                    fill, inexact, jvp_with_placed_tangents, same_avals,
-                                    zeros_like)
+                                    fill, jvp_with_placed_tangents, same_avals)
 
 
 def _layout(args, num_ops, const_counts):
@@ -77,7 +76,7 @@ def _cond_jvp(primals, tangents, *, branches, num_ops, const_counts):
     op_idx = [i for i, t in enumerate(op_t) if t is not None]
     k_idx = [[i for i, t in enumerate(ts) if t is not None] for ts in const_t]
     out_av = body_avals(branches[0], [aval_of(a) for a in ops + consts[0]])
-    y_idx = [j for j, a in enumerate(out_av) if a.dtype.kind in "fc"]
+    y_idx = [j for j, a in enumerate(out_av) if is_inexact(a)]
     nops, nod = num_ops, len(op_idx)
 
     def jvp_branch(branch, kidx, nk):
@@ -104,12 +103,12 @@ def _cond_jvp(primals, tangents, *, branches, num_ops, const_counts):
 # (x̄, k̄) = the pullback of branch_k at the operands (zero for other branches' constants)
 def _cond_vjp(needs, cts, outs, *primals, branches, num_ops, const_counts):
     index, ops, consts = _layout(primals, num_ops, const_counts)
-    needs_ops = [needs[1 + i] and inexact(x) for i, x in enumerate(ops)]
+    needs_ops = [needs[1 + i] and is_inexact(x) for i, x in enumerate(ops)]
     o, needs_k = 1 + num_ops, []
     for k in consts:
-        needs_k.append([needs[o + i] and inexact(c) for i, c in enumerate(k)])
+        needs_k.append([needs[o + i] and is_inexact(c) for i, c in enumerate(k)])
         o += len(k)
-    y_idx = [j for j, y in enumerate(outs) if inexact(y)]
+    y_idx = [j for j, y in enumerate(outs) if is_inexact(y)]
     result = [None] * len(primals)
     op_idx = [i for i, n in enumerate(needs_ops) if n]
     k_idx = [[i for i, n in enumerate(nk) if n] for nk in needs_k]
@@ -137,7 +136,7 @@ def _cond_vjp(needs, cts, outs, *primals, branches, num_ops, const_counts):
                 if c == b:
                     res += g[len(op_idx):]
                 else:
-                    res += [zeros_like(consts[c][i]) for i in k_idx[c]]
+                    res += [zero_tangent(consts[c][i]) for i in k_idx[c]]
             return res
 
         run.__name__ = f"vjp({getattr(branch, '__name__', 'branch')})"

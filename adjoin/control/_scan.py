@@ -24,7 +24,7 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.axes import drop_axis
-from adjoin.core.avals import ShapedArray, aval_of
+from adjoin.core.avals import ShapedArray, aval_of, is_inexact, zero_tangent
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import Tracer, dtype_of, shape_of, trace_stack
@@ -33,8 +33,7 @@ from adjoin.transforms.reverse import VJPTracer
 from adjoin.transforms.staging import stage
 
 from adjoin.control._common import (body_avals, body_flops, carry_fixpoint, check_carry, convert,
-                                    fill, inexact, is_abstract, jvp_with_placed_tangents,
-                                    zeros_like)
+                                    fill, is_abstract, jvp_with_placed_tangents)
 
 
 def _split(args, nc, nx):
@@ -105,11 +104,11 @@ def _scan_jvp(primals, tangents, *, body, num_carry, num_xs, length, reverse, ch
     nc, nx = num_carry, num_xs
     carry, xs, consts = _split(primals, nc, nx)
     ct, xt, kt = _split(tangents, nc, nx)
-    c_idx = [i for i in range(nc) if inexact(carry[i])]
+    c_idx = [i for i in range(nc) if is_inexact(carry[i])]
     x_idx = [i for i in range(nx) if xt[i] is not None]
     k_idx = [i for i in range(len(consts)) if kt[i] is not None]
     y_av = _y_avals(body, primals, nc, nx)
-    y_idx = [j for j, a in enumerate(y_av) if a.dtype.kind in "fc"]
+    y_idx = [j for j, a in enumerate(y_av) if is_inexact(a)]
     ncd, nxd, nk = len(c_idx), len(x_idx), len(consts)
 
     def jvp_body(*a):
@@ -155,10 +154,10 @@ def _backward(needs, cts, outs, carries, xs, consts, params):
     recomputed step by step, only the stacked carries are inputs."""
     body, nc, nx = params["body"], params["num_carry"], params["num_xs"]
     nk = len(consts)
-    c_idx = [i for i in range(nc) if inexact(outs[i])]
-    y_idx = [j for j in range(len(outs) - nc) if inexact(outs[nc + j])]
-    x_idx = [i for i in range(nx) if needs[nc + i] and inexact(xs[i])]
-    k_idx = [i for i in range(nk) if needs[nc + nx + i] and inexact(consts[i])]
+    c_idx = [i for i in range(nc) if is_inexact(outs[i])]
+    y_idx = [j for j in range(len(outs) - nc) if is_inexact(outs[nc + j])]
+    x_idx = [i for i in range(nx) if needs[nc + i] and is_inexact(xs[i])]
+    k_idx = [i for i in range(nk) if needs[nc + nx + i] and is_inexact(consts[i])]
     result = [None] * (nc + nx + nk)
     if not (c_idx or y_idx) or not (c_idx or x_idx or k_idx):
         return result
@@ -189,7 +188,7 @@ def _backward(needs, cts, outs, carries, xs, consts, params):
 
     pullback_body.__name__ = f"vjp({getattr(body, '__name__', 'body')})"
     cbar0 = [fill(cts[i], outs[i]) for i in c_idx]
-    acc0 = [zeros_like(consts[i]) for i in k_idx]
+    acc0 = [zero_tangent(consts[i]) for i in k_idx]
     ybars = [fill(cts[nc + j], outs[nc + j]) for j in y_idx]
     res = scan_p.bind(*cbar0, *acc0, *carries, *xs, *ybars, *consts, body=pullback_body,
                       num_carry=nci + nki, num_xs=nc + nx + nyi, length=params["length"],

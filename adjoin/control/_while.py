@@ -22,7 +22,7 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.axes import drop_axis
-from adjoin.core.avals import ShapedArray, aval_of
+from adjoin.core.avals import ShapedArray, aval_of, is_inexact
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import all_values, dtype_of, shape_of, trace_stack
@@ -30,7 +30,7 @@ from adjoin.transforms.api import vjp, vmap
 from adjoin.transforms.reverse import VJPTracer
 
 from adjoin.control._common import (batched_outputs, body_flops, carry_fixpoint, check_carry,
-                                    convert, describe, fill, inexact, is_abstract,
+                                    convert, describe, fill, is_abstract,
                                     jvp_with_placed_tangents)
 from adjoin.control._scan import scan_p
 
@@ -88,7 +88,7 @@ def _while_jvp(primals, tangents, *, cond_fun, body_fun, num_carry, num_cond_con
     if all(t is None for t in ct + bt):
         outs = while_p.bind(*primals, **params)
         return outs, [None] * nc
-    c_idx = [i for i in range(nc) if inexact(carry[i])]
+    c_idx = [i for i in range(nc) if is_inexact(carry[i])]
     k_idx = [i for i in range(len(bc)) if bt[i] is not None]
     ncd, nk = len(c_idx), len(bc)
 
@@ -132,8 +132,8 @@ def _while_vjp(needs, cts, outs, *primals, cond_fun, body_fun, num_carry, num_co
                max_steps):
     if max_steps is None:
         raise _unbounded_error()
-    diff = [i for i, (n, p) in enumerate(zip(needs, primals)) if n and inexact(p)]
-    o_idx = [i for i, o in enumerate(outs) if inexact(o)]
+    diff = [i for i, (n, p) in enumerate(zip(needs, primals)) if n and is_inexact(p)]
+    o_idx = [i for i, o in enumerate(outs) if is_inexact(o)]
     result = [None] * len(primals)
     if not diff or not o_idx:
         return result

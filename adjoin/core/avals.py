@@ -1,4 +1,8 @@
-"""Abstract values: what staging knows about an array (its shape and dtype)."""
+"""Abstract values: what staging knows about an array (its shape and dtype).
+
+Also the two dtype questions every transformation asks: :func:`is_inexact` (does a
+value carry a tangent?) and :func:`zero_tangent` (the concrete zero tangent of a value).
+"""
 from __future__ import annotations
 
 from typing import Any, Iterable
@@ -58,9 +62,39 @@ def aval_of(x: Any) -> ShapedArray:
     return ShapedArray(shape_of(x), dtype_of(x))
 
 
-def is_float_dtype(dtype: Any) -> bool:
-    """Whether ``dtype`` is a real or complex floating dtype."""
-    return np.issubdtype(dtype, np.inexact)
+def is_inexact(x: Any) -> bool:
+    """Whether ``x`` has a real or complex floating dtype: whether it carries a tangent.
+
+    ``x`` is an array, a Python or NumPy scalar, a tracer, an abstract value or a dtype (an
+    ``np.dtype`` or a scalar type such as ``np.float32``; not a dtype's name). This is the one
+    test for "differentiable dtype" in adjoin: transformations use it to decide which values
+    get tangents and cotangents, rules to decide whether a derivative exists. Integers and
+    booleans are not inexact (their derivatives are symbolic zeros).
+
+    When not to use it: to ask whether a value is *complex* (for conjugations and real
+    parts), test ``dtype_of(x).kind == "c"``.
+    """
+    t = type(x)
+    if t is float or t is complex or t is np.float64:  # the common cases first: reverse
+        return True                                     # mode asks once per operation
+    if t is np.ndarray:
+        return x.dtype.kind in "fc"
+    if isinstance(x, (np.dtype, type)):
+        return np.dtype(x).kind in "fc"
+    return dtype_of(x).kind in "fc"
 
 
-__all__ = ["ShapedArray", "aval_of", "is_float_dtype", "Tracer"]
+def zero_tangent(x: Any) -> np.ndarray:
+    """Concrete zeros for the tangent or cotangent of ``x``: x's shape, x's dtype when it is
+    inexact, float64 otherwise (an integer or boolean input gets float64 zeros).
+
+    ``x`` is an array, a scalar, a tracer or an abstract value. Use it where a symbolic zero
+    (None) must become an array: a gradient with respect to an input that nothing depends
+    on, a tangent handed to a user's rule. When not to use it: for zeros that must keep an
+    integer dtype (a loop carry, a branch output), use ``np.zeros(shape, dtype)``.
+    """
+    dt = dtype_of(x)
+    return np.zeros(shape_of(x), dt if dt.kind in "fc" else np.float64)
+
+
+__all__ = ["ShapedArray", "aval_of", "is_inexact", "zero_tangent", "Tracer"]

@@ -32,7 +32,7 @@ import sys
 from typing import Any, Callable
 
 from adjoin.core.lowering import DEFAULT as _DEFAULT_LOWERING, Lowering
-from adjoin.core.trace import _stack, bind as _dispatch
+from adjoin.core.trace import bind as _dispatch, trace_stack
 
 RULES = ("impl", "shape", "jvp", "vjp", "batch", "cost")
 
@@ -102,7 +102,7 @@ class Primitive:
 
     def bind(self, *args: Any, **params: Any) -> Any:
         """Apply the primitive: to NumPy directly, or to the innermost active transformation."""
-        if _stack:
+        if trace_stack:
             return _dispatch(self, args, params)
         return self.impl(*args, **params)
 

@@ -32,7 +32,8 @@ import numpy as np
 #: read it for their fast path (``if not trace_stack:`` no transformation is active, call
 #: NumPy directly) and never modify it.
 trace_stack: list["Trace"] = []
-#: the same list under its older name (adjoin.numpy and adjoin.primitives still use it)
+#: the same list under its older name, kept only until adjoin.linalg (_api, _operators,
+#: _sparse) and adjoin.optimize._common import ``trace_stack``; nothing else may use it
 _stack = trace_stack
 
 #: where ``np.<name>(tracer)`` finds its differentiable equivalent (see register_array_api)
@@ -57,7 +58,7 @@ class Trace:
     __slots__ = ("level", "active", "lowered")
 
     def __init__(self):
-        self.level = len(_stack)
+        self.level = len(trace_stack)
         self.active = True
         # a finished trace whose tracers may still be used as constants (their
         # primal values): reverse mode sets this while it pulls back, so that
@@ -65,11 +66,11 @@ class Trace:
         self.lowered = False
 
     def __enter__(self):
-        _stack.append(self)
+        trace_stack.append(self)
         return self
 
     def __exit__(self, *exc):
-        popped = _stack.pop()
+        popped = trace_stack.pop()
         assert popped is self, "transformations were exited out of order"
         self.active = False
         return False
@@ -84,7 +85,7 @@ class Trace:
 
 def bind(prim: Any, args: Iterable, params: dict) -> Any:
     """Apply ``prim`` to ``args``: the innermost transformation among the args decides how."""
-    if _stack:
+    if trace_stack:
         top = None
         for a in args:
             if isinstance(a, Tracer):
@@ -110,11 +111,11 @@ class no_transformations:
     running an iterative method: it saves the dispatch of every operation."""
 
     def __enter__(self):
-        self.saved = _stack[:]
-        _stack.clear()
+        self.saved = trace_stack[:]
+        trace_stack.clear()
 
     def __exit__(self, *exc):
-        _stack[:] = self.saved
+        trace_stack[:] = self.saved
         return False
 
 

@@ -3,6 +3,16 @@
 Every function takes NumPy arrays, Python scalars or traced values and follows
 NumPy's semantics (broadcasting, dtype promotion, axis/keepdims, negative axes).
 With no transformation active the call goes straight to NumPy.
+
+Its modules form layers, each importing only those before it (at module level; the
+acyclic-siblings contract in pyproject.toml checks that there is no cycle):
+
+    _wrap → _elementwise → _sequences → _indexing → _shape → _reductions → _blas
+          → linalg, fft          (_creation and _array_methods stand alone)
+
+Below all of them is :mod:`adjoin.primitives.lax`, whose shape functions (reshape,
+transpose, broadcast_to, ...) are re-exported here: a module that needs one of those
+imports it from lax, not from a sibling above it.
 """
 from adjoin.numpy._elementwise import *  # noqa: F401,F403
 from adjoin.numpy._elementwise import abs, round  # noqa: F401  (not exported by *)
@@ -10,6 +20,7 @@ from adjoin.numpy._shape import *  # noqa: F401,F403
 from adjoin.numpy._reductions import *  # noqa: F401,F403
 from adjoin.numpy._reductions import sum  # noqa: F401
 from adjoin.numpy._creation import *  # noqa: F401,F403
+from adjoin.numpy._sequences import *  # noqa: F401,F403
 from adjoin.numpy._indexing import *  # noqa: F401,F403
 from adjoin.numpy._blas import *  # noqa: F401,F403
 from adjoin.numpy import linalg, fft  # noqa: F401

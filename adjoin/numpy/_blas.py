@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from adjoin.core.trace import _stack, dtype_of, shape_of
-from adjoin.primitives._axes import normalize_axis_index
+from adjoin.core.axes import normalize_axis_index
+from adjoin.core.trace import dtype_of, shape_of, trace_stack
+from adjoin.numpy._elementwise import conj, multiply
+from adjoin.numpy._sequences import stack
+from adjoin.numpy._shape import broadcast_arrays, ravel
 from adjoin.primitives.blas import LETTERS, matmul_p, matmul_shapes, einsum_p
 from adjoin.primitives.conv import conv_p
+from adjoin.primitives.lax import astype, flip, moveaxis, reshape
 
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross",
            "vecdot", "convolve", "correlate"]
 
 
-def _anp():
-    import adjoin.numpy as anp
-    return anp
-
-
 def matmul(a, b):
     """``numpy.matmul`` (``a @ b``): 1-D operands are promoted (and the added axis removed),
     batch axes broadcast. C = AB: Ċ = ȦB + AḂ; Ā = C̄Bᵀ, B̄ = AᵀC̄."""
-    if not _stack:
+    if not trace_stack:
         return np.matmul(a, b)
     matmul_shapes(shape_of(a), shape_of(b))   # clear error for mismatched shapes
     return matmul_p.bind(a, b)
@@ -108,11 +107,10 @@ def einsum(subscripts, *operands, optimize=True):
     the jvp sums one einsum per tangent; the vjp of each operand is another einsum."""
     if not isinstance(subscripts, str):
         raise TypeError("adjoin.numpy.einsum supports the subscript-string form only")
-    if not _stack:
+    if not trace_stack:
         return np.einsum(subscripts, *operands, optimize=optimize if len(operands) > 1 else False)
-    anp = _anp()
     subs, reshapes = _normalize_einsum(subscripts, [shape_of(o) for o in operands])
-    ops = [o if r is None else anp.reshape(o, r) for o, r in zip(operands, reshapes)]
+    ops = [o if r is None else reshape(o, r) for o, r in zip(operands, reshapes)]
     ins, out = subs.split("->")
     if len(ops) == 1 and ins == out:
         return ops[0]
@@ -124,11 +122,11 @@ def einsum(subscripts, *operands, optimize=True):
 def dot(a, b):
     """``numpy.dot``: multiply for scalars, matmul for 1-D/2-D, and for N-D the sum over
     the last axis of ``a`` and the second-to-last of ``b``."""
-    if not _stack:
+    if not trace_stack:
         return np.dot(a, b)
     sa, sb = shape_of(a), shape_of(b)
     if not sa or not sb:
-        return _anp().multiply(a, b)
+        return multiply(a, b)
     if len(sa) <= 2 and len(sb) <= 2:
         return matmul(a, b)
     if len(sb) == 1:
@@ -143,25 +141,24 @@ def dot(a, b):
 
 def vdot(a, b):
     """``numpy.vdot``: Σ conj(a)·b over the flattened arrays (conjugates its first argument)."""
-    if not _stack:
+    if not trace_stack:
         return np.vdot(a, b)
-    anp = _anp()
-    a, b = anp.ravel(a), anp.ravel(b)
+    a, b = ravel(a), ravel(b)
     if shape_of(a) != shape_of(b):
         raise ValueError(f"vdot: the operands have {shape_of(a)[0]} and {shape_of(b)[0]} "
                          "elements; they must have the same size")
     if dtype_of(a).kind == "c":
-        a = anp.conj(a)
+        a = conj(a)
     return einsum_p.bind(a, b, subscripts="i,i->")
 
 
 def inner(a, b):
     """``numpy.inner``: the sum over the last axes of ``a`` and ``b``."""
-    if not _stack:
+    if not trace_stack:
         return np.inner(a, b)
     sa, sb = shape_of(a), shape_of(b)
     if not sa or not sb:
-        return _anp().multiply(a, b)
+        return multiply(a, b)
     if sa[-1] != sb[-1]:
         raise ValueError(f"inner: shapes {sa} and {sb} differ in their last axis "
                          f"({sa[-1]} != {sb[-1]})")
@@ -171,29 +168,27 @@ def inner(a, b):
 
 def vecdot(x1, x2, axis=-1):
     """``numpy.vecdot``: Σ conj(x1)·x2 over ``axis``, broadcasting the other axes."""
-    if not _stack:
+    if not trace_stack:
         return np.vecdot(x1, x2, axis=axis)
-    anp = _anp()
-    x1 = anp.moveaxis(x1, axis, -1)
-    x2 = anp.moveaxis(x2, axis, -1)
+    x1 = moveaxis(x1, axis, -1)
+    x2 = moveaxis(x2, axis, -1)
     if dtype_of(x1).kind == "c":
-        x1 = anp.conj(x1)
+        x1 = conj(x1)
     return einsum("...i,...i->...", x1, x2)
 
 
 def outer(a, b):
     """``numpy.outer``: a.ravel()[:, None] * b.ravel()[None, :]."""
-    if not _stack:
+    if not trace_stack:
         return np.outer(a, b)
-    anp = _anp()
-    a, b = anp.ravel(a), anp.ravel(b)
-    return anp.reshape(a, (-1, 1)) * anp.reshape(b, (1, -1))
+    a, b = ravel(a), ravel(b)
+    return reshape(a, (-1, 1)) * reshape(b, (1, -1))
 
 
 def tensordot(a, b, axes=2):
     """``numpy.tensordot``: ``axes`` is an int N (last N of ``a`` with first N of ``b``) or a
     pair of axis sequences."""
-    if not _stack:
+    if not trace_stack:
         return np.tensordot(a, b, axes)
     sa, sb = shape_of(a), shape_of(b)
     if isinstance(axes, (int, np.integer)):
@@ -224,15 +219,14 @@ def tensordot(a, b, axes=2):
 
 def kron(a, b):
     """``numpy.kron``: the Kronecker product, as a broadcast product and a reshape."""
-    if not _stack:
+    if not trace_stack:
         return np.kron(a, b)
-    anp = _anp()
     sa, sb = shape_of(a), shape_of(b)
     nd = max(len(sa), len(sb))
     sa, sb = (1,) * (nd - len(sa)) + sa, (1,) * (nd - len(sb)) + sb
-    a2 = anp.reshape(a, tuple(x for n in sa for x in (n, 1)))
-    b2 = anp.reshape(b, tuple(x for n in sb for x in (1, n)))
-    return anp.reshape(a2 * b2, tuple(p * q for p, q in zip(sa, sb)))
+    a2 = reshape(a, tuple(x for n in sa for x in (n, 1)))
+    b2 = reshape(b, tuple(x for n in sb for x in (1, n)))
+    return reshape(a2 * b2, tuple(p * q for p, q in zip(sa, sb)))
 
 
 def _length_along(x, axis):
@@ -254,24 +248,23 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """
     if axis is not None:
         axisa = axisb = axisc = axis
-    if not _stack and _length_along(a, axisa) == 3 and _length_along(b, axisb) == 3:
+    if not trace_stack and _length_along(a, axisa) == 3 and _length_along(b, axisb) == 3:
         return np.cross(a, b, axisa, axisb, axisc)
-    anp = _anp()
-    if not _stack:
+    if not trace_stack:
         a, b = np.asarray(a), np.asarray(b)
     if len(shape_of(a)) < 1 or len(shape_of(b)) < 1:
         raise ValueError("cross: at least one array has zero dimension")
-    a = anp.moveaxis(a, normalize_axis_index(axisa, len(shape_of(a)), "axisa"), -1)
-    b = anp.moveaxis(b, normalize_axis_index(axisb, len(shape_of(b)), "axisb"), -1)
+    a = moveaxis(a, normalize_axis_index(axisa, len(shape_of(a)), "axisa"), -1)
+    b = moveaxis(b, normalize_axis_index(axisb, len(shape_of(b)), "axisb"), -1)
     na, nb = shape_of(a)[-1], shape_of(b)[-1]
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError(f"cross: incompatible dimensions for cross product (dimension must "
                          f"be 2 or 3), got vectors of lengths {na} and {nb}")
     dtype = np.promote_types(dtype_of(a), dtype_of(b))
     if dtype_of(a) != dtype:
-        a = anp.astype(a, dtype)
+        a = astype(a, dtype)
     if dtype_of(b) != dtype:
-        b = anp.astype(b, dtype)
+        b = astype(b, dtype)
     a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
     z = a0 * b1 - a1 * b0
     if na == 2 and nb == 2:
@@ -285,50 +278,47 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     else:
         a2, b2 = a[..., 2], b[..., 2]
         x, y = a1 * b2 - a2 * b1, a2 * b0 - a0 * b2
-    x, y, z = anp.broadcast_arrays(x, y, z)
-    out = anp.stack([x, y, z], axis=-1)
-    return anp.moveaxis(out, -1, normalize_axis_index(axisc, len(shape_of(out)), "axisc"))
+    x, y, z = broadcast_arrays(x, y, z)
+    out = stack([x, y, z], axis=-1)
+    return moveaxis(out, -1, normalize_axis_index(axisc, len(shape_of(out)), "axisc"))
 
 
 # --- 1-D convolution (NumPy semantics) ---------------------------------------------------------
 
 def correlate(a, v, mode="valid"):
     """``numpy.correlate``: c_k = Σ_n a_{n+k} conj(v_n), via the convolution primitive."""
-    if not _stack:
+    if not trace_stack:
         return np.correlate(a, v, mode)
-    anp = _anp()
     na, nv = shape_of(a)[0], shape_of(v)[0]
     if na < nv:
         # NumPy swaps the operands: c = flip(conj(correlate(v, a)))
         out = correlate(v, a, mode)
-        return anp.flip(anp.conj(out) if dtype_of(out).kind == "c" else out, 0)
+        return flip(conj(out) if dtype_of(out).kind == "c" else out, 0)
     if dtype_of(v).kind == "c":
-        v = anp.conj(v)
+        v = conj(v)
     return _conv1d(a, v, _mode_padding(mode, na, nv))
 
 
 def convolve(a, v, mode="full"):
     """``numpy.convolve``: (a ∗ v)_k = Σ_n a_n v_{k−n}, a correlation with the flipped kernel."""
-    if not _stack:
+    if not trace_stack:
         return np.convolve(a, v, mode)
-    anp = _anp()
     na, nv = shape_of(a)[0], shape_of(v)[0]
     if na == 0 or nv == 0:
         raise ValueError("convolve: the inputs cannot be empty")
     if na < nv:
         a, v, na, nv = v, a, nv, na
-    return _conv1d(a, anp.flip(v, 0), _mode_padding(mode, na, nv))
+    return _conv1d(a, flip(v, 0), _mode_padding(mode, na, nv))
 
 
 def _conv1d(a, v, pad):
     """The 1-d correlation of traced a and v as the N-d convolution primitive (adjoin.nn's
     ``conv`` is the user-facing layer above this one)."""
-    anp = _anp()
     na, nv = shape_of(a)[0], shape_of(v)[0]
-    out = conv_p.bind(anp.reshape(a, (1, 1, na)), anp.reshape(v, (1, 1, nv)), strides=(1,),
+    out = conv_p.bind(reshape(a, (1, 1, na)), reshape(v, (1, 1, nv)), strides=(1,),
                       padding=((int(pad[0]), int(pad[1])),), lhs_dilation=(1,),
                       rhs_dilation=(1,), groups=1)
-    return anp.reshape(out, (-1,))
+    return reshape(out, (-1,))
 
 
 def _mode_padding(mode, n, k):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adjoin.core.trace import concrete_value as _concrete_value
 from adjoin.numpy._wrap import binary_function, unary_function
 from adjoin.primitives import elementwise as _e
 from adjoin.primitives.lax import astype  # noqa: F401
@@ -53,8 +54,7 @@ def where(condition, x=None, y=None):
     differentiable; needs a concrete ``c``).
     """
     if x is None and y is None:
-        from adjoin.core.trace import concrete_value
-        return np.nonzero(concrete_value(condition))
+        return np.nonzero(_concrete_value(condition))
     if x is None or y is None:
         raise TypeError("where takes either one argument or three (condition, x, y)")
     return _e.where_p.bind(condition, x, y)

@@ -6,18 +6,28 @@ boolean masks, in any combination) is reduced to three primitives: a basic
 and a ``gather`` on those leading axes. NumPy's placement rule for the
 broadcast index dimensions (in place when the array indices are adjacent, in
 front otherwise) is applied with one more transpose. Updates use the adjoint
-primitives (``slice_scatter``, ``scatter_add``, ``scatter_set``).
+primitives (``slice_scatter``, ``scatter_add``, ``scatter_set``). ``take`` and
+``take_along_axis`` are indexing too and live here.
+
+This module sits below the shape functions of adjoin.numpy (``pad`` gathers with
+``take``): it builds on :mod:`adjoin.primitives.lax`, the elementwise functions and
+``_sequences`` only.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from adjoin.core.trace import ConcretizationError, Tracer, _stack, concrete_value, dtype_of, shape_of
+from adjoin.core.axes import normalize_axis_index
+from adjoin.core.trace import (ConcretizationError, Tracer, concrete_value, dtype_of, shape_of,
+                               trace_stack)
+from adjoin.numpy._elementwise import negative, reciprocal
+from adjoin.numpy._sequences import _asarray
 from adjoin.primitives.indexing import (basic_result_shape, gather_p, is_identity_index,
                                         normalize_basic, scatter_add_p, scatter_set_p, slice_p,
                                         slice_scatter_p, to_numpy_index)
+from adjoin.primitives.lax import astype, broadcast_to, reshape, transpose, where
 
-__all__ = ["_getitem", "_IndexUpdateHelper"]
+__all__ = ["_getitem", "_IndexUpdateHelper", "take", "take_along_axis"]
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -153,11 +163,6 @@ def _check_bounds(arrays, shape):
                 raise IndexError(f"index {bad} is out of bounds for an axis of size {n}")
 
 
-def _transpose(x, perm):
-    from adjoin.numpy._shape import transpose
-    return transpose(x, perm)
-
-
 def _b_to(nb, pos, nd):
     """Permutation moving the first nb axes (B) to position ``pos``."""
     rest = list(range(nb, nd))
@@ -166,9 +171,9 @@ def _b_to(nb, pos, nd):
 
 def _getitem(x, idx):
     """``x[idx]`` with NumPy's semantics, differentiable in x."""
-    if not _stack and type(x) is np.ndarray:
+    if not trace_stack and type(x) is np.ndarray:
         return x[idx]
-    if not _stack and not isinstance(x, Tracer):
+    if not trace_stack and not isinstance(x, Tracer):
         return np.asarray(x)[idx]
     if not isinstance(x, Tracer) and not isinstance(x, np.ndarray):
         x = np.asarray(x)
@@ -178,11 +183,54 @@ def _getitem(x, idx):
         return y
     perm, arrays, pos = adv
     _check_bounds(arrays, [shape_of(y)[p] for p in perm])
-    out = gather_p.bind(_transpose(y, perm), *arrays)
+    out = gather_p.bind(transpose(y, perm), *arrays)
     if pos:
         nb = len(_index_shape(arrays))
-        out = _transpose(out, _b_to(nb, pos, len(shape_of(out))))
+        out = transpose(out, _b_to(nb, pos, len(shape_of(out))))
     return out
+
+
+# --- take (NumPy's indexing routines) -------------------------------------------------------
+
+def take(a, indices, axis=None, mode=None):
+    """``numpy.take`` (integer indices, static or a non-differentiable traced array)."""
+    if not trace_stack:
+        return np.take(a, indices, axis=axis, mode=mode)
+    if mode not in (None, "raise"):
+        raise NotImplementedError("take: only mode='raise' is supported")
+    a = _asarray(a)
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
+    axis = normalize_axis_index(axis, len(shape_of(a)))
+    if not isinstance(indices, Tracer):
+        indices = np.asarray(indices)
+        if indices.dtype.kind not in "iu":
+            raise IndexError(f"take: indices must be integers, got dtype {indices.dtype}")
+    return _getitem(a, (slice(None),) * axis + (indices,))
+
+
+def take_along_axis(arr, indices, axis):
+    """``numpy.take_along_axis``."""
+    if not trace_stack:
+        return np.take_along_axis(arr, indices, axis)
+    arr = _asarray(arr)
+    if axis is None:
+        arr, axis = reshape(arr, (-1,)), 0
+    s = shape_of(arr)
+    nd = len(s)
+    axis = normalize_axis_index(axis, nd)
+    if len(shape_of(indices)) != nd:
+        raise ValueError("take_along_axis: indices and arr must have the same number of "
+                         "dimensions")
+    idx = []
+    for d in range(nd):
+        if d == axis:
+            idx.append(indices)
+        else:
+            shp = [1] * nd
+            shp[d] = s[d]
+            idx.append(np.arange(s[d]).reshape(shp))
+    return _getitem(arr, tuple(idx))
 
 
 # --- functional updates --------------------------------------------------------------------------
@@ -209,7 +257,6 @@ def _duplicate_layers(arrays, shape):
 
 def _scatter_mul(w, u, arrays):
     """w with w[arrays] *= u (repeated indices multiply in turn)."""
-    from adjoin.numpy._shape import reshape
     ones = np.ones(shape_of(w), np.result_type(dtype_of(w), dtype_of(u)))
     layers = _duplicate_layers(arrays, shape_of(w))
     if layers is None:
@@ -228,8 +275,6 @@ def _scatter_mul(w, u, arrays):
 
 
 def _update(x, idx, y, op):
-    from adjoin.numpy._elementwise import where
-    from adjoin.numpy._shape import broadcast_to
     if not isinstance(x, Tracer) and not isinstance(x, np.ndarray):
         x = np.asarray(x)
     xshape = shape_of(x)
@@ -254,7 +299,7 @@ def _update(x, idx, y, op):
     w = x if ident else slice_p.bind(x, idx=nidx)
     wshape = shape_of(w)
     _check_bounds(arrays, [wshape[p] for p in perm])
-    wt = _transpose(w, perm)
+    wt = transpose(w, perm)
     b = _index_shape(arrays)
     nb = len(b)
     g_shape = tuple(b) + tuple(shape_of(wt)[len(arrays):])
@@ -262,7 +307,7 @@ def _update(x, idx, y, op):
         np_shape = tuple(shape_of(wt)[len(arrays):][:pos]) + tuple(b) + \
             tuple(shape_of(wt)[len(arrays):][pos:])
         yb = broadcast_to(y, np_shape)
-        yg = _transpose(yb, tuple(int(i) for i in np.argsort(_b_to(nb, pos, len(np_shape)))))
+        yg = transpose(yb, tuple(int(i) for i in np.argsort(_b_to(nb, pos, len(np_shape)))))
     else:
         yg = broadcast_to(y, g_shape)
     if op == "add":
@@ -271,14 +316,13 @@ def _update(x, idx, y, op):
         wt_new = scatter_set_p.bind(wt, yg, *arrays)
     else:
         wt_new = _scatter_mul(wt, yg, arrays)
-    w_new = _transpose(wt_new, tuple(int(i) for i in np.argsort(perm)))
+    w_new = transpose(wt_new, tuple(int(i) for i in np.argsort(perm)))
     if ident:
         return w_new
     return where(_mask(xshape, nidx), slice_scatter_p.bind(w_new, idx=nidx, shape=xshape), x)
 
 
 def _cast(v, x):
-    from adjoin.numpy._elementwise import astype
     return astype(v, dtype_of(x))
 
 
@@ -307,7 +351,6 @@ class _IndexUpdateRef:
         return _update(self.x, self.idx, y, "add")
 
     def subtract(self, y, **kwargs):
-        from adjoin.numpy._elementwise import negative
         return _update(self.x, self.idx, negative(y), "add")
 
     def multiply(self, y, **kwargs):
@@ -317,7 +360,6 @@ class _IndexUpdateRef:
     mul = multiply
 
     def divide(self, y, **kwargs):
-        from adjoin.numpy._elementwise import reciprocal
         return _update(self.x, self.idx, reciprocal(y), "multiply")
 
     def __repr__(self):

@@ -5,9 +5,14 @@ import builtins
 
 import numpy as np
 
-from adjoin.core.trace import _stack, dtype_of, shape_of
-from adjoin.primitives._axes import normalize_axis, normalize_axis_index
-from adjoin.primitives.lax import astype, sum  # noqa: F401,A004  (defined where rules call it)
+from adjoin.core.avals import is_inexact
+from adjoin.core.axes import normalize_axis, normalize_axis_index
+from adjoin.core.trace import dtype_of, shape_of, trace_stack
+from adjoin.numpy._elementwise import (conj, equal, greater, isnan, logical_not, maximum, minimum,
+                                       not_equal, real, sqrt, where)
+from adjoin.numpy._sequences import concatenate
+from adjoin.primitives.lax import astype, broadcast_to, reshape
+from adjoin.primitives.lax import sum  # noqa: A004  (defined where rules call it)
 from adjoin.primitives.reductions import (argmax_p, argmin_p, cumprod_p, cumsum_p, max_p,
                                           min_p, prod_p, sum_p)
 
@@ -27,7 +32,7 @@ def _count(a, axes):
 
 def prod(a, axis=None, dtype=None, keepdims=False):
     """``numpy.prod``; the derivative uses products of the other entries (exact at zeros)."""
-    if not _stack:
+    if not trace_stack:
         return np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims)
     axes = _axes(a, axis)
     if dtype is not None:
@@ -39,7 +44,7 @@ product = prod
 
 
 def _extremum(prim, npfn, a, axis, keepdims, initial, what):
-    if not _stack:
+    if not trace_stack:
         kw = {} if initial is None else {"initial": initial}
         return npfn(a, axis=axis, keepdims=keepdims, **kw)
     axes = _axes(a, axis)
@@ -48,7 +53,6 @@ def _extremum(prim, npfn, a, axis, keepdims, initial, what):
                          "pass initial=")
     out = prim.bind(a, axes=axes, keepdims=bool(keepdims))
     if initial is not None:
-        from adjoin.numpy._elementwise import maximum, minimum
         out = (maximum if prim is max_p else minimum)(out, initial)
     return out
 
@@ -68,19 +72,18 @@ amax, amin = max, min
 
 def ptp(a, axis=None, keepdims=False):
     """``numpy.ptp``: max − min."""
-    if not _stack:
+    if not trace_stack:
         return np.ptp(a, axis=axis, keepdims=keepdims)
     return max(a, axis, keepdims) - min(a, axis, keepdims)
 
 
 def _float(a):
-    dt = dtype_of(a)
-    return a if dt.kind in "fc" else astype(a, np.float64)
+    return a if is_inexact(a) else astype(a, np.float64)
 
 
 def mean(a, axis=None, dtype=None, keepdims=False):
     """``numpy.mean``."""
-    if not _stack:
+    if not trace_stack:
         return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
     axes = _axes(a, axis)
     a = astype(a, dtype) if dtype is not None else _float(a)
@@ -90,13 +93,12 @@ def mean(a, axis=None, dtype=None, keepdims=False):
 
 def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     """``numpy.var``: mean(|a − mean(a)|²)·N/(N − ddof)."""
-    if not _stack:
+    if not trace_stack:
         return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     axes = _axes(a, axis)
     a = astype(a, dtype) if dtype is not None else _float(a)
     d = a - sum_p.bind(a, axes=axes, keepdims=True) / builtins.max(_count(a, axes), 1)
     if dtype_of(d).kind == "c":
-        from adjoin.numpy._elementwise import conj, real
         sq = real(d * conj(d))
     else:
         sq = d * d
@@ -112,9 +114,8 @@ def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
     0·inf = NaN. Elsewhere the derivative at var = 0 is NaN, as in JAX (std is not
     differentiable there).
     """
-    if not _stack:
+    if not trace_stack:
         return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
-    from adjoin.numpy._elementwise import sqrt
     v = var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     return v if _count(a, _axes(a, axis)) == 1 else sqrt(v)
 
@@ -122,14 +123,13 @@ def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
 def _cum_axis(a, axis):
     """(array, axis) for a cumulative op: axis=None flattens, as NumPy does."""
     if axis is None:
-        from adjoin.numpy._shape import reshape
         return reshape(a, (-1,)), 0
     return a, normalize_axis_index(axis, len(shape_of(a)))
 
 
 def cumsum(a, axis=None, dtype=None):
     """``numpy.cumsum`` (axis=None: of the flattened array)."""
-    if not _stack:
+    if not trace_stack:
         return np.cumsum(a, axis=axis, dtype=dtype)
     a, ax = _cum_axis(a, axis)
     if dtype is not None:
@@ -139,7 +139,7 @@ def cumsum(a, axis=None, dtype=None):
 
 def cumprod(a, axis=None, dtype=None):
     """``numpy.cumprod`` (axis=None: of the flattened array); exact derivative at zeros."""
-    if not _stack:
+    if not trace_stack:
         return np.cumprod(a, axis=axis, dtype=dtype)
     a, ax = _cum_axis(a, axis)
     if dtype is not None:
@@ -152,7 +152,6 @@ def _cumulative(name, cum, initial, x, axis, dtype, include_initial):
     (a 0-d array counts as 1-D; axis=None only for 1-D input), with the identity ``initial``
     prepended along that axis when ``include_initial`` (the output axis is one longer).
     The prepended entry is a constant, so its derivative is 0."""
-    from adjoin.numpy._shape import concatenate, reshape
     nd = len(shape_of(x))
     if nd == 0:
         x, nd = reshape(x, (1,)), 1
@@ -173,7 +172,7 @@ def _cumulative(name, cum, initial, x, axis, dtype, include_initial):
 def cumulative_sum(x, axis=None, dtype=None, include_initial=False):
     """``numpy.cumulative_sum`` (NumPy 2): ``include_initial=True`` prepends a 0 along the
     axis. Linear: its derivative is cumulative_sum of the tangent (0 for the initial 0)."""
-    if not _stack:
+    if not trace_stack:
         return np.cumulative_sum(x, axis=axis, dtype=dtype, include_initial=include_initial)
     return _cumulative("cumulative_sum", cumsum, 0, x, axis, dtype, include_initial)
 
@@ -181,16 +180,15 @@ def cumulative_sum(x, axis=None, dtype=None, include_initial=False):
 def cumulative_prod(x, axis=None, dtype=None, include_initial=False):
     """``numpy.cumulative_prod`` (NumPy 2): ``include_initial=True`` prepends a 1 along the
     axis. The derivative is cumprod's (exact at zeros), 0 for the initial 1."""
-    if not _stack:
+    if not trace_stack:
         return np.cumulative_prod(x, axis=axis, dtype=dtype, include_initial=include_initial)
     return _cumulative("cumulative_prod", cumprod, 1, x, axis, dtype, include_initial)
 
 
 def _arg(prim, npfn, a, axis, keepdims):
-    if not _stack:
+    if not trace_stack:
         return npfn(a, axis=axis, keepdims=keepdims)
     if axis is None:
-        from adjoin.numpy._shape import reshape
         nd = len(shape_of(a))
         out = prim.bind(reshape(a, (-1,)), axis=0, keepdims=False)
         return reshape(out, (1,) * nd) if keepdims else out
@@ -208,45 +206,41 @@ def argmin(a, axis=None, keepdims=False):
 
 
 def _nonzero_count(a, axis, keepdims):
-    from adjoin.numpy._elementwise import not_equal
     nz = astype(not_equal(a, 0), np.int64)
     return sum_p.bind(nz, axes=_axes(a, axis), keepdims=bool(keepdims))
 
 
 def count_nonzero(a, axis=None, *, keepdims=False):
     """``numpy.count_nonzero``."""
-    if not _stack:
+    if not trace_stack:
         return np.count_nonzero(a, axis=axis, keepdims=keepdims)
     return _nonzero_count(a, axis, keepdims)
 
 
 def any(a, axis=None, keepdims=False):  # noqa: A001
     """``numpy.any`` (boolean, not differentiable)."""
-    if not _stack:
+    if not trace_stack:
         return np.any(a, axis=axis, keepdims=keepdims)
-    from adjoin.numpy._elementwise import greater
     return greater(_nonzero_count(a, axis, keepdims), 0)
 
 
 def all(a, axis=None, keepdims=False):  # noqa: A001
     """``numpy.all`` (boolean, not differentiable)."""
-    if not _stack:
+    if not trace_stack:
         return np.all(a, axis=axis, keepdims=keepdims)
-    from adjoin.numpy._elementwise import equal
     n = _count(a, _axes(a, axis))
     return equal(_nonzero_count(a, axis, keepdims), n)
 
 
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     """``numpy.average``: Σ w·a / Σ w (differentiable in a and the weights)."""
-    if not _stack:
+    if not trace_stack:
         return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
     if weights is None:
         out = mean(a, axis=axis, keepdims=keepdims)
         if returned:
             return out, np.full(shape_of(out), float(_count(a, _axes(a, axis))))
         return out
-    from adjoin.numpy._shape import reshape
     sa, sw = shape_of(a), shape_of(weights)
     if sa != sw:
         if axis is None:
@@ -261,7 +255,6 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
                              f"{sa[ax]} of axis {axis}")
         weights = reshape(weights, tuple(sw[0] if i == ax else 1 for i in range(len(sa))))
     a, weights = _float(a), _float(weights)
-    from adjoin.numpy._shape import broadcast_to
     wsum = sum(broadcast_to(weights, shape_of(a)) if shape_of(weights) != shape_of(a)
                else weights, axis=axis, keepdims=keepdims)
     out = sum(a * weights, axis=axis, keepdims=keepdims) / wsum
@@ -270,16 +263,14 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
 
 def nansum(a, axis=None, dtype=None, keepdims=False):
     """``numpy.nansum``: NaNs count as zero (and get a zero derivative)."""
-    if not _stack:
+    if not trace_stack:
         return np.nansum(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    from adjoin.numpy._elementwise import isnan, where
     return sum(where(isnan(a), 0.0, a), axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 def nanmean(a, axis=None, dtype=None, keepdims=False):
     """``numpy.nanmean``: the mean of the entries that are not NaN."""
-    if not _stack:
+    if not trace_stack:
         return np.nanmean(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    from adjoin.numpy._elementwise import isnan, logical_not
     n = sum(astype(logical_not(isnan(a)), np.float64), axis=axis, keepdims=keepdims)
     return nansum(a, axis=axis, dtype=dtype, keepdims=keepdims) / n

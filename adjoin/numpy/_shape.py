@@ -1,13 +1,33 @@
-"""adjoin.numpy: reshaping, transposing and broadcasting."""
+"""adjoin.numpy: reshaping, transposing, broadcasting, joining, splitting and padding.
+
+The shape functions that rules use too are defined one layer down
+(:mod:`adjoin.primitives.lax`) and re-exported here; ``concatenate`` and ``stack`` are
+in :mod:`adjoin.numpy._sequences` (``array`` needs them), ``take`` in
+:mod:`adjoin.numpy._indexing`.
+"""
 from __future__ import annotations
+
+import builtins as _builtins
 
 import numpy as np
 
-from adjoin.core.trace import _stack, shape_of
-from adjoin.primitives._axes import normalize_axis, normalize_axis_index
-# the shape functions that rules use too are defined one layer down (adjoin.primitives.lax)
+from adjoin.core.axes import normalize_axis, normalize_axis_index
+from adjoin.core.trace import shape_of
+from adjoin.numpy._indexing import take
+from adjoin.numpy._sequences import _asarray, concatenate
 from adjoin.primitives.lax import (broadcast_to, flip, moveaxis, reshape,  # noqa: F401
                                    swapaxes, transpose)
+from adjoin.primitives.structural import (concatenate_p, diagonal_p,  # noqa: F401
+                                          diagonal_scatter_p, pad_p, repeat_p, roll_p, tril_p,
+                                          triu_p)
+# imported under private names, so that ``from adjoin.numpy._shape import *`` (in
+# adjoin/numpy/__init__.py) leaves them out: adjoin.numpy's where and sum are other functions
+from adjoin.core.trace import Tracer as _Tracer, dtype_of as _dtype_of
+from adjoin.core.trace import trace_stack as _trace_stack
+from adjoin.primitives.indexing import slice_p as _slice_p
+from adjoin.primitives.lax import astype as _astype, sum as _sum, where as _where
+
+_bmin, _bmax = _builtins.min, _builtins.max
 
 
 def ravel(a):
@@ -46,66 +66,6 @@ def squeeze(a, axis=None):
 
 # --- joining, splitting, tiling -------------------------------------------------------------
 
-from adjoin.core.trace import Tracer as _Tracer, dtype_of as _dtype_of  # noqa: E402
-from adjoin.primitives.structural import (  # noqa: E402
-    concatenate_p, diagonal_p, diagonal_scatter_p, pad_p, repeat_p, roll_p, tril_p, triu_p)
-
-
-def _asarray(a):
-    """Traced values as they are; anything else as a NumPy array."""
-    if isinstance(a, (_Tracer, np.ndarray)):
-        return a
-    from adjoin.numpy._creation import asarray
-    return asarray(a)
-
-
-def concatenate(arrays, axis=0, dtype=None):
-    """``numpy.concatenate`` (axis=None flattens the inputs first)."""
-    arrays = list(arrays)
-    if not _stack:
-        return np.concatenate(arrays, axis=axis, dtype=dtype)
-    if not arrays:
-        raise ValueError("need at least one array to concatenate")
-    arrays = [_asarray(a) for a in arrays]
-    if axis is None:
-        arrays = [ravel(a) for a in arrays]
-        axis = 0
-    nd = len(shape_of(arrays[0]))
-    if nd == 0:
-        raise ValueError("zero-dimensional arrays cannot be concatenated")
-    for a in arrays:
-        if len(shape_of(a)) != nd:
-            raise ValueError(f"concatenate: all inputs must have the same number of dimensions; "
-                             f"got shapes {[shape_of(x) for x in arrays]}")
-    axis = normalize_axis_index(axis, nd)
-    if dtype is not None:
-        from adjoin.numpy._elementwise import astype
-        arrays = [astype(a, dtype) for a in arrays]
-    if len(arrays) == 1:
-        return arrays[0]
-    return concatenate_p.bind(*arrays, axis=axis)
-
-
-concat = concatenate
-
-
-def stack(arrays, axis=0, dtype=None):
-    """``numpy.stack``: join along a new axis."""
-    arrays = list(arrays)
-    if not _stack:
-        return np.stack(arrays, axis=axis, dtype=dtype)
-    if not arrays:
-        raise ValueError("need at least one array to stack")
-    arrays = [_asarray(a) for a in arrays]
-    shapes = {shape_of(a) for a in arrays}
-    if len(shapes) != 1:
-        raise ValueError(f"stack: all input arrays must have the same shape; got "
-                         f"{[shape_of(a) for a in arrays]}")
-    nd = len(shape_of(arrays[0])) + 1
-    axis = normalize_axis_index(axis, nd)
-    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis, dtype=dtype)
-
-
 def atleast_1d(*arys):
     """``numpy.atleast_1d``."""
     out = [a if len(shape_of(a)) >= 1 else reshape(_asarray(a), (1,)) for a in arys]
@@ -140,7 +100,7 @@ def atleast_3d(*arys):
 
 def vstack(tup, dtype=None):
     """``numpy.vstack``."""
-    if not _stack:
+    if not _trace_stack:
         return np.vstack(tup, dtype=dtype)
     return concatenate([atleast_2d(a) for a in tup], axis=0, dtype=dtype)
 
@@ -150,7 +110,7 @@ row_stack = vstack
 
 def hstack(tup, dtype=None):
     """``numpy.hstack``."""
-    if not _stack:
+    if not _trace_stack:
         return np.hstack(tup, dtype=dtype)
     arrs = [atleast_1d(a) for a in tup]
     return concatenate(arrs, axis=0 if len(shape_of(arrs[0])) == 1 else 1, dtype=dtype)
@@ -158,14 +118,14 @@ def hstack(tup, dtype=None):
 
 def dstack(tup):
     """``numpy.dstack``."""
-    if not _stack:
+    if not _trace_stack:
         return np.dstack(tup)
     return concatenate([atleast_3d(a) for a in tup], axis=2)
 
 
 def column_stack(tup):
     """``numpy.column_stack``: 1-D inputs become columns."""
-    if not _stack:
+    if not _trace_stack:
         return np.column_stack(tup)
     arrs = []
     for a in tup:
@@ -176,16 +136,15 @@ def column_stack(tup):
 
 
 def _slice_axis(a, axis, start, stop):
-    from adjoin.primitives.indexing import slice_p
     s = shape_of(a)
     idx = tuple(("s", start, stop - start, 1) if i == axis else ("s", 0, n, 1)
                 for i, n in enumerate(s))
-    return slice_p.bind(a, idx=idx)
+    return _slice_p.bind(a, idx=idx)
 
 
 def array_split(ary, indices_or_sections, axis=0):
     """``numpy.array_split`` (returns a list)."""
-    if not _stack:
+    if not _trace_stack:
         return np.array_split(ary, indices_or_sections, axis=axis)
     s = shape_of(ary)
     axis = normalize_axis_index(axis, len(s))
@@ -208,13 +167,9 @@ def array_split(ary, indices_or_sections, axis=0):
     return out
 
 
-import builtins as _builtins  # noqa: E402
-_bmin, _bmax = _builtins.min, _builtins.max
-
-
 def split(ary, indices_or_sections, axis=0):
     """``numpy.split``: equal sections must divide the axis."""
-    if not _stack:
+    if not _trace_stack:
         return np.split(ary, indices_or_sections, axis=axis)
     if isinstance(indices_or_sections, (int, np.integer)):
         n = shape_of(ary)[normalize_axis_index(axis, len(shape_of(ary)))]
@@ -225,13 +180,13 @@ def split(ary, indices_or_sections, axis=0):
 
 
 def hsplit(ary, indices_or_sections):
-    if not _stack:
+    if not _trace_stack:
         return np.hsplit(ary, indices_or_sections)
     return split(ary, indices_or_sections, axis=0 if len(shape_of(ary)) == 1 else 1)
 
 
 def vsplit(ary, indices_or_sections):
-    if not _stack:
+    if not _trace_stack:
         return np.vsplit(ary, indices_or_sections)
     if len(shape_of(ary)) < 2:
         raise ValueError("vsplit only works on arrays of 2 or more dimensions")
@@ -239,7 +194,7 @@ def vsplit(ary, indices_or_sections):
 
 
 def dsplit(ary, indices_or_sections):
-    if not _stack:
+    if not _trace_stack:
         return np.dsplit(ary, indices_or_sections)
     if len(shape_of(ary)) < 3:
         raise ValueError("dsplit only works on arrays of 3 or more dimensions")
@@ -248,7 +203,7 @@ def dsplit(ary, indices_or_sections):
 
 def tile(A, reps):
     """``numpy.tile`` as broadcast + reshape (the pullback sums the copies)."""
-    if not _stack:
+    if not _trace_stack:
         return np.tile(A, reps)
     A = _asarray(A)
     reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
@@ -263,7 +218,7 @@ def tile(A, reps):
 
 def repeat(a, repeats, axis=None):
     """``numpy.repeat`` with static repeats (an int or one per entry)."""
-    if not _stack:
+    if not _trace_stack:
         return np.repeat(a, repeats, axis=axis)
     a = _asarray(a)
     if axis is None:
@@ -299,7 +254,7 @@ def flipud(m):
 
 def rot90(m, k=1, axes=(0, 1)):
     """``numpy.rot90`` by flips and transposes."""
-    if not _stack:
+    if not _trace_stack:
         return np.rot90(m, k, axes)
     k %= 4
     a0, a1 = axes
@@ -314,7 +269,7 @@ def rot90(m, k=1, axes=(0, 1)):
 
 def roll(a, shift, axis=None):
     """``numpy.roll`` (axis=None rolls the flattened array)."""
-    if not _stack:
+    if not _trace_stack:
         return np.roll(a, shift, axis)
     if axis is None:
         s = shape_of(a)
@@ -350,7 +305,7 @@ def _pad_widths(pad_width, nd):
 def pad(array, pad_width, mode="constant", constant_values=0):
     """``numpy.pad`` for modes constant (any scalar value, differentiable too), edge,
     reflect, symmetric and wrap (the last four as gathers with static indices)."""
-    if not _stack:
+    if not _trace_stack:
         if mode == "constant":
             return np.pad(array, pad_width, mode, constant_values=constant_values)
         return np.pad(array, pad_width, mode)
@@ -368,11 +323,9 @@ def pad(array, pad_width, mode="constant", constant_values=0):
         out = pad_p.bind(array, widths=widths)
         if isinstance(constant_values, _Tracer) or constant_values != 0:
             mask = np.pad(np.zeros(s, dtype=bool), widths, constant_values=True)
-            from adjoin.numpy._elementwise import where
-            out = where(mask, constant_values, out)
+            out = _where(mask, constant_values, out)
             if _dtype_of(out) != _dtype_of(array) and not isinstance(constant_values, _Tracer):
-                from adjoin.numpy._elementwise import astype
-                out = astype(out, _dtype_of(array))
+                out = _astype(out, _dtype_of(array))
         return out
     if mode not in ("edge", "reflect", "symmetric", "wrap"):
         raise NotImplementedError(f"pad: mode {mode!r} is not supported; use constant, edge, "
@@ -392,7 +345,7 @@ def pad(array, pad_width, mode="constant", constant_values=0):
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """``numpy.diagonal`` (the diagonal is the last axis of the result)."""
-    if not _stack:
+    if not _trace_stack:
         return np.diagonal(a, offset, axis1, axis2)
     nd = len(shape_of(a))
     if nd < 2:
@@ -405,16 +358,15 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
     """``numpy.trace``: the sum of the diagonal."""
-    if not _stack:
+    if not _trace_stack:
         return np.trace(a, offset, axis1, axis2, dtype)
-    from adjoin.numpy._reductions import sum as _sum
     return _sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
 
 def diag(v, k=0):
     """``numpy.diag``: a 1-D input becomes a (k-shifted) diagonal matrix, a 2-D input
     gives its k-th diagonal."""
-    if not _stack:
+    if not _trace_stack:
         return np.diag(v, k)
     v = _asarray(v)
     s = shape_of(v)
@@ -431,7 +383,7 @@ def diagflat(v, k=0):
 
 
 def _tri(prim, npfn, m, k):
-    if not _stack:
+    if not _trace_stack:
         return npfn(m, k)
     m = _asarray(m)
     s = shape_of(m)
@@ -456,7 +408,7 @@ def tril(m, k=0):
 
 def broadcast_arrays(*args):
     """``numpy.broadcast_arrays`` (returns a list)."""
-    if not _stack:
+    if not _trace_stack:
         return list(np.broadcast_arrays(*args))
     shape = np.broadcast_shapes(*[shape_of(a) for a in args])
     return [broadcast_to(_asarray(a), shape) for a in args]
@@ -464,7 +416,7 @@ def broadcast_arrays(*args):
 
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     """``numpy.meshgrid`` (differentiable in the coordinate vectors)."""
-    if not _stack:
+    if not _trace_stack:
         return list(np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing))
     if indexing not in ("xy", "ij"):
         raise ValueError("meshgrid: indexing must be 'xy' or 'ij'")
@@ -483,48 +435,3 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
         return out
     full = tuple(int(np.max([s[d] for s in shapes])) for d in range(nd))
     return [broadcast_to(o, full) for o in out]
-
-
-# --- take ---------------------------------------------------------------------------------------
-
-def take(a, indices, axis=None, mode=None):
-    """``numpy.take`` (integer indices, static or a non-differentiable traced array)."""
-    if not _stack:
-        return np.take(a, indices, axis=axis, mode=mode)
-    if mode not in (None, "raise"):
-        raise NotImplementedError("take: only mode='raise' is supported")
-    from adjoin.numpy._indexing import _getitem
-    a = _asarray(a)
-    if axis is None:
-        a, axis = ravel(a), 0
-    axis = normalize_axis_index(axis, len(shape_of(a)))
-    if not isinstance(indices, _Tracer):
-        indices = np.asarray(indices)
-        if indices.dtype.kind not in "iu":
-            raise IndexError(f"take: indices must be integers, got dtype {indices.dtype}")
-    return _getitem(a, (slice(None),) * axis + (indices,))
-
-
-def take_along_axis(arr, indices, axis):
-    """``numpy.take_along_axis``."""
-    if not _stack:
-        return np.take_along_axis(arr, indices, axis)
-    from adjoin.numpy._indexing import _getitem
-    arr = _asarray(arr)
-    if axis is None:
-        arr, axis = ravel(arr), 0
-    s = shape_of(arr)
-    nd = len(s)
-    axis = normalize_axis_index(axis, nd)
-    if len(shape_of(indices)) != nd:
-        raise ValueError("take_along_axis: indices and arr must have the same number of "
-                         "dimensions")
-    idx = []
-    for d in range(nd):
-        if d == axis:
-            idx.append(indices)
-        else:
-            shp = [1] * nd
-            shp[d] = s[d]
-            idx.append(np.arange(s[d]).reshape(shp))
-    return _getitem(arr, tuple(idx))

@@ -5,14 +5,14 @@ NumPy implementation directly: one Python call on top of NumPy's.
 """
 from __future__ import annotations
 
-from adjoin.core.trace import _stack, bind
+from adjoin.core.trace import bind, trace_stack
 
 
 def unary_function(prim, name=None, doc=None):
     impl = prim.impl
 
     def fn(x):
-        if _stack:
+        if trace_stack:
             return bind(prim, (x,), {})
         return impl(x)
 
@@ -25,7 +25,7 @@ def binary_function(prim, name=None, doc=None):
     impl = prim.impl
 
     def fn(x, y):
-        if _stack:
+        if trace_stack:
             return bind(prim, (x, y), {})
         return impl(x, y)
 

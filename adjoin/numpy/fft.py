@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from adjoin.core.trace import _stack, dtype_of, shape_of
+from adjoin.core.axes import normalize_axis_index
+from adjoin.core.trace import dtype_of, shape_of, trace_stack
+from adjoin.numpy._elementwise import conj
+from adjoin.numpy._shape import pad, roll
 from adjoin.primitives import fft as _f
-from adjoin.primitives._axes import normalize_axis_index
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "fftn", "ifftn", "rfftn", "irfftn", "fft2", "ifft2",
            "rfft2", "irfft2", "hfft", "ihfft", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
@@ -21,11 +23,6 @@ fftfreq = np.fft.fftfreq
 rfftfreq = np.fft.rfftfreq
 
 _NORMS = ("backward", "ortho", "forward")
-
-
-def _anp():
-    import adjoin.numpy as anp
-    return anp
 
 
 def _norm(norm):
@@ -42,13 +39,12 @@ def _resize(x, axis, n):
         raise ValueError(f"invalid number of data points ({n}) specified")
     if s[axis] == n:
         return x
-    anp = _anp()
     if s[axis] > n:
         idx = (slice(None),) * axis + (slice(0, n),)
         return x[idx]
     width = [(0, 0)] * len(s)
     width[axis] = (0, n - s[axis])
-    return anp.pad(x, width)
+    return pad(x, width)
 
 
 def _axes_and_sizes(x, s, axes, name):
@@ -80,7 +76,7 @@ def _c2c(prim, x, s, axes, norm):
 
 def fft(a, n=None, axis=-1, norm=None):
     """``numpy.fft.fft``: ż = fft(ẋ), x̄ = fft(z̄) (JAX convention)."""
-    if not _stack:
+    if not trace_stack:
         return np.fft.fft(a, n, axis, norm)
     axis = normalize_axis_index(axis, len(shape_of(a)))
     return _c2c(_f.fft_p, a, None if n is None else (n,), (axis,), norm)
@@ -88,7 +84,7 @@ def fft(a, n=None, axis=-1, norm=None):
 
 def ifft(a, n=None, axis=-1, norm=None):
     """``numpy.fft.ifft``: ż = ifft(ẋ), x̄ = ifft(z̄)."""
-    if not _stack:
+    if not trace_stack:
         return np.fft.ifft(a, n, axis, norm)
     axis = normalize_axis_index(axis, len(shape_of(a)))
     return _c2c(_f.ifft_p, a, None if n is None else (n,), (axis,), norm)
@@ -96,7 +92,7 @@ def ifft(a, n=None, axis=-1, norm=None):
 
 def fftn(a, s=None, axes=None, norm=None):
     """``numpy.fft.fftn``."""
-    if not _stack:
+    if not trace_stack:
         return np.fft.fftn(a, s, _np_axes(s, axes), norm)
     axes, s = _axes_and_sizes(a, s, axes, "fftn")
     return _c2c(_f.fft_p, a, s, axes, norm)
@@ -104,7 +100,7 @@ def fftn(a, s=None, axes=None, norm=None):
 
 def ifftn(a, s=None, axes=None, norm=None):
     """``numpy.fft.ifftn``."""
-    if not _stack:
+    if not trace_stack:
         return np.fft.ifftn(a, s, _np_axes(s, axes), norm)
     axes, s = _axes_and_sizes(a, s, axes, "ifftn")
     return _c2c(_f.ifft_p, a, s, axes, norm)
@@ -127,7 +123,7 @@ def _real_input(a, name):
 def rfftn(a, s=None, axes=None, norm=None):
     """``numpy.fft.rfftn``: the last axis is halved to N//2 + 1.
     x̄ = Re(fftn(z̄ zero-padded to the full spectrum)) (any N, odd or even)."""
-    if not _stack:
+    if not trace_stack:
         return np.fft.rfftn(a, s, _np_axes(s, axes), norm)
     _real_input(a, "rfftn")
     axes, s = _axes_and_sizes(a, s, axes, "rfftn")
@@ -141,7 +137,7 @@ def rfftn(a, s=None, axes=None, norm=None):
 
 def rfft(a, n=None, axis=-1, norm=None):
     """``numpy.fft.rfft``."""
-    if not _stack:
+    if not trace_stack:
         return np.fft.rfft(a, n, axis, norm)
     return rfftn(a, None if n is None else (n,), (axis,), norm)
 
@@ -153,7 +149,7 @@ def rfft2(a, s=None, axes=(-2, -1), norm=None):
 def irfftn(a, s=None, axes=None, norm=None):
     """``numpy.fft.irfftn``: real output of lengths ``s`` (default 2(m − 1) on the last axis).
     ȳ_k = m_k·conj(rfftn(z̄)) with m_k = 2 for the interior half-spectrum entries."""
-    if not _stack:
+    if not trace_stack:
         return np.fft.irfftn(a, s, _np_axes(s, axes), norm)
     axes, s = _axes_and_sizes(a, s, axes, "irfftn")
     if not axes:
@@ -172,7 +168,7 @@ def irfftn(a, s=None, axes=None, norm=None):
 
 def irfft(a, n=None, axis=-1, norm=None):
     """``numpy.fft.irfft``."""
-    if not _stack:
+    if not trace_stack:
         return np.fft.irfft(a, n, axis, norm)
     return irfftn(a, None if n is None else (n,), (axis,), norm)
 
@@ -183,20 +179,19 @@ def irfft2(a, s=None, axes=(-2, -1), norm=None):
 
 def hfft(a, n=None, axis=-1, norm=None):
     """``numpy.fft.hfft``: irfft(conj(a)) with the opposite normalization."""
-    if not _stack:
+    if not trace_stack:
         return np.fft.hfft(a, n, axis, norm)
-    return irfft(_anp().conj(a), n, axis, _f._SWAP[_norm(norm)])
+    return irfft(conj(a), n, axis, _f._SWAP[_norm(norm)])
 
 
 def ihfft(a, n=None, axis=-1, norm=None):
     """``numpy.fft.ihfft``: conj(rfft(a)) with the opposite normalization."""
-    if not _stack:
+    if not trace_stack:
         return np.fft.ihfft(a, n, axis, norm)
-    return _anp().conj(rfft(a, n, axis, _f._SWAP[_norm(norm)]))
+    return conj(rfft(a, n, axis, _f._SWAP[_norm(norm)]))
 
 
 def _shift(x, axes, sign):
-    anp = _anp()
     s = shape_of(x)
     if axes is None:
         axes = tuple(range(len(s)))
@@ -204,18 +199,18 @@ def _shift(x, axes, sign):
         axes = (int(axes),)
     axes = tuple(normalize_axis_index(a, len(s)) for a in axes)
     shifts = tuple((s[a] // 2) if sign > 0 else -(s[a] // 2) for a in axes)
-    return anp.roll(x, shifts, axes)
+    return roll(x, shifts, axes)
 
 
 def fftshift(x, axes=None):
     """``numpy.fft.fftshift`` (a roll: its derivative rolls back)."""
-    if not _stack:
+    if not trace_stack:
         return np.fft.fftshift(x, axes)
     return _shift(x, axes, +1)
 
 
 def ifftshift(x, axes=None):
     """``numpy.fft.ifftshift``."""
-    if not _stack:
+    if not trace_stack:
         return np.fft.ifftshift(x, axes)
     return _shift(x, axes, -1)

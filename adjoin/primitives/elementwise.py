@@ -12,7 +12,7 @@ import math
 import numpy as np
 import scipy.special as _ss
 
-from adjoin.core.avals import ShapedArray
+from adjoin.core.avals import ShapedArray, is_inexact
 from adjoin.core.lowering import Lowering, is_exactly, same_aval, scalar_call
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of
@@ -136,7 +136,7 @@ cbrt_p = unary("cbrt", np.cbrt, lambda x, out: 1.0 / (3.0 * out * out), flops=T,
 square_p = unary("square", np.square, lambda x, out: 2.0 * x, flops=1, uses="input",
                  lowering=Lowering(scalar="({0} * {0})", elementwise=True))
 def _reciprocal_impl(x):
-    if np.issubdtype(np.result_type(x), np.inexact):
+    if is_inexact(x):
         return np.reciprocal(x)
     return np.true_divide(1.0, x)  # NumPy's reciprocal of an integer is an integer
 
@@ -408,14 +408,14 @@ def _astype_jvp(primals, tangents, dtype):
     x, = primals
     x_dot, = tangents
     out = astype_p.bind(x, dtype=dtype)
-    if x_dot is None or np.dtype(dtype).kind not in "fc":
+    if x_dot is None or not is_inexact(np.dtype(dtype)):
         return out, None
     return out, astype_p.bind(x_dot, dtype=dtype)
 
 
 def _astype_vjp(needs, out_bar, out, x, dtype):
     target = dtype_of(x)
-    if target.kind not in "fc":
+    if not is_inexact(target):
         return (None,)
     if target.kind != "c" and dtype_of(out_bar).kind == "c":
         out_bar = lax.real(out_bar)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from adjoin.core.avals import ShapedArray
+from adjoin.core.axes import keepdims_shape, shift_axes
 from adjoin.core.lowering import Lowering, same_aval
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of, shape_of
 from adjoin.primitives import lax
-from adjoin.primitives._axes import batch_axis_to_front, keepdims_shape, shift_axes
+from adjoin.primitives._axes import batch_axis_to_front
 
 
 def _reduced_shape(shape, axes, keepdims):

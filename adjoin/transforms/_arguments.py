@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adjoin.core.avals import is_inexact
 from adjoin.core.trace import Tracer, dtype_of, shape_of
 
 
@@ -23,12 +24,11 @@ def as_array(x, what):
 
 
 def check_differentiable(x, what, fun_name):
-    dt = dtype_of(x)
-    if dt.kind not in "fc":
+    if not is_inexact(x):
         raise TypeError(
             f"{fun_name} requires real or complex floating-point inputs, but {what} has dtype "
-            f"{dt}. Pass floats (e.g. `x.astype(float)` or `1.0` instead of `1`), or leave "
-            "the argument out of argnums.")
+            f"{dtype_of(x)}. Pass floats (e.g. `x.astype(float)` or `1.0` instead of `1`), or "
+            "leave the argument out of argnums.")
 
 
 def argnums_tuple(argnums, nargs, fun_name):
@@ -48,11 +48,10 @@ def check_tangent(p, t, i):
     if shape_of(t) != shape_of(p):
         raise ValueError(f"tangent {i} has shape {shape_of(t)} but its primal has shape "
                          f"{shape_of(p)}; a tangent must have its primal's shape")
-    pk, tk = dtype_of(p).kind, dtype_of(t).kind
-    if pk not in "fc":
+    if not is_inexact(p):
         raise TypeError(f"primal {i} has dtype {dtype_of(p)} and cannot carry a tangent; pass "
                         "None as its tangent or make the primal a float array")
-    if tk not in "fc" or (pk == "f" and tk == "c"):
+    if not is_inexact(t) or (dtype_of(p).kind == "f" and dtype_of(t).kind == "c"):
         raise TypeError(f"tangent {i} has dtype {dtype_of(t)} but its primal has dtype "
                         f"{dtype_of(p)}; the tangent must have the primal's dtype")
     return t

@@ -9,11 +9,10 @@ Only the modules of ``custom.py``'s family use it.
 """
 from __future__ import annotations
 
-import numpy as np
-
+from adjoin.core.avals import zero_tangent
 from adjoin.core.lowering import Lowering
 from adjoin.core.pytree import tree_flatten, tree_map
-from adjoin.core.trace import Tracer, dtype_of, shape_of
+from adjoin.core.trace import Tracer
 from adjoin.transforms.forward import JVPTracer
 from adjoin.transforms.reverse import VJPTracer
 from adjoin.transforms.staging import abstract_eval
@@ -21,15 +20,9 @@ from adjoin.transforms.staging import abstract_eval
 RUNS_USER_CODE = Lowering(foldable=False)
 
 
-def zeros(x):
-    """Zeros of x's shape (float64 for integer x): a symbolic-zero tangent made concrete."""
-    dt = dtype_of(x)
-    return np.zeros(shape_of(x), dt if dt.kind in "fc" else np.float64)
-
-
 def fill(ts, like):
     """Tangents or cotangents with each None replaced by zeros like its primal."""
-    return [zeros(p) if t is None else t for t, p in zip(ts, like)]
+    return [zero_tangent(p) if t is None else t for t, p in zip(ts, like)]
 
 
 def call_shape(*avals, fun, **params):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import functools
 
+from adjoin.core.avals import is_inexact, zero_tangent
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten, tree_map
-from adjoin.core.trace import dtype_of
 from adjoin.transforms._call import (RUNS_USER_CODE, FlatFun, call_cost, call_shape, fill,
-                                     forward_with_closure, reverse_record, split_static, zeros)
+                                     forward_with_closure, reverse_record, split_static)
 from adjoin.transforms.api import vjp, vmap
 
 
@@ -31,10 +31,10 @@ def _cjvp_vjp(needs, cts, outs, *primals, fun, rule, **_):
     def tangent_map(*ts):
         return list(rule(list(primals), list(ts))[1])
 
-    at_zero = [zeros(p) for p in primals]
+    at_zero = [zero_tangent(p) for p in primals]
     _, pullback = vjp(tangent_map, *at_zero)
     in_cts = pullback([c for c in cts])
-    return [c if n and dtype_of(p).kind in "fc" else None
+    return [c if n and is_inexact(p) else None
             for c, n, p in zip(in_cts, needs, primals)]
 
 

@@ -9,13 +9,12 @@ import functools
 
 import adjoin.numpy as anp
 from adjoin.core.axes import drop_axis
-from adjoin.core.avals import ShapedArray
+from adjoin.core.avals import ShapedArray, is_inexact, zero_tangent
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import TracerArrayConversionError, dtype_of, shape_of
 from adjoin.transforms._call import (RUNS_USER_CODE, FlatFun, call_cost, call_shape, fill,
-                                     forward_with_closure, mask, reverse_record, split_static,
-                                     zeros)
+                                     forward_with_closure, mask, reverse_record, split_static)
 from adjoin.transforms.api import vjp, vmap
 
 
@@ -47,10 +46,10 @@ def _cvjp_jvp(primals, tangents, fun, fwd, bwd, **_):
         return outs, [None] * len(outs)
 
     def cotangent_map(*cts):
-        return [zeros(p) if c is None else c for c, p in zip(bwd(res, list(cts)), primals)]
+        return [zero_tangent(p) if c is None else c for c, p in zip(bwd(res, list(cts)), primals)]
 
     try:
-        _, pullback = vjp(cotangent_map, *[zeros(o) for o in outs])
+        _, pullback = vjp(cotangent_map, *[zero_tangent(o) for o in outs])
         out_t = pullback(fill(tangents, primals))
     except TracerArrayConversionError as err:
         raise TypeError(
@@ -58,7 +57,7 @@ def _cvjp_jvp(primals, tangents, fun, fwd, bwd, **_):
             "rule, so bwd must be written with adjoin.numpy operations; it applied a raw "
             "NumPy function to the cotangent. Write bwd with adjoin.numpy, or use "
             "custom_jvp for this function.") from err
-    return outs, [t if dtype_of(o).kind in "fc" else None for t, o in zip(out_t, outs)]
+    return outs, [t if is_inexact(o) else None for t, o in zip(out_t, outs)]
 
 
 def _cvjp_forward(trace, args, params):
@@ -74,7 +73,7 @@ def _cvjp_batch(vals, dims, fun, fwd, bwd, **params):
     examples = [_example_aval(v, d) for v, d in zip(vals, dims)]
 
     def bbwd(res, cts):
-        in_cts = vmap(lambda r, c: [zeros(a) if x is None else x
+        in_cts = vmap(lambda r, c: [zero_tangent(a) if x is None else x
                                     for x, a in zip(bwd(r, list(c)), examples)],
                       in_axes=(0, 0), out_axes=0)(res, list(cts))
         # an argument that was not batched receives the sum over the batch

@@ -22,6 +22,7 @@ import os
 
 import numpy as np
 
+from adjoin.core.avals import is_inexact
 from adjoin.core.graph import Literal, Var
 from adjoin.primitives.reductions import sum_p
 from adjoin.primitives.structural import broadcast_to_p
@@ -135,7 +136,7 @@ class NumpyGenerator:
         if not self.fuse or eqn.prim is not sum_p:
             return None
         x = eqn.invars[0]
-        if type(x) is not Var or x.aval.dtype.kind not in "fc":
+        if type(x) is not Var or not is_inexact(x.aval):
             return None
         if eqn.params.get("keepdims") or tuple(eqn.params.get("axes", ())) != tuple(range(x.aval.ndim)):
             return None

@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from adjoin.core.avals import aval_of
+from adjoin.core.avals import aval_of, is_inexact, zero_tangent
 from adjoin.core.pytree import tree_flatten, tree_map
 from adjoin.core.trace import Tracer, dtype_of, shape_of
 from adjoin.transforms._arguments import (argnums_tuple, as_array, check_differentiable,
@@ -43,13 +43,8 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence):
         out_flat, out_tree = tree_flatten(out)
         pairs = [trace.unwrap(o) for o in out_flat]
     primals_out = [p for p, _ in pairs]
-    tangents_out = [_zeros_like(p) if t is None else t for p, t in pairs]
+    tangents_out = [zero_tangent(p) if t is None else t for p, t in pairs]
     return out_tree.unflatten(primals_out), out_tree.unflatten(tangents_out)
-
-
-def _zeros_like(x):
-    dt = dtype_of(x)
-    return np.zeros(shape_of(x), dt if dt.kind in "fc" else np.float64)
 
 
 def linearize(fun: Callable, *primals):
@@ -71,7 +66,7 @@ def linearize(fun: Callable, *primals):
             out_flat, out_tree = tree_flatten(out)
             pairs = [trace.unwrap(o) for o in out_flat]
         primals_out = [p for p, _ in pairs]
-        t_out = [_zeros_like(p) if t is None else t for p, t in pairs]
+        t_out = [zero_tangent(p) if t is None else t for p, t in pairs]
         # A primitive whose jvp rule computes primal and tangent in one equation (scan,
         # while_loop, cond, custom rules: one loop over the pair) leaves primal outputs
         # that are staged values of this graph. They do not depend on the tangent inputs
@@ -113,7 +108,7 @@ def _record(fun, args, argnums, fun_name, has_aux, kwargs, copy_inputs):
             for j, leaf in enumerate(leaves):
                 what = f"argument {i}" + (f" (leaf {j})" if len(leaves) > 1 else "")
                 x = as_array(leaf, what)
-                if fun_name == "vjp" and dtype_of(x).kind not in "fc":
+                if fun_name == "vjp" and not is_inexact(x):
                     tracers.append(x)  # integer inputs of vjp are constants (zero cotangent)
                     continue
                 check_differentiable(x, what, fun_name)
@@ -145,10 +140,10 @@ def _input_cotangents(trace, diff_trees, cts):
         leaves = []
         for t in tracers:
             if type(t) is not VJPTracer:  # a constant (integer) input
-                leaves.append(_zeros_like(t))
+                leaves.append(zero_tangent(t))
                 continue
             c = cts[t.idx]
-            leaves.append(_zeros_like(t.primal) if c is None else c)
+            leaves.append(zero_tangent(t.primal) if c is None else c)
         results.append(tree.unflatten(leaves))
     return results
 
@@ -179,7 +174,7 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
             if shape_of(c) != a.shape:
                 raise ValueError(f"cotangent {k} has shape {shape_of(c)} but the output has "
                                  f"shape {a.shape}; a cotangent must have its output's shape")
-            if a.dtype.kind in "fc" and dtype_of(c).kind not in "fc":
+            if is_inexact(a) and not is_inexact(c):
                 raise TypeError(f"cotangent {k} has dtype {dtype_of(c)} but the output has "
                                 f"dtype {a.dtype}")
             if a.dtype.kind == "f" and dtype_of(c).kind == "c":

@@ -23,7 +23,7 @@ from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from adjoin.core.avals import ShapedArray
+from adjoin.core.avals import ShapedArray, is_inexact, zero_tangent
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import (PrimalTracer, ConcretizationError, Trace, Tracer, concrete_value,
                                dtype_of, shape_of)
@@ -71,13 +71,6 @@ def _shape_only(x):
     if type(x) is np.ndarray and x.size >= SHAPE_ONLY_MIN_SIZE:
         return ShapedArray(x.shape, x.dtype)
     return x
-
-
-def _is_inexact(x) -> bool:
-    t = type(x)
-    if t is float or t is np.float64 or t is complex:
-        return True
-    return dtype_of(x).kind in "fc"
 
 
 class VJPTrace(Trace):
@@ -148,7 +141,7 @@ class VJPTrace(Trace):
                 primals = [_shape_only(p) for p in primals]
         if prim.multiple_results:
             return self.record(prim.vjp, params, tuple(in_idx), primals, out, True, prim)
-        if not _is_inexact(out):
+        if not is_inexact(out):
             return out
         idx = self.num_slots
         self.num_slots = idx + 1
@@ -168,8 +161,8 @@ class VJPTrace(Trace):
             n = len(out)
             self.num_slots += n
             self.tape.append((vjp_rule, params, in_idx, saved, out, idx, n, primitive))
-            return [VJPTracer(self, o, idx + i) if _is_inexact(o) else o for i, o in enumerate(out)]
-        if not _is_inexact(out):
+            return [VJPTracer(self, o, idx + i) if is_inexact(o) else o for i, o in enumerate(out)]
+        if not is_inexact(out):
             return out
         self.num_slots += 1
         self.tape.append((vjp_rule, params, in_idx, saved, out, idx, 0, primitive))
@@ -207,8 +200,7 @@ class VJPTrace(Trace):
             if c is not None:
                 return c
             x = x.primal
-        dt = dtype_of(x)
-        return np.zeros(shape_of(x), dt if dt.kind in "fc" else np.float64)
+        return zero_tangent(x)
 
     def split_args(self, args):
         """(primal values, tape slot or -1 per argument); constants are protected by
