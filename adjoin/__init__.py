@@ -19,7 +19,7 @@ from adjoin.transforms.custom import (checkpoint, custom_jvp, custom_vjp,  # noq
                                       stop_gradient)
 from adjoin.implicit.strategies import (DiffStrategy, Implicit, OneStep, Truncated,  # noqa: F401
                                         Unroll)
-from adjoin import ode  # noqa: F401  (the ODE level: odeint, solve_ivp, adjoints)
+from adjoin import ode, optim  # noqa: F401  (the ODE level; optimizers with optax's API)
 from adjoin.ode import Backsolve, Checkpointed, Interpolated  # noqa: F401
 
 from adjoin.core.allocator import tune_allocator, tune_on_import as _tune_on_import  # noqa: F401

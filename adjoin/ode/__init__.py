@@ -24,4 +24,5 @@ from adjoin.ode.strategies import Backsolve, Checkpointed, Interpolated  # noqa:
 from adjoin.ode.tableaus import METHODS, Tableau, get_method  # noqa: F401
 from adjoin.ode.ivp import OdeResult, solve_ivp  # noqa: F401
 from adjoin.ode.engine import DEFAULT_MAX_STEPS  # noqa: F401
-from adjoin.ode.compare import AdjointReport, AdjointRow, compare_adjoints  # noqa: F401
+from adjoin.ode.compare import (AdjointReport, AdjointRow, compare_adjoints,  # noqa: F401
+                                gradient_memory)

@@ -185,6 +185,27 @@ def _name(adjoint) -> str:
     return repr(adjoint)
 
 
+def gradient_memory(fun: Callable, *args) -> tuple[int, int]:
+    """``(tape_bytes, peak_bytes)`` of the gradient of the scalar ``fun(*args)``: the bytes
+    alive between the forward and the backward pass, and the most in use during the backward
+    pass, both above what was in use before (tracemalloc, which sees NumPy's arrays)."""
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        _, pullback = vjp(fun, *args)
+        tape = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.reset_peak()
+        pullback(1.0)
+        peak = tracemalloc.get_traced_memory()[1] - before
+        del pullback
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    return int(tape), int(max(peak, tape))
+
+
 def _run(loss, params, adjoint, measure_memory) -> AdjointRow:
     t0 = time.perf_counter()
     value, pullback = vjp(lambda p: loss(p, adjoint), params)
@@ -193,20 +214,9 @@ def _run(loss, params, adjoint, measure_memory) -> AdjointRow:
     tape = peak = 0
     with recording() as log:
         if measure_memory:
-            tracemalloc.start()
-            try:
-                before = tracemalloc.get_traced_memory()[0]
-                value, pullback = vjp(lambda p: loss(p, adjoint), params)
-                tape = tracemalloc.get_traced_memory()[0] - before
-                tracemalloc.reset_peak()
-                pullback(1.0)
-                peak = tracemalloc.get_traced_memory()[1] - before
-                del pullback
-            finally:
-                tracemalloc.stop()
+            tape, peak = gradient_memory(lambda p: loss(p, adjoint), params)
         else:
-            value, pullback = vjp(lambda p: loss(p, adjoint), params)
-            pullback(1.0)
+            vjp(lambda p: loss(p, adjoint), params)[1](1.0)
     s = _sum_stats(log)
     return AdjointRow(_name(adjoint), float(value), grad, 0.0, 0.0, [], s["nfev_forward"],
                       s["nfev_backward"], s["nvjp_backward"], s["recomputed_steps"],

@@ -1,2 +1,3 @@
 """adjoin.scipy: differentiable SciPy functions."""
 from adjoin.scipy import special  # noqa: F401
+from adjoin.scipy import integrate  # noqa: F401  (odeint, solve_ivp: adjoin.ode's engine)
