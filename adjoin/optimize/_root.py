@@ -38,7 +38,7 @@ def backtrack(F, u, du, fnorm, theta, halvings=30):
     t = 1.0
     for _ in range(halvings):
         un = u + t * du
-        ok = full | (two_norm(F(un, *theta)) <= (1.0 - 1e-4 * t) * fnorm)
+        ok = anp.logical_or(full, two_norm(F(un, *theta)) <= (1.0 - 1e-4 * t) * fnorm)
         if every(ok):
             return un
         t = anp.where(ok, t, 0.5 * t)  # the examples that passed keep their step
