@@ -147,7 +147,7 @@ def linear_solve(A: Any, b: Any, *, method: str = "auto",
     maxiter = 10 * n if maxiter is None else int(maxiter)
     options = {} if restart is None else {"restart": int(restart)}
     Mf = as_function(M)
-    threshold = stopping_threshold(krylov.norm(b), tol, atol)
+    threshold = stopping_threshold(krylov.norm(stopped(b)), tol, atol)  # nothing taped
     name = krylov.method_name(base, **options)
 
     def implicit(problem, strategy):

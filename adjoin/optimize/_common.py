@@ -8,7 +8,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.core.pytree import tree_flatten, tree_unflatten
 from adjoin.core.trace import ConcretizationError, Tracer, _stack, dtype_of
-from adjoin.implicit.iterative import largest, stopping_threshold
+from adjoin.implicit.iterative import largest, stopped, stopping_threshold
 from adjoin.implicit.krylov import METHODS
 from adjoin.implicit.linear import LinearOptions
 from adjoin.transforms.closure import closure_convert
@@ -96,7 +96,7 @@ def two_norm(v):
 
 def threshold(error, state0, theta, tol, atol):
     """Stop when the residual ≤ max(tol · residual at x0, atol), for each vmap example."""
-    r0 = error(state0, *theta)
+    r0 = error(stopped(state0), *stopped(theta))  # a value only: nothing is taped
     worst = largest(r0)
     if not np.isfinite(worst):
         raise FloatingPointError(f"the residual at the initial guess is {worst}: the function "
