@@ -16,7 +16,8 @@ from adjoin.implicit.info import NotConvergedError, SolveInfo  # noqa: F401
 from adjoin.linalg._api import cho_factor, cho_solve, lstsq, solve, solve_triangular  # noqa: F401
 from adjoin.linalg._linear_solve import bicgstab, cg, gmres, linear_solve, minres  # noqa: F401
 from adjoin.linalg._operators import apply_operator  # noqa: F401
-from adjoin.linalg._sparse import SparseMatrix, SparsePattern, sparse_matvec, sparse_solve  # noqa: F401
+from adjoin.linalg._sparse import SparseMatrix  # noqa: F401
+from adjoin.primitives.sparse import SparsePattern, sparse_matvec, sparse_solve  # noqa: F401
 
 __all__ = ["solve", "solve_triangular", "cho_factor", "cho_solve", "lstsq", "linear_solve",
            "cg", "bicgstab", "gmres", "minres", "SparseMatrix", "SparsePattern",

@@ -11,117 +11,13 @@ Rules (the lecture's implicit table): x = A⁻¹b has ẋ = A⁻¹(ḃ − Ȧx);
 """
 from __future__ import annotations
 
-import numpy as np
-
 import adjoin.numpy as anp
-from adjoin.core.avals import ShapedArray
-from adjoin.core.primitive import Primitive
 from adjoin.core.trace import _stack, dtype_of, shape_of
-from adjoin.linalg._sparse import as_sparse, sparse_solve
+from adjoin.linalg._sparse import as_sparse
+from adjoin.primitives.sparse import sparse_solve
+from adjoin.primitives.triangular import solve_triangular_p
 
 __all__ = ["solve", "solve_triangular", "cho_factor", "cho_solve", "lstsq"]
-
-
-# =====================================================================================
-# solve_triangular
-# =====================================================================================
-
-def _tri_mask(n, lower, unit_diagonal):
-    k = -1 if unit_diagonal else 0
-    return np.tril(np.ones((n, n)), k) if lower else np.triu(np.ones((n, n)), -k)
-
-
-def _tri_impl(a, b, lower, trans, unit_diagonal):
-    import scipy.linalg as sla
-    a, b = np.asarray(a), np.asarray(b)
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    dtype = np.result_type(a.dtype, b.dtype, np.float64)
-    out = np.empty(batch + b.shape[-2:], dtype)
-    a = np.broadcast_to(a, batch + a.shape[-2:])
-    b = np.broadcast_to(b, batch + b.shape[-2:])
-    for idx in np.ndindex(*batch):
-        ai = a[idx]
-        if unit_diagonal is False and np.any(np.diagonal(ai) == 0):
-            from adjoin.primitives.linalg import SingularMatrixError
-            raise SingularMatrixError("solve_triangular: the triangular matrix has a zero on its "
-                                      "diagonal (it is singular)")
-        out[idx] = sla.solve_triangular(ai, b[idx], lower=lower, trans=trans,
-                                        unit_diagonal=unit_diagonal, check_finite=False)
-    return out
-
-
-def _tri_shape(a, b, lower, trans, unit_diagonal):
-    if len(a.shape) < 2 or a.shape[-1] != a.shape[-2]:
-        raise ValueError(f"solve_triangular: expected a square matrix, got shape {a.shape}")
-    if len(b.shape) < 2 or b.shape[-2] != a.shape[-1]:
-        raise ValueError(f"solve_triangular: the right-hand side of shape {b.shape} does not "
-                         f"match the matrix of shape {a.shape}")
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    return ShapedArray(batch + b.shape[-2:], np.result_type(a.dtype, b.dtype, np.float64))
-
-
-def _tri(a, lower, unit_diagonal):
-    """The triangle of a that the solve reads (strict when the diagonal is a unit one)."""
-    return a * _tri_mask(shape_of(a)[-1], lower, unit_diagonal)
-
-
-def _op(a, trans):
-    return anp.swapaxes(a, -1, -2) if trans else a
-
-
-# X = op(T)⁻¹B, T the triangle of A, op(T) = T or Tᵀ:
-#   Ẋ = op(T)⁻¹(Ḃ − op(tri Ȧ) X) ; Λ = op(T)⁻ᵀ X̄ ; B̄ = Λ ; Ā = tri(−ΛXᵀ) (trans 0), tri(−XΛᵀ) (1)
-def _tri_jvp(primals, tangents, lower, trans, unit_diagonal):
-    a, b = primals
-    ta, tb = tangents
-    p = dict(lower=lower, trans=trans, unit_diagonal=unit_diagonal)
-    x = solve_triangular_p.bind(a, b, **p)
-    rhs = tb
-    if ta is not None:
-        dax = anp.matmul(_op(_tri(ta, lower, unit_diagonal), trans), x)
-        rhs = -dax if rhs is None else rhs - dax
-    if rhs is None:
-        return x, None
-    t = solve_triangular_p.bind(a, rhs, **p)
-    if shape_of(t) != shape_of(x):
-        t = anp.broadcast_to(t, shape_of(x))
-    return x, t
-
-
-def _tri_vjp(needs, g, x, a, b, lower, trans, unit_diagonal):
-    from adjoin.primitives.blas import sum_to_shape
-    lam = solve_triangular_p.bind(a, g, lower=lower, trans=1 - trans, unit_diagonal=unit_diagonal)
-    ga = gb = None
-    if needs[0]:
-        outer = anp.matmul(x, anp.swapaxes(lam, -1, -2)) if trans else \
-            anp.matmul(lam, anp.swapaxes(x, -1, -2))
-        ga = sum_to_shape(-_tri(outer, lower, unit_diagonal), shape_of(a),
-                          dtype_of(a).kind != "c")
-    if needs[1]:
-        gb = sum_to_shape(lam, shape_of(b), dtype_of(b).kind != "c")
-    return ga, gb
-
-
-def _tri_batch(vals, dims, **p):
-    from adjoin.primitives.linalg import _front_pad
-    a, b = vals
-    da, db = dims
-    a, b = _front_pad([a, b], [da, db], [2, 2])
-    if da is None:
-        # a not batched: b's batch axis is in front; a broadcasts
-        pass
-    elif db is None:
-        b = anp.reshape(b, (1,) * (len(shape_of(a)) - len(shape_of(b))) + shape_of(b))
-    return solve_triangular_p.bind(a, b, **p), 0
-
-
-def _tri_cost(a, b, **p):
-    batch = int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]), dtype=np.int64))
-    return a.shape[-1] ** 2 * b.shape[-1] * batch
-
-
-solve_triangular_p = Primitive("solve_triangular", _tri_impl, shape=_tri_shape, jvp=_tri_jvp,
-                               vjp=_tri_vjp, batch=_tri_batch, cost=_tri_cost)
 
 
 _TRANS = {0: 0, 1: 1, 2: 2, "N": 0, "T": 1, "C": 2}

@@ -30,7 +30,8 @@ from adjoin.implicit.problem import DirectSolver
 from adjoin.implicit.strategies import DiffStrategy, solve
 from adjoin.linalg._api import cho_factor, cho_solve
 from adjoin.linalg._operators import as_function, as_operator, kind_of
-from adjoin.linalg._sparse import as_sparse, sparse_solve
+from adjoin.linalg._sparse import as_sparse
+from adjoin.primitives.sparse import sparse_solve
 
 import adjoin.numpy as anp
 

@@ -21,7 +21,8 @@ import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import Tracer, _stack, dtype_of, shape_of
-from adjoin.linalg._sparse import as_sparse, sparse_matvec_p
+from adjoin.linalg._sparse import as_sparse
+from adjoin.primitives.sparse import sparse_matvec_p
 from adjoin.transforms.closure import closure_convert
 
 

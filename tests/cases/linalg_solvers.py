@@ -6,7 +6,7 @@ import scipy.sparse.linalg as spla
 
 import adjoin.numpy as anp
 from adjoin.linalg import SparsePattern, apply_operator, solve_triangular, sparse_matvec
-from adjoin.linalg._sparse import _factor, sparse_lu_solve_p, sparse_solve
+from adjoin.primitives.sparse import _factor, sparse_lu_solve_p, sparse_solve
 from tests.cases import Case
 
 _EYE4 = 4.0 * np.eye(4)
