@@ -32,9 +32,6 @@ import numpy as np
 #: read it for their fast path (``if not trace_stack:`` no transformation is active, call
 #: NumPy directly) and never modify it.
 trace_stack: list["Trace"] = []
-#: the same list under its older name, kept only until adjoin.linalg (_api, _operators,
-#: _sparse) and adjoin.optimize._common import ``trace_stack``; nothing else may use it
-_stack = trace_stack
 
 #: where ``np.<name>(tracer)`` finds its differentiable equivalent (see register_array_api)
 _array_namespace: ModuleType | None = None

@@ -12,7 +12,7 @@ Rules (the lecture's implicit table): x = A⁻¹b has ẋ = A⁻¹(ḃ − Ȧx);
 from __future__ import annotations
 
 import adjoin.numpy as anp
-from adjoin.core.trace import _stack, dtype_of, shape_of
+from adjoin.core.trace import dtype_of, shape_of, trace_stack
 from adjoin.linalg._sparse import as_sparse
 from adjoin.primitives.sparse import sparse_solve
 from adjoin.primitives.triangular import solve_triangular_p
@@ -42,7 +42,7 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
             return anp.conj(solve_triangular(anp.conj(a), anp.conj(b), 1, lower, unit_diagonal))
         t = 1
     lower, unit_diagonal = bool(lower), bool(unit_diagonal)
-    if not _stack:
+    if not trace_stack:
         import scipy.linalg as sla
         return sla.solve_triangular(a, b, trans=t, lower=lower, unit_diagonal=unit_diagonal)
     vector = len(shape_of(b)) == 1

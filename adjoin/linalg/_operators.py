@@ -20,7 +20,7 @@ import scipy.sparse.linalg as spla
 import adjoin.numpy as anp
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
-from adjoin.core.trace import Tracer, _stack, dtype_of, shape_of
+from adjoin.core.trace import Tracer, dtype_of, shape_of, trace_stack
 from adjoin.linalg._sparse import as_sparse
 from adjoin.primitives.sparse import sparse_matvec_p
 from adjoin.transforms.closure import closure_convert
@@ -106,7 +106,7 @@ linear_operator_p = Primitive(
 def apply_operator(op, x, trans=0):
     """op x (or opᵀ x) for a scipy LinearOperator, differentiable in x."""
     param = op if isinstance(op, _OperatorParam) else _OperatorParam(op)
-    if not _stack:
+    if not trace_stack:
         return _linop_impl(x, param, trans)
     return linear_operator_p.bind(x, op=param, trans=trans)
 

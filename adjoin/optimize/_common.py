@@ -7,7 +7,7 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.pytree import tree_flatten, tree_unflatten
-from adjoin.core.trace import ConcretizationError, Tracer, _stack, dtype_of
+from adjoin.core.trace import ConcretizationError, Tracer, dtype_of, trace_stack
 from adjoin.implicit.iterative import largest, stopped, stopping_threshold
 from adjoin.implicit.krylov import METHODS
 from adjoin.implicit.linear import LinearOptions
@@ -74,7 +74,7 @@ def parametrize(fun, x0, args, arity=1):
     def call(*a):
         return fun(*a[:arity], *rebuild(a[arity:]))
 
-    if not _stack:  # no transformation is active: nothing traced can be closed over
+    if not trace_stack:  # no transformation is active: nothing traced can be closed over
         return call, dyn
     xs = x0 if arity > 1 else (x0,)
     try:
