@@ -151,10 +151,10 @@ spiral_data = spiral.make_data(200)                     # dy/dt = y³ A on [0, 2
 dt = spiral_data.t[1] - spiral_data.t[0]
 adjoints = [ad.Unroll(), ad.Checkpointed(4), ad.Backsolve(), ad.Interpolated()]
 curves = {}
-for adjoint in adjoints:              # the same 40 Adam steps on windows of 4 intervals
+for adjoint in adjoints:              # the same 30 Adam steps on windows of 4 intervals
     rng = np.random.default_rng(0)
     fitted = optim.fit(lambda p, b: spiral.batch_loss(p, b, adjoint, method="rk4", dt0=dt),
-                       spiral.init_params(rng), optim.adam(1e-2), 40,
+                       spiral.init_params(rng), optim.adam(1e-2), 30,
                        batches=lambda step: spiral.get_batch(rng, spiral_data, 5, 16),
                        desc=f"spiral, adjoint={adjoint!r}")
     curves[repr(adjoint)] = fitted.losses
@@ -177,8 +177,8 @@ def decay(k, steps, adjoint):                            # 32 states, rk4, `step
 memory = {}
 for adjoint in [ad.Unroll(), ad.Checkpointed(8), ad.Backsolve()]:
     memory[repr(adjoint)] = [gradient_memory(lambda k: decay(k, s, adjoint), 0.5)[1]
-                             for s in (10, 30, 90)]
-print("\npeak bytes of the gradient at 10, 30, 90 steps (32 states; benchmarks/README.md "
+                             for s in (8, 24, 72)]
+print("\npeak bytes of the gradient at 8, 24, 72 steps (32 states; benchmarks/README.md "
       "has 100 to 10,000):")
 for name, peaks in memory.items():
     print(f"  {name:<16}" + "".join(f"{p:>12,}" for p in peaks))
@@ -199,11 +199,11 @@ else:
     pred = np.asarray(odeint(spiral.mlp_field, spiral_data.y[0], spiral_data.t, learned,
                              method="rk4", dt0=dt))
     a2.plot(*spiral_data.y.T, "k-", lw=1, label="data")
-    a2.plot(*pred.T, "C1--", lw=1.5, label="learned (40 Adam steps)")
+    a2.plot(*pred.T, "C1--", lw=1.5, label="learned (30 Adam steps)")
     a2.set(title="trajectory from y(0) = (2, 0)", xlabel="y₁", ylabel="y₂", aspect="equal")
     a2.legend()
     for name, peaks in memory.items():
-        a3.loglog([10, 30, 90], peaks, "o-", label=name)
+        a3.loglog([8, 24, 72], peaks, "o-", label=name)
     a3.set(title="peak memory of the gradient", xlabel="steps", ylabel="bytes")
     a3.legend()
     fig.tight_layout()

@@ -38,8 +38,8 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.trace import shape_of
-from adjoin.ode.dense import StepInterpolant, step_interpolant
-from adjoin.ode.engine import output_boundaries, step_times
+from adjoin.ode.dense import DenseRecorder
+from adjoin.ode.engine import concrete_times, output_boundaries, step_times, uniform_fractions
 from adjoin.transforms.api import vjp
 from adjoin.transforms.custom import custom_vjp
 
@@ -96,6 +96,18 @@ def _no_steps(ybar, theta):
     return (ybar[0], anp.zeros(1), *[np.zeros(shape_of(p)) for p in theta])
 
 
+def _backward_grid(problem, grid, tc, i):
+    """The step fractions of the backward integration over [t_{i+1} → t_i]: the forward
+    steps reversed for fixed steps or a given grid, None (adaptive) otherwise."""
+    if grid is not None:
+        fr = np.asarray(grid[i])
+    elif not problem.tab.adaptive:
+        fr = uniform_fractions(tc[i + 1] - tc[i], problem.opts.dt0)
+    else:
+        return None
+    return [1.0 - fr[::-1]]
+
+
 def backsolve_integration(problem):
     """The states at the output times, differentiated by Chen et al.'s backsolve adjoint."""
     field, theta = problem.explicit()
@@ -110,7 +122,8 @@ def backsolve_integration(problem):
         outs, traj = problem.integrator(field).run(y0, ts, list(th), grid=problem.grid)
         stats.steps, stats.rejected = traj.naccept, traj.nreject
         stats.nfev_forward += traj.nfev
-        grid = traj.fractions if problem.known_steps else None
+        # fixed steps: the backward pass recomputes the grid (nothing kept per step)
+        grid = problem.grid
         stats.hold(len(outs), len(outs) * n * 8)
         return anp.stack(outs), (outs, ts, list(th), grid)
 
@@ -123,6 +136,7 @@ def backsolve_integration(problem):
         rhs = adjoint_field(field, n, True, counter=counter)
         p = sum(_sizes(th))
         integ = problem.integrator(rhs, head=2 * n)
+        tc = concrete_times(ts, problem.name)
         a = ybar[K - 1]
         a_theta = anp.zeros(p)
         tbar = [anp.asarray(0.0)] * K
@@ -133,7 +147,7 @@ def backsolve_integration(problem):
             nfev += 1
             z = anp.concatenate([y_end, a, a_theta])
             back_ts = anp.stack([ts[i + 1], ts[i]])
-            g = None if grid is None else [1.0 - np.asarray(grid[i])[::-1]]
+            g = _backward_grid(problem, grid, tc, i)
             zs, traj = integ.run(z, back_ts, th, grid=g)
             nfev += traj.nfev
             z0 = zs[-1]
@@ -148,38 +162,6 @@ def backsolve_integration(problem):
     core = custom_vjp(primal)
     core.defvjp(fwd, bwd)
     return core(problem.y0, problem.ts, *theta)
-
-
-class _DenseRecorder:
-    """Observer of the forward pass: the interpolant of every accepted step."""
-
-    def __init__(self, tab):
-        self.tab = tab
-        self.pieces, self.steps, self.pending = [], [], None
-
-    def __call__(self, step):
-        if self.pending is not None:
-            self._close(self.pending, step.f0)
-        self.steps.append((step.interval, step.s0, step.s1))
-        if step.f1 is not None:
-            self._close(step, step.f1)
-            self.pending = None
-        else:
-            self.pending = step
-            self.pieces.append(None)
-
-    def _close(self, step, f1):
-        piece = step_interpolant(self.tab, step.t, step.h, step.h_traced, step.y0, step.f0,
-                                 step.y1, f1, step.ks)
-        if self.pending is step:
-            self.pieces[-1] = piece
-        else:
-            self.pieces.append(piece)
-
-    def finish(self, f_end):
-        if self.pending is not None:
-            self._close(self.pending, f_end)
-            self.pending = None
 
 
 def _held_bytes(pieces) -> int:
@@ -206,7 +188,7 @@ def interpolated_integration(problem):
     def fwd(y0, ts, *th):
         th = list(th)
         integ = problem.integrator(field)
-        rec = _DenseRecorder(tab)
+        rec = DenseRecorder(tab)
         outs, traj = integ.run(y0, ts, th, grid=problem.grid, observer=rec)
         if rec.pending is not None:
             last = rec.pending
@@ -259,4 +241,4 @@ def interpolated_integration(problem):
     return core(problem.y0, problem.ts, *theta)
 
 
-__all__ = ["backsolve_integration", "interpolated_integration", "StepInterpolant"]
+__all__ = ["backsolve_integration", "interpolated_integration"]

@@ -95,3 +95,37 @@ class DenseSolution:
             out.append(np.asarray(p(theta), dtype=np.float64))
         arr = np.stack(out, axis=-1) if out else np.zeros((0,))
         return arr[..., 0] if ts.ndim == 0 else arr
+
+
+class DenseRecorder:
+    """Observer of a forward pass: the interpolant of every accepted step (``pieces``) and
+    its (interval, s₀, s₁) (``steps``). A step whose method does not give F at its end
+    (no FSAL) waits for the next step's F at its start; :meth:`finish` closes the last."""
+
+    def __init__(self, tab):
+        self.tab = tab
+        self.pieces, self.steps, self.pending = [], [], None
+
+    def __call__(self, step):
+        if self.pending is not None:
+            self._close(self.pending, step.f0)
+        self.steps.append((step.interval, step.s0, step.s1))
+        if step.f1 is not None:
+            self._close(step, step.f1)
+            self.pending = None
+        else:
+            self.pending = step
+            self.pieces.append(None)
+
+    def _close(self, step, f1):
+        piece = step_interpolant(self.tab, step.t, step.h, step.h_traced, step.y0, step.f0,
+                                 step.y1, f1, step.ks)
+        if self.pending is step:
+            self.pieces[-1] = piece
+        else:
+            self.pieces.append(piece)
+
+    def finish(self, f_end):
+        if self.pending is not None:
+            self._close(self.pending, f_end)
+            self.pending = None

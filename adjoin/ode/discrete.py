@@ -28,7 +28,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.core.pytree import register_pytree_node
 from adjoin.core.trace import shape_of
-from adjoin.ode.engine import concrete_times, output_boundaries, uniform_fractions
+from adjoin.ode.engine import StepTable, concrete_times, output_boundaries, uniform_fractions
 from adjoin.ode.revolve import (OnlineCheckpoints, Reversal, first_chain, online_reversal,
                                 optimal_recomputations)
 from adjoin.transforms.api import vjp
@@ -95,6 +95,45 @@ def _recorder(known: bool, L: int, n: int, y0):
     return observe, lambda: (online.store, None)
 
 
+class _Pullback:
+    """The adjoint pulled back through the steps, one vjp of a step at a time: a (the
+    cotangent of the state), t̄ (of the output times) and θ̄ (of the parameters)."""
+
+    def __init__(self, integ, steps: StepTable, ts, theta, ybar):
+        self.integ, self.steps, self.ts, self.theta, self.ybar = integ, steps, ts, theta, ybar
+        K = shape_of(ybar)[0]
+        self.at_output = output_boundaries(steps, K)
+        self.a = ybar[K - 1]
+        self.tbar = [anp.asarray(0.0)] * K
+        self.thbar = [np.zeros(shape_of(p)) for p in theta]
+
+    def advance(self, state, k: int):
+        """Step k without recording (a recomputation)."""
+        i, s0, s1 = self.steps[k]
+        return self.integ.step_map(state, self.ts[i], self.ts[i + 1], s0, s1, self.theta)
+
+    def reverse(self, state, k: int):
+        """Re-run step k from ``state`` under vjp and pull the adjoint back through it."""
+        i, s0, s1 = self.steps[k]
+        integ = self.integ
+
+        def step_k(y, T0, T1, *p):
+            return integ.step_map(y, T0, T1, s0, s1, list(p))
+
+        _, pullback = vjp(step_k, state, self.ts[i], self.ts[i + 1], *self.theta)
+        cts = pullback(self.a)
+        a = cts[0]
+        self.tbar[i] = self.tbar[i] + cts[1]
+        self.tbar[i + 1] = self.tbar[i + 1] + cts[2]
+        self.thbar = [g if c is None else g + c for g, c in zip(self.thbar, cts[3:])]
+        if k in self.at_output:  # y_k is an output: its cotangent jumps in
+            a = a + self.ybar[self.at_output[k]]
+        self.a = a
+
+    def result(self):
+        return (self.a, anp.stack(self.tbar), *self.thbar)
+
+
 def checkpointed_integration(n: int, problem):
     """The states at the output times, differentiated by the checkpointed discrete adjoint
     with ``n`` checkpoints."""
@@ -119,53 +158,30 @@ def checkpointed_integration(n: int, problem):
         stats.optimal_recomputations = optimal_recomputations(traj.steps, n)
         count = len(store) + (held is not None)
         stats.hold(count, count * _nbytes(y0))
-        res = (CheckpointStore(dict(store), held), y0, traj.fractions, ts, th)
+        # a fixed-step grid is recomputed in the backward pass; adaptive fractions are kept
+        fractions = None if (known and problem.grid is None) else traj.fractions
+        res = (CheckpointStore(dict(store), held), y0, fractions, ts, th)
         return anp.stack(outs), res
 
     def bwd(res, ybar):
         ckpts, y0, fractions, ts, th = res
         integ = problem.integrator(field)
-        K = shape_of(ybar)[0]
-        steps = [(i, float(fr[j]), float(fr[j + 1])) for i, fr in enumerate(fractions)
-                 for j in range(len(fr) - 1)]
+        grid = planned_grid(problem) if fractions is None else fractions
+        steps = StepTable(grid)
         L = len(steps)
+        pull = _Pullback(integ, steps, ts, th, ybar)
+        if L == 0:  # t holds the initial time only: the output is y₀ itself
+            return (ybar[0], *pull.result()[1:])
         got = ckpts.take()
         if got is None:  # a second pullback of this forward pass: rebuild the checkpoints
             observe, result = _recorder(known, L, n, y0)
-            integ.run(y0, ts, th, grid=fractions, observer=observe)
+            integ.run(y0, ts, th, grid=grid, observer=observe)
             got = result()
             stats.recomputed_steps += L
         store, held = got
-        at_output = output_boundaries(steps, K)
         size = _nbytes(ybar[0])
-        acc = {"a": ybar[K - 1], "tbar": [anp.asarray(0.0)] * K,
-               "thbar": [np.zeros(shape_of(p)) for p in th]}
-
-        def advance(state, k):
-            i, s0, s1 = steps[k]
-            return integ.step_map(state, ts[i], ts[i + 1], s0, s1, th)
-
-        def reverse(state, k):
-            i, s0, s1 = steps[k]
-
-            def step_k(y, T0, T1, *p):
-                return integ.step_map(y, T0, T1, s0, s1, list(p))
-
-            _, pullback = vjp(step_k, state, ts[i], ts[i + 1], *th)
-            cts = pullback(acc["a"])
-            a, gT0, gT1 = cts[0], cts[1], cts[2]
-            tbar = acc["tbar"]
-            tbar[i] = tbar[i] + gT0
-            tbar[i + 1] = tbar[i + 1] + gT1
-            acc["thbar"] = [g if c is None else g + c for g, c in zip(acc["thbar"], cts[3:])]
-            if k in at_output:
-                a = a + ybar[at_output[k]]
-            acc["a"] = a
-
-        if L == 0:  # t holds the initial time only: the output is y₀ itself
-            return (ybar[0], anp.stack(acc["tbar"]), *acc["thbar"])
         extra = 1 if held is not None else 0  # the state before the last step
-        rev = Reversal(advance, reverse, store,
+        rev = Reversal(pull.advance, pull.reverse, store,
                        on_hold=lambda c: stats.hold(c + extra, (c + extra) * size))
         if known:
             rev.run(0, L, n, True, held)
@@ -176,7 +192,7 @@ def checkpointed_integration(n: int, problem):
         stats.taped_steps += L
         stats.nfev_backward += integ.nfev
         stats.nvjp_backward += L
-        return (acc["a"], anp.stack(acc["tbar"]), *acc["thbar"])
+        return pull.result()
 
     core = custom_vjp(primal)
     core.defvjp(fwd, bwd)

@@ -112,6 +112,27 @@ class Trajectory:
         return out
 
 
+class StepTable:
+    """(interval, s₀, s₁) of every step, from the fractions of each output interval, kept as
+    three arrays (24 bytes a step: what a backward pass needs to replay the steps)."""
+
+    def __init__(self, fractions):
+        fr = [np.asarray(f, dtype=np.float64) for f in fractions]
+        counts = [len(f) - 1 for f in fr]
+        self.interval = np.repeat(np.arange(len(fr), dtype=np.int32), counts)
+        self.s0 = np.concatenate([f[:-1] for f in fr]) if fr else np.zeros(0)
+        self.s1 = np.concatenate([f[1:] for f in fr]) if fr else np.zeros(0)
+
+    def __len__(self):
+        return int(self.s0.shape[0])
+
+    def __getitem__(self, k: int):
+        return int(self.interval[k]), float(self.s0[k]), float(self.s1[k])
+
+    def __iter__(self):
+        return (self[k] for k in range(len(self)))
+
+
 def output_boundaries(step_list, K: int) -> dict:
     """{state index k: output index i} for the states y_k that are outputs y(t_i)
     (``step_list`` as :meth:`Trajectory.step_list` gives it)."""
@@ -246,26 +267,8 @@ class Integrator:
                 D = ts[i + 1] - T0
             if grid is not None:
                 fr = np.asarray(grid[i], dtype=np.float64)
-                for j in range(len(fr) - 1):
-                    s0, s1 = float(fr[j]), float(fr[j + 1])
-                    t, h = step_times(T0, D, s0, s1)
-                    if f is None:
-                        f = self.eval(y, t, *theta)
-                    y1, ks = self._step_or_raise(y, t, h, f, theta, c0 + s0 * span, outputs)
-                    if not _finite_or_abstract(y1):
-                        raise NonFiniteStateError(
-                            f"{self.what}: the state became non-finite (NaN or inf) in the "
-                            f"step from t = {c0 + s0 * span:.6g} to t = {c0 + s1 * span:.6g}; "
-                            "the problem blows up there or the step is too large for its "
-                            "stiffness (lower dt0 or use an implicit method)",
-                            t=c0 + s0 * span, outputs=_concrete_list(outputs))
-                    f1 = ks[-1] if tab.fsal else None
-                    if observer is not None:
-                        observer(Step(index, i, s0, s1, c0 + s0 * span, (s1 - s0) * span, h,
-                                      y, f, y1, ks, f1))
-                    index += 1
-                    traj.naccept += 1
-                    y, f = y1, f1
+                y, f, index = self._grid_interval(y, f, theta, i, T0, D, c0, span, fr, index,
+                                                  traj, observer, outputs)
                 traj.fractions.append(fr)
             else:
                 y, f, h_next, index, attempts, fr = self._adaptive_interval(
@@ -276,6 +279,30 @@ class Integrator:
         traj.nfev = self.nfev
         traj.last_f = f
         return outputs, traj
+
+    def _grid_interval(self, y, f, theta, i, T0, D, c0, span, fr, index, traj, observer,
+                       outputs):
+        """The steps of output interval i at the given fractions ``fr``."""
+        for j in range(len(fr) - 1):
+            s0, s1 = float(fr[j]), float(fr[j + 1])
+            t, h = step_times(T0, D, s0, s1)
+            if f is None:
+                f = self.eval(y, t, *theta)
+            y1, ks = self._step_or_raise(y, t, h, f, theta, c0 + s0 * span, outputs)
+            if not _finite_or_abstract(y1):
+                raise NonFiniteStateError(
+                    f"{self.what}: the state became non-finite (NaN or inf) in the step from "
+                    f"t = {c0 + s0 * span:.6g} to t = {c0 + s1 * span:.6g}; the problem blows "
+                    "up there or the step is too large for its stiffness (lower dt0 or use an "
+                    "implicit method)", t=c0 + s0 * span, outputs=_concrete_list(outputs))
+            f1 = ks[-1] if self.tab.fsal else None
+            if observer is not None:
+                observer(Step(index, i, s0, s1, c0 + s0 * span, (s1 - s0) * span, h, y, f, y1,
+                              ks, f1))
+            index += 1
+            traj.naccept += 1
+            y, f = y1, f1
+        return y, f, index
 
     def _step_or_raise(self, y, t, h, f, theta, t_num, outputs):
         try:

@@ -19,9 +19,8 @@ import adjoin.numpy as anp
 from adjoin.core.pytree import tree_map
 from adjoin.core.trace import Tracer, trace_stack
 from adjoin.implicit.strategies import DiffStrategy
-from adjoin.ode.continuous import _DenseRecorder
 from adjoin.ode.controller import values
-from adjoin.ode.dense import DenseSolution
+from adjoin.ode.dense import DenseRecorder, DenseSolution
 from adjoin.ode.engine import DEFAULT_MAX_STEPS, Options
 from adjoin.ode.errors import ODEError
 from adjoin.ode.problem import build_problem
@@ -170,7 +169,7 @@ def _plan(func, y0, ts, args, tab, opts, stats, dense) -> _Plan:
     plan = _Plan()
     problem, _ = build_problem("solve_ivp", func, values(y0), values(ts), _plain(args), tab,
                                opts, stats)
-    rec = _DenseRecorder(tab) if dense else None
+    rec = DenseRecorder(tab) if dense else None
     plan.step_t.append(float(values(problem.ts)[0]))
     plan.step_y.append(values(problem.y0))
 
