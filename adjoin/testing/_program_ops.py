@@ -42,10 +42,6 @@ def _off_cut(z, m=0.05):
     return bool(onp.all((onp.abs(z) > 0.1) & ((onp.real(z) > m) | (onp.abs(onp.imag(z)) > m))))
 
 
-def _off_cut_real(z):
-    return bool(onp.all(onp.abs(z) > 0.1))
-
-
 def _gap(vals, axis=-1):
     """The smallest gap between sorted values along ``axis`` (inf for one value)."""
     v = onp.sort(onp.asarray(vals), axis=axis)
@@ -1009,11 +1005,9 @@ def _fam_cross(b):
     a = b.pick(lambda v: onp.ndim(v) >= 1 and onp.shape(v)[-1] in (2, 3))
     if a is None:
         a = b.fresh_input((int(rng.choice([2, 3])),))
-    n = b.values[a].shape[-1]
-    m = int(rng.choice([2, 3]))
+    m = int(rng.choice([2, 3]))           # 2- and 3-vectors mixed, as NumPy allows
     c = b.fresh_input(_broadcastable_shape(rng, b.values[a].shape[:-1], b.max_size) + (m,),
                       "c" if b.complex_inputs and rng.uniform() < 0.1 else "f")
-    del n
     return b.emit("cross", "cross", [a, c], "{o0} = np.cross({a0}, {a1})")
 
 

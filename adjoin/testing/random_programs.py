@@ -28,15 +28,27 @@ checks run again when a shrunk or perturbed program is evaluated
 (:meth:`Program.evaluate`).
 
 Shrinking. :func:`shrink` takes a program and a predicate "still fails" and
-greedily tries smaller programs: dropping outputs, bypassing an operation (its
-output replaced by one of its arguments), or replacing a subexpression by a new
-input holding its value (which keeps every later operation in its domain); it
-keeps the smallest program that still fails.
+greedily tries smaller programs: dropping outputs, truncating (an output replaced by
+an argument of the operation that computes it), bypassing an operation (its output
+replaced by one of its arguments), or replacing a subexpression by a new input
+holding its value (which keeps every later operation in its domain); it keeps the
+smallest program that still fails.
 
 Features. Each operation belongs to a *feature* (``"unary"``, ``"complex"``,
 ``"linalg.eigh"``, ``"control.scan"``, ... see :data:`FEATURES`);
 :func:`generate` takes the features it may use and one it must use, which is how
 a test excludes, or isolates, a known bug.
+
+Usage::
+
+    from adjoin.testing.random_programs import generate
+    from adjoin.testing.differential import CHECKS, check_program, describe_failure
+
+    prog = generate(42)              # the same program for the same seed
+    print(prog.source)
+    report = check_program(prog, CHECKS)
+    for outcome in report.failures:
+        print(describe_failure(prog, outcome))   # shrunk, as code
 """
 from __future__ import annotations
 
