@@ -100,12 +100,10 @@ def _backward_grid(problem, grid, tc, i):
     """The step fractions of the backward integration over [t_{i+1} → t_i]: the forward
     steps reversed for fixed steps or a given grid, None (adaptive) otherwise."""
     if grid is not None:
-        fr = np.asarray(grid[i])
-    elif not problem.tab.adaptive:
-        fr = uniform_fractions(tc[i + 1] - tc[i], problem.opts.dt0)
-    else:
-        return None
-    return [1.0 - fr[::-1]]
+        return [1.0 - np.asarray(grid[i])[::-1]]
+    if not problem.tab.adaptive:  # n equal steps backward: again the grid j/n
+        return [uniform_fractions(tc[i + 1] - tc[i], problem.opts.dt0)]
+    return None
 
 
 def backsolve_integration(problem):

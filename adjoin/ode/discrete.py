@@ -28,7 +28,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.core.pytree import register_pytree_node
 from adjoin.core.trace import shape_of
-from adjoin.ode.engine import StepTable, concrete_times, output_boundaries, uniform_fractions
+from adjoin.ode.engine import StepTable, concrete_times, uniform_fractions
 from adjoin.ode.revolve import (OnlineCheckpoints, Reversal, first_chain, online_reversal,
                                 optimal_recomputations)
 from adjoin.transforms.api import vjp
@@ -102,7 +102,7 @@ class _Pullback:
     def __init__(self, integ, steps: StepTable, ts, theta, ybar):
         self.integ, self.steps, self.ts, self.theta, self.ybar = integ, steps, ts, theta, ybar
         K = shape_of(ybar)[0]
-        self.at_output = output_boundaries(steps, K)
+        self.at_output = steps.boundaries()
         self.a = ybar[K - 1]
         self.tbar = [anp.asarray(0.0)] * K
         self.thbar = [np.zeros(shape_of(p)) for p in theta]

@@ -112,25 +112,48 @@ class Trajectory:
         return out
 
 
-class StepTable:
-    """(interval, s₀, s₁) of every step, from the fractions of each output interval, kept as
-    three arrays (24 bytes a step: what a backward pass needs to replay the steps)."""
+class UniformGrid:
+    """The fractions j/n, j = 0 … n, of n equal steps, computed when read (nothing is kept
+    per step: a backward pass over a fixed-step grid stays O(1) in memory)."""
 
-    def __init__(self, fractions):
-        fr = [np.asarray(f, dtype=np.float64) for f in fractions]
-        counts = [len(f) - 1 for f in fr]
-        self.interval = np.repeat(np.arange(len(fr), dtype=np.int32), counts)
-        self.s0 = np.concatenate([f[:-1] for f in fr]) if fr else np.zeros(0)
-        self.s1 = np.concatenate([f[1:] for f in fr]) if fr else np.zeros(0)
+    def __init__(self, n: int):
+        self.n = int(n)
 
     def __len__(self):
-        return int(self.s0.shape[0])
+        return self.n + 1
+
+    def __getitem__(self, j: int) -> float:
+        if j < 0:
+            j += self.n + 1
+        if not 0 <= j <= self.n:
+            raise IndexError(j)
+        return 1.0 if j == self.n else j / self.n
+
+    def __array__(self, dtype=None, copy=None):
+        return np.array([self[j] for j in range(self.n + 1)], dtype=dtype or np.float64)
+
+
+class StepTable:
+    """(interval, s₀, s₁) of every step, read from the fractions of each output interval
+    (only those are kept, and a uniform grid keeps none)."""
+
+    def __init__(self, fractions):
+        self.fractions = list(fractions)
+        counts = [len(f) - 1 for f in self.fractions]
+        self.cum = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    def __len__(self):
+        return int(self.cum[-1])
 
     def __getitem__(self, k: int):
-        return int(self.interval[k]), float(self.s0[k]), float(self.s1[k])
+        i = int(np.searchsorted(self.cum, k, side="right")) - 1
+        j = k - int(self.cum[i])
+        fr = self.fractions[i]
+        return i, float(fr[j]), float(fr[j + 1])
 
-    def __iter__(self):
-        return (self[k] for k in range(len(self)))
+    def boundaries(self) -> dict:
+        """{state index k: output index i} for the states y_k that are outputs y(t_i)."""
+        return {int(c): i for i, c in enumerate(self.cum)}
 
 
 def output_boundaries(step_list, K: int) -> dict:
@@ -172,9 +195,9 @@ def concrete_times(ts, what: str) -> np.ndarray:
     return tc
 
 
-def uniform_fractions(span: float, dt: float) -> np.ndarray:
-    n = max(1, int(math.ceil(abs(span) / abs(dt) - 1e-9)))
-    return np.linspace(0.0, 1.0, n + 1)
+def uniform_fractions(span: float, dt: float) -> UniformGrid:
+    """The grid of ⌈|span|/|dt|⌉ equal steps (at least one)."""
+    return UniformGrid(max(1, int(math.ceil(abs(span) / abs(dt) - 1e-9))))
 
 
 class Integrator:
@@ -266,7 +289,8 @@ class Integrator:
                 T0 = ts[i]
                 D = ts[i + 1] - T0
             if grid is not None:
-                fr = np.asarray(grid[i], dtype=np.float64)
+                fr = grid[i] if isinstance(grid[i], UniformGrid) else \
+                    np.asarray(grid[i], dtype=np.float64)
                 y, f, index = self._grid_interval(y, f, theta, i, T0, D, c0, span, fr, index,
                                                   traj, observer, outputs)
                 traj.fractions.append(fr)
