@@ -25,7 +25,7 @@ sys.path.insert(0, HERE)
 import common as C  # noqa: E402
 
 BENCHMARKS = ["dispatch", "scalar_chain", "mlp", "elementwise_big", "jacobian", "memory",
-              "cg_poisson", "newton", "jit"]
+              "cg_poisson", "newton", "jit", "ode"]
 
 
 def main(argv):
