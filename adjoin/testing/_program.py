@@ -8,6 +8,7 @@ generator's operations live in ``_program_ops``.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Callable, Sequence
 
 import numpy as onp
@@ -175,11 +176,14 @@ def run_node(node: Node, ns: dict) -> None:
     code = _CODE_CACHE.get(src)
     if code is None:
         code = _CODE_CACHE[src] = compile(src, "<node>", "exec")
-    with onp.errstate(all="ignore"):
+    # a warning (NumPy's deprecations, complex-to-real casts, ...) makes the operation
+    # invalid here whatever the caller's warning filters, so programs are the same everywhere
+    with onp.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")
         try:
             exec(code, ns)
-        except (ArithmeticError, onp.linalg.LinAlgError) as e:
-            raise DomainError(f"{node.op}: {e}") from None
+        except (ArithmeticError, onp.linalg.LinAlgError, Warning) as e:
+            raise DomainError(f"{node.op}: {type(e).__name__}: {e}") from None
     for o in node.outs:
         v = onp.asarray(ns[o])
         if v.dtype.kind not in "fc":

@@ -1001,12 +1001,12 @@ def _fam_cumulative(b):
 
 
 def _fam_cross(b):
+    """np.cross of 3-vectors with broadcasting (NumPy deprecates 2-vectors)."""
     rng = b.rng
-    a = b.pick(lambda v: onp.ndim(v) >= 1 and onp.shape(v)[-1] in (2, 3))
+    a = b.pick(lambda v: onp.ndim(v) >= 1 and onp.shape(v)[-1] == 3)
     if a is None:
-        a = b.fresh_input((int(rng.choice([2, 3])),))
-    m = int(rng.choice([2, 3]))           # 2- and 3-vectors mixed, as NumPy allows
-    c = b.fresh_input(_broadcastable_shape(rng, b.values[a].shape[:-1], b.max_size) + (m,),
+        a = b.fresh_input((3,))
+    c = b.fresh_input(_broadcastable_shape(rng, b.values[a].shape[:-1], b.max_size) + (3,),
                       "c" if b.complex_inputs and rng.uniform() < 0.1 else "f")
     return b.emit("cross", "cross", [a, c], "{o0} = np.cross({a0}, {a1})")
 
