@@ -48,6 +48,12 @@ def _forward_if_operand(position, value, commutes=False):
         return None
     return forward
 
+
+def infix(op, **fields):
+    """The lowering of an elementwise binary operator: ``x op y`` on Python floats."""
+    return Lowering(scalar=f"({{0}} {op} {{1}})", elementwise=True, **fields)
+
+
 # --- trigonometric: sin' = cos, cos' = -sin, tan' = 1 + tan², asin' = 1/√(1-x²), ...
 sin_p = unary("sin", np.sin, lambda x, out: lax.cos(x), flops=T, uses="input",
               lowering=scalar_call(math.sin))
@@ -223,34 +229,21 @@ trunc_p = nondifferentiable("trunc", np.trunc,
 rint_p = nondifferentiable("rint", np.rint)
 round_p = nondifferentiable("round", lambda x, decimals=0: np.round(x, decimals),
                            lowering=Lowering(elementwise=True))
-isnan_p = nondifferentiable("isnan", np.isnan,
-                            lowering=Lowering(scalar="_isnan({0})", scalar_ns={"_isnan": math.isnan},
-                                     elementwise=True))
-isfinite_p = nondifferentiable("isfinite", np.isfinite,
-                               lowering=Lowering(scalar="_isfinite({0})", scalar_ns={"_isfinite": math.isfinite},
-                                        elementwise=True))
-isinf_p = nondifferentiable("isinf", np.isinf,
-                            lowering=Lowering(scalar="_isinf({0})", scalar_ns={"_isinf": math.isinf},
-                                     elementwise=True))
+isnan_p = nondifferentiable("isnan", np.isnan, lowering=scalar_call(math.isnan))
+isfinite_p = nondifferentiable("isfinite", np.isfinite, lowering=scalar_call(math.isfinite))
+isinf_p = nondifferentiable("isinf", np.isinf, lowering=scalar_call(math.isinf))
 signbit_p = nondifferentiable("signbit", np.signbit)
 logical_not_p = nondifferentiable("logical_not", np.logical_not,
                                   lowering=Lowering(scalar="(not {0})", elementwise=True))
-equal_p = nondifferentiable("equal", np.equal, nargs=2,
-                            lowering=Lowering(scalar="({0} == {1})", elementwise=True))
-not_equal_p = nondifferentiable("not_equal", np.not_equal, nargs=2,
-                                lowering=Lowering(scalar="({0} != {1})", elementwise=True))
-less_p = nondifferentiable("less", np.less, nargs=2,
-                           lowering=Lowering(scalar="({0} < {1})", elementwise=True))
-less_equal_p = nondifferentiable("less_equal", np.less_equal, nargs=2,
-                                 lowering=Lowering(scalar="({0} <= {1})", elementwise=True))
-greater_p = nondifferentiable("greater", np.greater, nargs=2,
-                              lowering=Lowering(scalar="({0} > {1})", elementwise=True))
+equal_p = nondifferentiable("equal", np.equal, nargs=2, lowering=infix("=="))
+not_equal_p = nondifferentiable("not_equal", np.not_equal, nargs=2, lowering=infix("!="))
+less_p = nondifferentiable("less", np.less, nargs=2, lowering=infix("<"))
+less_equal_p = nondifferentiable("less_equal", np.less_equal, nargs=2, lowering=infix("<="))
+greater_p = nondifferentiable("greater", np.greater, nargs=2, lowering=infix(">"))
 greater_equal_p = nondifferentiable("greater_equal", np.greater_equal, nargs=2,
-                                    lowering=Lowering(scalar="({0} >= {1})", elementwise=True))
-logical_and_p = nondifferentiable("logical_and", np.logical_and, nargs=2,
-                                  lowering=Lowering(scalar="({0} and {1})", elementwise=True))
-logical_or_p = nondifferentiable("logical_or", np.logical_or, nargs=2,
-                                 lowering=Lowering(scalar="({0} or {1})", elementwise=True))
+                                    lowering=infix(">="))
+logical_and_p = nondifferentiable("logical_and", np.logical_and, nargs=2, lowering=infix("and"))
+logical_or_p = nondifferentiable("logical_or", np.logical_or, nargs=2, lowering=infix("or"))
 logical_xor_p = nondifferentiable("logical_xor", np.logical_xor, nargs=2)
 floor_divide_p = nondifferentiable("floor_divide", np.floor_divide, nargs=2,
                                    lowering=Lowering(scalar="float({0} // {1})", elementwise=True))
@@ -283,21 +276,17 @@ def _add_like(name, impl, sign, lowering):
 
 
 # jit forwards x − 0 to x (not x + 0: −0.0 + 0.0 is +0.0)
-add_p = _add_like("add", np.add, +1,
-                  lowering=Lowering(scalar="({0} + {1})", elementwise=True))
+add_p = _add_like("add", np.add, +1, lowering=infix("+"))
 subtract_p = _add_like("subtract", np.subtract, -1,
-                       lowering=Lowering(scalar="({0} - {1})", elementwise=True,
-                                        forward=_forward_if_operand(1, 0)))
+                       lowering=infix("-", forward=_forward_if_operand(1, 0)))
 
 # z = x y: ż = ẏ x + x ẏ ; x̄ = z̄ y, ȳ = z̄ x
 multiply_p = binary("multiply", np.multiply, lambda x, y, out: y, lambda x, y, out: x, uses="input",
-                    lowering=Lowering(scalar="({0} * {1})", elementwise=True,
-                                     forward=_forward_if_operand(1, 1, commutes=True)))
+                    lowering=infix("*", forward=_forward_if_operand(1, 1, commutes=True)))
 # z = x / y: ż = ẋ/y − z ẏ/y ; x̄ = z̄/y, ȳ = −z̄ z/y
 divide_p = binary("divide", np.true_divide, lambda x, y, out: 1.0 / y,
                   lambda x, y, out: -out / y,
-                  lowering=Lowering(scalar="({0} / {1})", elementwise=True,
-                                   forward=_forward_if_operand(1, 1)))
+                  lowering=infix("/", forward=_forward_if_operand(1, 1)))
 
 
 # z = x^y: ∂z/∂x = y x^(y−1) (0 where y = 0), ∂z/∂y = z log x (0 where x = 0)
@@ -371,7 +360,7 @@ logaddexp_p = binary("logaddexp", np.logaddexp, lambda x, y, out: lax.exp(x - ou
 # z = x mod y = x − y⌊x/y⌋: ∂z/∂x = 1, ∂z/∂y = −⌊x/y⌋
 mod_p = binary("mod", np.mod, lambda x, y, out: lax.ones_like(out),
                lambda x, y, out: -lax.floor_divide(x, y), uses="input",
-               lowering=Lowering(scalar="({0} % {1})", elementwise=True))
+               lowering=infix("%"))
 
 
 # where(c, a, b): ȧ and ḃ are selected like the values; ā = where(c, z̄, 0), b̄ = where(c, 0, z̄)
