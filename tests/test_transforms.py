@@ -457,3 +457,13 @@ def test_real_input_complex_output():
     assert not np.iscomplexobj(x_bar)
     np.testing.assert_allclose(x_bar, np.real(1j * np.exp(1j * x)), **TOL)
     check_grads(f, (x,), order=2)
+
+
+def test_tree_partition_keeps_the_other_leaves():
+    from adjoin.core.pytree import tree_partition
+    args = (np.array([1.0, 2.0]), 3, {"a": 0.5, "flag": True})
+    floats, rebuild = tree_partition(args, lambda x: isinstance(x, (float, np.ndarray)))
+    assert len(floats) == 2
+    out = rebuild([np.zeros(2), 7.0])
+    assert out[1] == 3 and out[2]["flag"] is True and out[2]["a"] == 7.0
+    np.testing.assert_array_equal(out[0], np.zeros(2))

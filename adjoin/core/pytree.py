@@ -165,3 +165,20 @@ def _leaves_matching(treedef, tree):
     if other != treedef:
         raise ValueError(f"pytree structures differ: {treedef} and {other}")
     return leaves
+
+
+def tree_partition(tree: Any, keep: Callable[[Any], bool]) -> tuple[list, Callable[[list], Any]]:
+    """``(selected, rebuild)``: the leaves of ``tree`` for which ``keep(leaf)`` holds, and
+    ``rebuild(values)``, the tree with those leaves replaced by ``values`` (the other leaves
+    held fixed). Solvers and integrators use it to differentiate the floating-point leaves
+    of their ``args`` and pass integers, flags and strings through unchanged."""
+    leaves, treedef = tree_flatten(tree)
+    idx = [i for i, leaf in enumerate(leaves) if keep(leaf)]
+
+    def rebuild(values):
+        full = list(leaves)
+        for i, v in zip(idx, values):
+            full[i] = v
+        return tree_unflatten(treedef, full)
+
+    return [leaves[i] for i in idx], rebuild

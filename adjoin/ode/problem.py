@@ -20,7 +20,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 import adjoin.numpy as anp
-from adjoin.core.pytree import tree_flatten, tree_unflatten
+from adjoin.core.pytree import tree_flatten, tree_partition, tree_unflatten
 from adjoin.core.trace import ConcretizationError, Tracer, dtype_of, shape_of, trace_stack
 from adjoin.ode.engine import Integrator, Options
 from adjoin.ode.stats import SolveStats
@@ -40,18 +40,8 @@ def is_float_leaf(leaf) -> bool:
 
 def split_args(args: tuple):
     """``(theta, rebuild)``: the floating-point leaves of ``args`` and ``rebuild(theta)``."""
-    leaves, tree = tree_flatten(tuple(args))
-    idx = [i for i, leaf in enumerate(leaves) if is_float_leaf(leaf)]
-    theta = [leaves[i] if isinstance(leaves[i], (Tracer, np.ndarray)) else np.asarray(leaves[i])
-             for i in idx]
-
-    def rebuild(values):
-        full = list(leaves)
-        for i, v in zip(idx, values):
-            full[i] = v
-        return tree_unflatten(tree, full)
-
-    return theta, rebuild
+    theta, rebuild = tree_partition(tuple(args), is_float_leaf)
+    return [x if isinstance(x, (Tracer, np.ndarray)) else np.asarray(x) for x in theta], rebuild
 
 
 class Packing:

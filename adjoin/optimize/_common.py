@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 import adjoin.numpy as anp
-from adjoin.core.pytree import tree_flatten, tree_unflatten
+from adjoin.core.pytree import tree_partition
 from adjoin.core.trace import ConcretizationError, Tracer, dtype_of, trace_stack
 from adjoin.implicit.iterative import largest, stopped, stopping_threshold
 from adjoin.implicit.krylov import METHODS
@@ -38,18 +38,8 @@ def normalize_args(args):
 def split_args(args):
     """``(dyn, rebuild)``: the differentiable leaves of the ``args`` pytree and a function
     ``rebuild(dyn) -> args`` (the other leaves are held fixed)."""
-    leaves, tree = tree_flatten(tuple(args))
-    idx = [i for i, leaf in enumerate(leaves) if is_dynamic(leaf)]
-    dyn = [leaf if isinstance(leaf, (Tracer, np.ndarray)) else np.asarray(leaf)
-           for leaf in (leaves[i] for i in idx)]
-
-    def rebuild(values):
-        full = list(leaves)
-        for i, v in zip(idx, values):
-            full[i] = v
-        return tree_unflatten(tree, full)
-
-    return dyn, rebuild
+    dyn, rebuild = tree_partition(tuple(args), is_dynamic)
+    return [x if isinstance(x, (Tracer, np.ndarray)) else np.asarray(x) for x in dyn], rebuild
 
 
 def as_float(x0, name="x0"):
