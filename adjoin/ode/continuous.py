@@ -106,15 +106,23 @@ def _backward_grid(problem, grid, tc, i):
     return None
 
 
+def _continuous_adjoint(problem, field, theta, fwd, bwd):
+    """The states at the output times as a custom_vjp: the plain integration as its
+    primal, ``fwd``/``bwd`` (a continuous adjoint) as its rule."""
+    def primal(y0, ts, *th):
+        outs, _ = problem.integrator(field).run(y0, ts, list(th), grid=problem.grid)
+        return anp.stack(outs)
+
+    core = custom_vjp(primal)
+    core.defvjp(fwd, bwd)
+    return core(problem.y0, problem.ts, *theta)
+
+
 def backsolve_integration(problem):
     """The states at the output times, differentiated by Chen et al.'s backsolve adjoint."""
     field, theta = problem.explicit()
     stats = problem.stats
     n = int(shape_of(problem.y0)[0])
-
-    def primal(y0, ts, *th):
-        outs, _ = problem.integrator(field).run(y0, ts, list(th), grid=problem.grid)
-        return anp.stack(outs)
 
     def fwd(y0, ts, *th):
         outs, traj = problem.integrator(field).run(y0, ts, list(th), grid=problem.grid)
@@ -152,14 +160,10 @@ def backsolve_integration(problem):
             a, a_theta = z0[n:2 * n], z0[2 * n:]
             if i > 0:
                 a = a + ybar[i]
-        stats.backward_passes += 1
-        stats.nfev_backward += nfev + 1
-        stats.nvjp_backward += counter["vjp"]
+        stats.record_backward(nfev + 1, counter["vjp"])
         return _finish(problem, field, outs, ts, th, ybar, a, a_theta, tbar)
 
-    core = custom_vjp(primal)
-    core.defvjp(fwd, bwd)
-    return core(problem.y0, problem.ts, *theta)
+    return _continuous_adjoint(problem, field, theta, fwd, bwd)
 
 
 def _held_bytes(pieces) -> int:
@@ -179,17 +183,12 @@ def interpolated_integration(problem):
     tab = problem.tab
     n = int(shape_of(problem.y0)[0])
 
-    def primal(y0, ts, *th):
-        outs, _ = problem.integrator(field).run(y0, ts, list(th), grid=problem.grid)
-        return anp.stack(outs)
-
     def fwd(y0, ts, *th):
         th = list(th)
         integ = problem.integrator(field)
         rec = DenseRecorder(tab)
         outs, traj = integ.run(y0, ts, th, grid=problem.grid, observer=rec)
         if rec.pending is not None:
-            last = rec.pending
             rec.finish(integ.eval(outs[-1], ts[-1], *th) if traj.last_f is None
                        else traj.last_f)
         stats.steps, stats.rejected = traj.naccept, traj.nreject
@@ -229,14 +228,10 @@ def interpolated_integration(problem):
             if k in boundaries and k > 0:
                 a = a + ybar[boundaries[k]]
         nfev += integ.nfev
-        stats.backward_passes += 1
-        stats.nfev_backward += nfev + 1
-        stats.nvjp_backward += counter["vjp"]
+        stats.record_backward(nfev + 1, counter["vjp"])
         return _finish(problem, field, outs, ts, th, ybar, a, a_theta, tbar)
 
-    core = custom_vjp(primal)
-    core.defvjp(fwd, bwd)
-    return core(problem.y0, problem.ts, *theta)
+    return _continuous_adjoint(problem, field, theta, fwd, bwd)
 
 
 __all__ = ["backsolve_integration", "interpolated_integration"]

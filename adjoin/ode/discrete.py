@@ -187,11 +187,9 @@ def checkpointed_integration(n: int, problem):
             rev.run(0, L, n, True, held)
         else:
             online_reversal(rev, L, n)
-        stats.backward_passes += 1
+        stats.record_backward(integ.nfev, L)
         stats.recomputed_steps += rev.recomputed
         stats.taped_steps += L
-        stats.nfev_backward += integ.nfev
-        stats.nvjp_backward += L
         return pull.result()
 
     core = custom_vjp(primal)

@@ -44,6 +44,12 @@ class SolveStats:
         self.checkpoints = max(self.checkpoints, count)
         self.checkpoint_bytes = max(self.checkpoint_bytes, nbytes)
 
+    def record_backward(self, nfev: int, nvjp: int):
+        """One backward pass that evaluated the field ``nfev`` times and took ``nvjp`` vjps."""
+        self.backward_passes += 1
+        self.nfev_backward += nfev
+        self.nvjp_backward += nvjp
+
 
 def new_stats(strategy: str, method: str) -> SolveStats:
     s = SolveStats(strategy, method)

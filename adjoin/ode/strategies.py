@@ -30,7 +30,7 @@ pullbacks are written with adjoin operations).
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, ClassVar
+from typing import Callable
 
 import adjoin.numpy as anp
 from adjoin.core.trace import trace_stack
