@@ -5,7 +5,6 @@ Hand counts follow docs/cost-model.md: 1 per elementwise arithmetic operation,
 per matrix product, ``size`` per reduction, 0 for data movement.
 """
 import pathlib
-import runpy
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -383,10 +382,8 @@ def test_engine_dot_needs_graphviz(monkeypatch):
 # the tour
 # --------------------------------------------------------------------------------------
 
-def test_demo_cost_section(capsys):
-    runpy.run_path(str(pathlib.Path(__file__).parents[1] / "examples" / "demo.py"),
-                   run_name="__main__")
-    out = capsys.readouterr().out
+def test_demo_cost_section(tour):
+    out = tour("lecture")
     section = out[out.index("== cost"):]
     assert "cost of cg" in section and "≤ 2.5  ok" in section and "≤ 4.0  ok" in section
     path = section.split("(SVG): ")[1].split()[0]
