@@ -5,3 +5,9 @@ simulation differentiates (forward and reverse), vmaps and jits like any other p
 and its time stepping and linear solves take the same strategy objects (`adjoint=`,
 `diff=`) as the ODE and algebra levels.
 """
+
+# grids, boundary conditions and geometry (the grid/fluids half)
+from adjoin.pde.extrapolation import (NEUMANN, ONE, PERIODIC, ZERO, ZERO_GRADIENT,  # noqa: F401
+                                      Extrapolation, constant)
+from adjoin.pde.geometry import Box, Sphere  # noqa: F401
+from adjoin.pde.grids import CenteredGrid, StaggeredGrid, resample, sample  # noqa: F401
