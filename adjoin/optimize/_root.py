@@ -1,5 +1,5 @@
-"""Roots of nonlinear systems g(x, *args) = 0: Newton (dense or Newton–Krylov, with a
-backtracking line search), Broyden, and SciPy's methods; derivatives by ``diff=``.
+"""Roots of nonlinear systems g(x, *args) = 0: Newton (dense, sparse LU or Newton–Krylov,
+with a backtracking line search), Broyden, and SciPy's methods; derivatives by ``diff=``.
 
 Implicit rule (implicit table, "Nonlinear System Solving"): (∂g/∂x) ẋ = −(∂g/∂θ) θ̇ and
 (∂g/∂x)ᵀ λ = x̄, θ̄ = −(∂g/∂θ)ᵀ λ: one linear solve per derivative, whatever the number of
@@ -15,9 +15,11 @@ from adjoin.implicit.iterative import every
 from adjoin.implicit.linear import LinearOptions, solve_linear
 from adjoin.implicit.problem import IterativeSolver, OpaqueSolver
 from adjoin.implicit.strategies import DiffStrategy, solve
+from adjoin.optimize import _sparse
 from adjoin.optimize._common import (DENSE_MAX, as_float, check_maxiter, check_method,
-                                     inf_norm, krylov_method, linear_options, on_flat_vectors,
-                                     parametrize, relative_threshold, two_norm)
+                                     inf_norm, krylov_method, linear_options, normalize_args,
+                                     on_flat_vectors, parametrize, relative_threshold,
+                                     two_norm)
 from adjoin.optimize._result import make_result
 from adjoin.transforms import api
 
@@ -102,7 +104,7 @@ _METHODS.update({m: "scipy" for m in _SCIPY})
 def root(fun, x0, args=(), method: str = "newton", jac=None, tol: float = 1e-10, callback=None,
          options: dict | None = None, *, atol: float = 0.0, maxiter: int | None = None,
          throw: bool = True, diff: DiffStrategy | str | tuple = "implicit",
-         linear: str | LinearOptions | None = None):
+         linear: str | LinearOptions | None = None, jac_sparsity=None):
     """A root of ``fun(x, *args) = 0`` (SciPy's ``root``), differentiable in ``args`` and
     in whatever ``fun`` closes over.
 
@@ -115,9 +117,17 @@ def root(fun, x0, args=(), method: str = "newton", jac=None, tol: float = 1e-10,
     ``diff=Implicit(linear_solver=...)`` overrides it for the implicit rule). ``throw``: raise
     NotConvergedError. Returns an OptimizeResult: ``x``, ``fun``, ``success``, ``nit``,
     ``residual``, ``message``.
+
+    Sparse Newton (method "newton", x0 a vector): ``jac(x, *args)`` returning an
+    :class:`adjoin.linalg.SparseMatrix` or a scipy.sparse matrix, always on one pattern
+    (written with adjoin operations, so that it differentiates), or ``jac_sparsity``, the
+    pattern (scipy.sparse, SparsePattern or boolean array), from which the Jacobian is
+    computed by one jvp per colour of a column colouring; both: ``jac`` on that pattern.
+    Each step is a sparse LU solve and the implicit rule reuses the last factorization
+    (:mod:`adjoin.optimize._sparse`). Use it for large problems with a known sparse
+    Jacobian (discretized PDEs); without jac and jac_sparsity, small problems get a dense
+    Jacobian and large ones Newton–Krylov.
     """
-    if jac is not None:
-        raise TypeError("root: adjoin differentiates fun itself; remove jac=")
     if callback is not None:
         raise TypeError("root: callback is not supported")
     kind = check_method(method, _METHODS, "root")
@@ -130,6 +140,9 @@ def root(fun, x0, args=(), method: str = "newton", jac=None, tol: float = 1e-10,
     Ff = on_flat_vectors(F, shape, "root: fun")
 
     u0 = anp.reshape(x0, (n,))
+    if jac is not None or jac_sparsity is not None:
+        return _sparse_root(fun, x0, args, kind, jac, jac_sparsity, tol, atol, maxiter,
+                            throw, diff, linear, options, n)
     lin = linear_options(linear, n)
     # Newton steps: dense for small problems unless told otherwise (the implicit rule may
     # still use a Krylov method, see linear_options)
@@ -158,6 +171,43 @@ def root(fun, x0, args=(), method: str = "newton", jac=None, tol: float = 1e-10,
                         maxiter=maxiter, throw=throw, linear=lin)
     x = anp.reshape(u, shape)
     return make_result(info, x=x, fun=F(x, *theta))
+
+
+def _sparse_root(fun, x0, args, kind, jac, jac_sparsity, tol, atol, maxiter, throw, diff,
+                 linear, options, n):
+    """root with a sparse Jacobian: Newton with sparse LU steps (see root)."""
+    if kind != "newton":
+        raise ValueError("root: jac= and jac_sparsity= are for method='newton' (sparse LU "
+                         "steps); remove them for the other methods")
+    if len(anp.shape(x0)) != 1:
+        raise ValueError(f"root: a sparse Jacobian needs x0 to be a vector, got shape "
+                         f"{tuple(anp.shape(x0))}; reshape x0 and fun to flat vectors")
+    if linear is not None:
+        raise TypeError("root: with jac= or jac_sparsity=, Newton steps and the implicit rule "
+                        "solve by sparse LU; remove linear=")
+    if jac is not None and not callable(jac):
+        raise TypeError(f"root: jac must be a function (x, *args) -> sparse matrix, got "
+                        f"{type(jac).__name__}; to give only the pattern, pass jac_sparsity=")
+    options = dict(options or {})
+    line_search = options.pop("line_search", True)
+    if options:
+        raise TypeError(f"root: unknown options {sorted(options)}")
+    if jac is not None:
+        pattern = (_sparse.as_pattern(jac_sparsity, n) if jac_sparsity is not None
+                   else _sparse.pattern_of(jac, x0, normalize_args(args)))
+        F, J, theta = _sparse.parametrize_with_jac(
+            fun, _sparse.user_jacobian(jac, pattern), x0, args)
+    else:
+        pattern = _sparse.as_pattern(jac_sparsity, n)
+        F, theta = parametrize(fun, x0, args)
+        J = _sparse.colored_jacobian(F, pattern)
+    Ff = on_flat_vectors(F, (n,), "root: fun")
+    solver = _sparse.sparse_newton_solver(Ff, J, pattern,
+                                          backtrack if line_search else None)
+    thr = relative_threshold(solver.error, tol, atol)
+    u, info = solve(solver, x0, theta, diff=diff, optimality=Ff, threshold=thr,
+                    maxiter=check_maxiter(maxiter, 100), throw=throw)
+    return make_result(info, x=u, fun=Ff(u, *theta))
 
 
 def _scipy_runner(Ff, method, tol, options, maxiter):
