@@ -178,6 +178,45 @@ class PrimalTracer:
     def _concrete(self):
         return self.primal
 
+    # float(x), int(x), complex(x), np.float64(x), math.sin(x) and x.item() turn a value
+    # into a Python number, which carries no derivative: under grad or jvp that would drop
+    # the derivative without a word (grad(lambda x: float(x) * x)(2.0) would be 2, not 4).
+    # They raise instead, as JAX's ConcretizationTypeError does. bool(x) stays allowed
+    # (a comparison has no derivative), so do int(x) and x.__index__ of integer values,
+    # and every conversion of a finished trace's value (a constant by then).
+    def __float__(self):
+        return float(self._python_number("float()"))
+
+    def __int__(self):
+        return int(self._python_number("int()"))
+
+    def __complex__(self):
+        return complex(self._python_number("complex()"))
+
+    def _python_number(self, what):
+        trace = self._trace
+        if trace.active and dtype_of(self).kind in "fc":
+            raise differentiated_conversion_error(self, what)
+        return self._concrete_all()
+
+
+def differentiated_conversion_error(x, what: str) -> "ConcretizationError":
+    """The error for ``what`` (float(), int(), .item(), ...) applied to a value that a
+    transformation differentiates: the number would carry no derivative."""
+    try:
+        value = np.asarray(concrete_value(x))
+        shown = f"value {value.item()!r}" if value.ndim == 0 else f"shape {value.shape}"
+    except (ConcretizationError, ValueError):
+        shown = f"shape {x.shape}"
+    return ConcretizationError(
+        f"{what} was applied to a value that {type(x._trace).__name__} differentiates "
+        f"({shown}, dtype {x.dtype}). A Python number carries no derivative, so the "
+        "derivative through it would be silently dropped (math.sin, np.float64 and "
+        "float() all convert this way). Fixes: compute with adjoin.numpy on the array "
+        "itself (anp.sin(x) instead of math.sin(x), x instead of float(x), "
+        "x.astype(anp.float64) for a cast), or, if a constant is really meant, "
+        "ad.stop_gradient(x) first: float(ad.stop_gradient(x)) is allowed.")
+
 
 def _lower(values: Iterable) -> list:
     """Replace tracers of finished (lowered) traces by their primal values."""
@@ -292,10 +331,24 @@ class Tracer:
 
     # --- NumPy interoperability ----------------------------------------------
     def __array__(self, dtype=None, copy=None):
+        caller = _foreign_caller()
+        if caller is not None and caller[0].startswith("scipy.sparse"):
+            raise TracerArrayConversionError(
+                f"{caller[1]} ({caller[0]}) got a traced value: a scipy.sparse matrix holds "
+                "plain NumPy arrays, so derivatives cannot flow through it. Build the "
+                "differentiable sparse matrix instead: adjoin.linalg.SparseMatrix(data, "
+                "pattern) with the traced values as data and the static pattern "
+                "pattern = adjoin.linalg.SparsePattern.of(scipy.sparse.csr_matrix(...)) of "
+                "a matrix with the same structure (or pass the scipy.sparse matrix itself "
+                "as an argument: it is a pytree whose stored values are differentiated); "
+                "then A @ x, adjoin.linalg.sparse_solve(A, b), adjoin.linalg.cg(A, b).")
+        where = f" by {caller[1]} ({caller[0]})" if caller is not None else ""
         raise TracerArrayConversionError(
-            "a traced value was converted to a NumPy array (np.asarray or a NumPy function "
-            "without an adjoin equivalent). Derivatives cannot flow through raw NumPy: use "
-            "adjoin.numpy (import adjoin.numpy as anp) for operations on traced values.")
+            f"a traced value of shape {self.shape} and dtype {self.dtype} was converted to a "
+            f"NumPy array{where} (np.asarray, np.float64(x), or a NumPy/SciPy function without "
+            "an adjoin equivalent). Derivatives cannot flow through raw NumPy: use adjoin.numpy "
+            "(import adjoin.numpy as anp) for operations on traced values, x.astype(dtype) for "
+            "a cast, or ad.stop_gradient(x) first if a constant is really meant.")
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if self._check_alive():  # a finished trace's tracer stands for its primal value
@@ -304,25 +357,69 @@ class Tracer:
         fn = (getattr(_array_namespace, name, None) if method == "__call__" and not kwargs
               else None)
         if fn is None:
+            if method != "__call__" and getattr(_array_namespace, name, None) is not None:
+                hint = (f"adjoin.numpy.{name} exists, but numpy.{ufunc.__name__}.{method} "
+                        f"does not: write it with adjoin.numpy functions (e.g. "
+                        f"anp.sum for add.reduce, anp.cumsum for add.accumulate)")
+            elif kwargs and getattr(_array_namespace, name, None) is not None:
+                hint = (f"call adjoin.numpy.{name} directly (the keyword arguments "
+                        f"{sorted(kwargs)} are not forwarded through NumPy's protocol)")
+            else:
+                hint = f"adjoin.numpy has no '{name}' for this call"
             raise TracerArrayConversionError(
                 f"numpy.{ufunc.__name__}.{method} got a traced value; use the adjoin.numpy "
-                f"function of the same name (adjoin.numpy has no '{name}' for this call)")
+                f"function of the same name ({hint})")
         return fn(*inputs)
 
     def __array_function__(self, func, types, args, kwargs):
         if self._check_alive():
             return func(*_lower(args), **{k: _lower([v])[0] for k, v in kwargs.items()})
-        fn = getattr(_array_namespace, func.__name__, None)
+        fn, public = _namespace_function(func)
         if fn is None or fn is func:
             raise TracerArrayConversionError(
-                f"numpy.{func.__name__} got a traced value and adjoin.numpy has no "
-                f"'{func.__name__}'; write it with adjoin.numpy operations")
+                f"{public} got a traced value and adjoin has no differentiable "
+                f"'{func.__name__}' there; write it with adjoin.numpy operations")
         return fn(*args, **kwargs)
 
     def __setitem__(self, idx, value):
         raise TypeError(
             "traced arrays are immutable: `x[idx] = y` cannot be differentiated. "
             "Use the functional form `x = x.at[idx].set(y)` (or .add/.multiply).")
+
+
+def _namespace_function(func):
+    """(adjoin's function for the NumPy function ``func`` or None, func's public name):
+    ``numpy.linalg.solve`` is looked up in ``adjoin.numpy.linalg``, ``numpy.fft.fft`` in
+    ``adjoin.numpy.fft``, the rest in ``adjoin.numpy``."""
+    module = getattr(func, "__module__", None) or "numpy"
+    parts = module.split(".")
+    sub = [p for p in parts[1:] if not p.startswith("_")] if parts[0] == "numpy" else []
+    ns = _array_namespace
+    for p in sub:
+        ns = getattr(ns, p, None)
+    public = ".".join(["numpy", *sub, func.__name__])
+    fn = getattr(ns, func.__name__, None) if ns is not None else None
+    if fn is None and sub:  # e.g. numpy.linalg.matmul is also numpy.matmul
+        fn = getattr(_array_namespace, func.__name__, None)
+    return fn, public
+
+
+def _foreign_caller():
+    """(module, function) of the innermost Python frame outside adjoin and NumPy: the
+    library function that tried to turn a traced value into an array, or None."""
+    import sys
+    frame = sys._getframe(2)
+    user = None
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        top = module.split(".")[0]
+        if top not in ("adjoin", "numpy"):
+            if top == "scipy":
+                return module, frame.f_code.co_name
+            user = user or (module, frame.f_code.co_name)
+            return None if user[0] == "__main__" or top in ("tests", "pytest") else user
+        frame = frame.f_back
+    return None
 
 
 #: Tracer attributes that the array face must not replace (dispatch and error handling)

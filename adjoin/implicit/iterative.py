@@ -20,7 +20,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.core.pytree import tree_map
 from adjoin.core.trace import Tracer, all_values
-from adjoin.implicit.info import SolveInfo
+from adjoin.implicit.info import NonFiniteError, SolveInfo, nonfinite_summary
 from adjoin.transforms.custom import stop_gradient
 
 
@@ -103,11 +103,17 @@ def iterate(solver, state, theta, threshold, maxiter, keep_last=0) -> Iterated:
     if callable(threshold):
         threshold = threshold(state, *theta)
     history = collections.deque(maxlen=keep_last) if keep_last else None
-    k, ok, err = 0, False, None
+    k, ok, err, nonfinite = 0, False, None, ""
+    start = state
     for k in range(maxiter + 1):
         err = solver.error(state, *theta)
         if converged(err, threshold):
             ok = True
+            break
+        if nonfinite_summary(err):  # NaN or Inf never converges: stop and say why at once
+            nonfinite = _nonfinite_report(solver, k, start, theta)
+            if k == 0:
+                raise NonFiniteError(nonfinite)
             break
         if k == maxiter:
             break
@@ -115,5 +121,25 @@ def iterate(solver, state, theta, threshold, maxiter, keep_last=0) -> Iterated:
             history.append(state)
         state = solver.step(state, *theta)
     residual, thr = worst(err, threshold) if err is not None else (float("nan"), float("nan"))
-    return Iterated(state, SolveInfo(solver.name, k, residual, thr, ok), list(history or []),
-                    threshold)
+    return Iterated(state, SolveInfo(solver.name, k, residual, thr, ok, nonfinite),
+                    list(history or []), threshold)
+
+
+def _nonfinite_report(solver, k, start, theta) -> str:
+    """Why a residual is NaN/Inf: which inputs hold NaN or Inf, or where it diverged."""
+    bad = [f"the starting point has {s}" for s in [nonfinite_summary(start)] if s]
+    bad += [f"parameter #{i} has {s}" for i, t in enumerate(theta)
+            for s in [nonfinite_summary(t)] if s]
+    if k == 0:
+        cause = "; ".join(bad) or "the function itself returns NaN/Inf at the starting point"
+        return (f"{solver.name}: the residual is NaN/Inf before the first iteration "
+                f"({cause}). Pass a finite right-hand side, parameters and initial guess "
+                "(ad.debug_nans() finds where a NaN is made).")
+    if bad:
+        return (f"{solver.name}: the residual became NaN/Inf at iteration {k}: "
+                f"{'; '.join(bad)}. Pass finite values.")
+    return (f"{solver.name}: the residual became NaN/Inf at iteration {k} (the inputs "
+            "it can see are finite: the operator holds NaN/Inf, or the iteration diverged or "
+            "divided by zero). Check that the problem "
+            "suits the method (cg needs a symmetric positive definite matrix), scale it, or "
+            "start closer to the solution.")

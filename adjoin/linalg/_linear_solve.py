@@ -23,7 +23,7 @@ import numpy as np
 
 from adjoin.core.trace import ConcretizationError, Tracer, concrete_value, dtype_of, shape_of
 from adjoin.implicit import krylov
-from adjoin.implicit.info import SolveInfo
+from adjoin.implicit.info import SolveInfo, check_finite
 from adjoin.implicit.iterative import stopped, stopping_threshold, worst
 from adjoin.implicit.linear import LinearOptions, bind_linear_solve
 from adjoin.implicit.problem import DirectSolver
@@ -141,6 +141,10 @@ def linear_solve(A: Any, b: Any, *, method: str = "auto",
         raise ValueError(f"linear_solve: restart= is a gmres option, not a {base} one")
     b = b if isinstance(b, Tracer) else np.asarray(b)
     matvec, ops, rmatvec = as_operator(A, b)
+    check_finite(f"linear_solve ({base})",
+                 {"the right-hand side b": b, "the initial guess x0": x0,
+                  **{("the matrix A" if i == 0 and kind in ("dense", "sparse")
+                      else f"operand #{i} of A"): o for i, o in enumerate(ops)}})
     if kind == "dense" and shape_of(ops[0])[1] != shape_of(b)[0]:
         raise ValueError(f"linear_solve: A of shape {shape_of(ops[0])} and b of shape "
                          f"{shape_of(b)} do not match")

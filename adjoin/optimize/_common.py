@@ -8,6 +8,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.core.pytree import tree_partition
 from adjoin.core.trace import ConcretizationError, Tracer, dtype_of, trace_stack
+from adjoin.implicit.info import NonFiniteError, nonfinite_summary
 from adjoin.implicit.iterative import largest, stopped, stopping_threshold
 from adjoin.implicit.krylov import METHODS
 from adjoin.implicit.linear import LinearOptions
@@ -89,8 +90,14 @@ def threshold(error, state0, theta, tol, atol):
     r0 = error(stopped(state0), *stopped(theta))  # a value only: nothing is taped
     worst = largest(r0)
     if not np.isfinite(worst):
-        raise FloatingPointError(f"the residual at the initial guess is {worst}: the function "
-                                 "is not finite at x0; start from another x0")
+        bad = [f"the initial guess x0 has {s}" for s in [nonfinite_summary(state0)] if s]
+        bad += [f"parameter #{i} (args and the values fun closes over) has {s}"
+                for i, t in enumerate(theta) for s in [nonfinite_summary(t)] if s]
+        raise NonFiniteError(
+            f"the residual at the initial guess is {worst}: "
+            + ("; ".join(bad) + ". Pass finite values (ad.debug_nans() finds where a NaN "
+               "is made)" if bad else "the function is not finite at x0; start from "
+               "another x0"))
     return stopping_threshold(r0, tol, atol)
 
 

@@ -20,6 +20,7 @@ from adjoin.optimize._common import (DENSE_MAX, as_float, check_maxiter, check_m
                                      inf_norm, krylov_method, linear_options, normalize_args,
                                      on_flat_vectors, parametrize, relative_threshold,
                                      two_norm)
+from adjoin.optimize._conditioning import check_root_jacobian
 from adjoin.optimize._result import make_result
 from adjoin.transforms import api
 
@@ -169,6 +170,8 @@ def root(fun, x0, args=(), method: str = "newton", jac=None, tol: float = 1e-10,
         thr = relative_threshold(solver.error, tol, atol)
         u, info = solve(solver, u0, theta, diff=diff, optimality=Ff, threshold=thr,
                         maxiter=maxiter, throw=throw, linear=lin)
+    if n <= DENSE_MAX:  # a derivative through a singular Jacobian is refused, with κ
+        check_root_jacobian(Ff, u, theta, jacobian_dense)
     x = anp.reshape(u, shape)
     return make_result(info, x=x, fun=F(x, *theta))
 
