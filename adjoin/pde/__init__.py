@@ -11,3 +11,7 @@ from adjoin.pde.extrapolation import (NEUMANN, ONE, PERIODIC, ZERO, ZERO_GRADIEN
                                       Extrapolation, constant)
 from adjoin.pde.geometry import Box, Sphere  # noqa: F401
 from adjoin.pde.grids import CenteredGrid, StaggeredGrid, resample, sample  # noqa: F401
+from adjoin.pde.operators import curl, divergence, gradient, laplace  # noqa: F401
+from adjoin.pde.advect import mac_cormack, semi_lagrangian  # noqa: F401
+from adjoin.pde.fluid import Solve, buoyancy, inflow, make_incompressible  # noqa: F401
+from adjoin.pde import smoke  # noqa: F401  (PhiFlow's smoke-plume demo)
