@@ -15,3 +15,8 @@ from adjoin.pde.operators import curl, divergence, gradient, laplace  # noqa: F4
 from adjoin.pde.advect import mac_cormack, semi_lagrangian  # noqa: F401
 from adjoin.pde.fluid import Solve, buoyancy, inflow, make_incompressible  # noqa: F401
 from adjoin.pde import smoke  # noqa: F401  (PhiFlow's smoke-plume demo)
+
+# time stepping with every adjoint strategy, and the array-level schemes (DtO against OtD)
+from adjoin.pde import schemes  # noqa: F401
+from adjoin.pde.schemes import Advection, Diffusion  # noqa: F401
+from adjoin.pde.time import Continuous, integrate  # noqa: F401
