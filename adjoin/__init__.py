@@ -21,6 +21,7 @@ from adjoin.implicit.strategies import (DiffStrategy, Implicit, OneStep, Truncat
                                         Unroll)
 from adjoin import ode, optim  # noqa: F401  (the ODE level; optimizers with optax's API)
 from adjoin.ode import Backsolve, Checkpointed, Interpolated  # noqa: F401
+from adjoin.pde.time import Continuous  # noqa: F401  (the PDE level: OtD time stepping)
 
 from adjoin.core.allocator import tune_allocator, tune_on_import as _tune_on_import  # noqa: F401
 
