@@ -20,3 +20,4 @@ from adjoin.pde import smoke  # noqa: F401  (PhiFlow's smoke-plume demo)
 from adjoin.pde import schemes  # noqa: F401
 from adjoin.pde.schemes import Advection, Diffusion  # noqa: F401
 from adjoin.pde.time import Continuous, integrate  # noqa: F401
+from adjoin.pde import fem  # noqa: F401,E402  (finite elements; scikit-fem is imported when used)
