@@ -317,7 +317,7 @@ def test_fusion_by_size():
         y = anp.tanh(anp.exp(anp.sin(x)) * x + 0.3)
         return anp.sum(y), y * 2.0
     small, big = np.linspace(-1, 1, 100), np.linspace(-1, 1, 2 * _compile.FUSE_MIN_SIZE)
-    jf = ad.jit(f)
+    jf = ad.jit(f, backend="numpy")  # the NumPy back end's fusion (numba: test_jit_numba.py)
     assert jf.lower(small).backend == "numpy"
     low = jf.lower(big)
     assert low.backend == "numpy+fused" and low.compiled.num_fused == 1
@@ -344,7 +344,7 @@ def test_fusion_with_broadcasting_and_several_blocks(small_chunks):
 def test_fused_sum_of_large_chain_matches_numpy():
     x = np.random.default_rng(6).uniform(-1, 1, 3 * _compile.FUSE_MIN_SIZE + 7)
     f = lambda x: anp.sum(anp.tanh(anp.sin(x) * x))  # noqa: E731
-    vg = ad.jit(ad.value_and_grad(f))
+    vg = ad.jit(ad.value_and_grad(f), backend="numpy")
     assert vg.lower(x).backend == "numpy+fused"
     _close(vg(x), ad.value_and_grad(f)(x))
 

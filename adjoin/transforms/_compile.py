@@ -51,26 +51,49 @@ FUSE_MIN_SIZE = int(os.environ.get("ADJOIN_JIT_FUSE_MIN", 1 << 17))
 
 
 class Compiled:
-    """A compiled program: ``fn(*flat_inputs) -> tuple of flat outputs``, its source and back end."""
+    """A compiled program: ``fn(*flat_inputs) -> tuple of flat outputs``, its source and back end.
 
-    def __init__(self, fn, source, backend, num_fused=0, fused_eqns=0):
+    ``parts``: which back end ran what (a list of ``(back end, what)`` lines for
+    ``lower()``); ``note``: why a faster back end was not used, if one was asked for.
+    """
+
+    def __init__(self, fn, source, backend, num_fused=0, fused_eqns=0, parts=(), note=None,
+                 kernel_source=None):
         self.fn = fn
         self.source = source
         self.backend = backend
         self.num_fused = num_fused
         self.fused_eqns = fused_eqns
+        self.parts = list(parts)
+        self.note = note
+        self.kernel_source = kernel_source
 
     def __repr__(self):
         return f"Compiled(backend={self.backend!r}, fused kernels={self.num_fused})"
 
 
+def _parts_of(graph, gen, kind):
+    """``[(back end, count of equations)]`` of a generated NumPy/numba program."""
+    total = len(graph.eqns)
+    return [(kind, gen.fused_eqns), ("numpy", total - gen.fused_eqns)]
+
+
 def compile_graph(graph: Graph, *, name="jitted", fuse=True, fuse_min=None,
-                  scalar=True, chunk=None) -> Compiled:
+                  scalar=True, chunk=None, backend="numpy") -> Compiled:
     """Generate and compile the Python source of ``graph`` (see the module docstring).
 
-    ``chunk``: elements per block of the fused kernels (default
-    ``adjoin.transforms._numpy_backend.CHUNK``).
+    ``backend``: ``"numpy"`` (NumPy calls, large chains fused blockwise on threads) or
+    ``"numba"`` (elementwise chains of any size compiled by numba; the NumPy back end
+    when numba is not importable, with the reason in ``Compiled.note``). Scalar
+    programs use the scalar back end either way. ``chunk``: elements per block of the
+    fused NumPy kernels (default ``adjoin.transforms._numpy_backend.CHUNK``).
     """
+    note = None
+    if backend == "numba" and not (scalar and scalar_eligible(graph)):
+        from adjoin.transforms import _numba_backend as nb
+        if nb.available():
+            return _compile_numba(graph, name, nb)
+        note = f"numba back end not used: {nb.unavailable_reason()}; NumPy back end instead"
     fuse_min = FUSE_MIN_SIZE if fuse_min is None else fuse_min
     gen = NumpyGenerator(graph, name, fuse, fuse_min,
                          _numpy_backend.CHUNK if chunk is None else chunk)
@@ -82,9 +105,32 @@ def compile_graph(graph: Graph, *, name="jitted", fuse=True, fuse_min=None,
         ns_sc["_fallback"] = fn_np
         fn = _exec(src_sc, ns_sc, fname)
         return Compiled(fn, src_sc + "\n\n# NumPy fallback (Python raised where NumPy "
-                        "returns inf/nan):\n" + src_np, "scalar")
-    backend = "numpy+fused" if gen.num_groups else "numpy"
-    return Compiled(fn_np, src_np, backend, gen.num_groups, gen.fused_eqns)
+                        "returns inf/nan):\n" + src_np, "scalar",
+                        parts=[("scalar", len(graph.eqns))], note=note)
+    kind = "numpy+fused" if gen.num_groups else "numpy"
+    parts = [("numpy+fused (blockwise threads)", gen.fused_eqns),
+             ("numpy", len(graph.eqns) - gen.fused_eqns)]
+    return Compiled(fn_np, src_np, kind, gen.num_groups, gen.fused_eqns,
+                    parts=[p for p in parts if p[1]], note=note)
+
+
+def _compile_numba(graph, name, nb):
+    gen = nb.NumbaGenerator(graph, name)
+    src, ns = gen.generate()
+    if gen.num_groups:
+        ksrc = gen.module_source()
+        mod = nb.load_kernels(ksrc)
+        for k in gen.kernel_names:
+            ns[k] = getattr(mod, k)
+    else:
+        ksrc = None
+    fn = _exec(src, ns, gen.fname)
+    kind = "numba" if gen.num_groups else "numpy"
+    parts = [("numba", gen.fused_eqns), ("numpy", len(graph.eqns) - gen.fused_eqns)]
+    full = src if ksrc is None else (
+        src + "\n\n# numba kernels (module " + nb.cache_dir() + "/...):\n" + ksrc)
+    return Compiled(fn, full, kind, gen.num_groups, gen.fused_eqns,
+                    parts=[p for p in parts if p[1]], kernel_source=ksrc)
 
 
 def _exec(src, ns, fname):

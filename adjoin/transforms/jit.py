@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
+import time
 
 import numpy as np
 
@@ -79,12 +81,29 @@ class JitTrace(StagingTrace):
         return f"it depends on {what} of the jitted function '{self.fun_name}'"
 
 
+#: the back end of ``jit`` when none is given: ``ADJOIN_JIT_BACKEND`` or ``"auto"``
+DEFAULT_BACKEND = os.environ.get("ADJOIN_JIT_BACKEND", "auto")
+#: ``backend="auto"``: a signature moves from the NumPy program to compiled (numba) code
+#: after this many calls, or once its calls have taken ``TIER_SECONDS`` in all
+TIER_CALLS = int(os.environ.get("ADJOIN_JIT_TIER_CALLS", 8))
+TIER_SECONDS = float(os.environ.get("ADJOIN_JIT_TIER_SECONDS", 0.05))
+BACKENDS = ("auto", "numba", "numpy")
+
+
 class _Entry:
-    """One cache entry: the staged and optimized graphs of one signature and their code."""
+    """One cache entry: the staged and optimized graphs of one signature and their code.
 
-    __slots__ = ("graph", "optimized", "stats", "_compiled", "out_tree", "single", "name", "fuse")
+    ``fn`` is what a call runs. With ``backend="auto"`` it starts as the NumPy program
+    (milliseconds to generate) and counts calls and their time; once the signature has
+    run ``TIER_CALLS`` times or ``TIER_SECONDS`` in all, it is compiled by numba and
+    ``fn`` becomes the compiled program (tiered compilation: code that runs once is
+    never worth seconds of LLVM). ``backend="numba"`` compiles at the first call.
+    """
 
-    def __init__(self, graph, optimized, stats, name, fuse):
+    __slots__ = ("graph", "optimized", "stats", "_compiled", "_final", "out_tree", "single",
+                 "name", "fuse", "backend", "fn", "_calls", "_spent", "note")
+
+    def __init__(self, graph, optimized, stats, name, fuse, backend):
         self.graph = graph
         self.optimized = optimized
         self.stats = stats
@@ -92,10 +111,22 @@ class _Entry:
         self.single = graph.out_tree.node_type is None
         self.name = name
         self.fuse = fuse
-        self._compiled = None
+        self.backend = backend
+        self._compiled = None     # the NumPy (or scalar) program
+        self._final = None        # the program of the last tier
+        self._calls = 0
+        self._spent = 0.0
+        self.note = None
+        if backend == "numba":
+            self.fn = self._first_numba
+        elif backend == "auto":
+            self.fn = self._tier0
+        else:
+            self.fn = self._first_numpy
 
     @property
     def compiled(self):
+        """The NumPy program (scalar for 0-d programs)."""
         if self._compiled is None:
             fuse, fuse_min = self.fuse, None
             if not isinstance(fuse, bool):  # an int: the fusion threshold in elements
@@ -104,8 +135,54 @@ class _Entry:
                                            fuse_min=fuse_min)
         return self._compiled
 
-    def run(self, flat):
+    @property
+    def final(self):
+        """The program this signature runs once warm (numba where it applies)."""
+        if self._final is None:
+            base = self.compiled
+            if self.backend == "numpy" or base.backend == "scalar":
+                self._final = base
+            else:
+                c = compile_graph(self.optimized, name=self.name, backend="numba")
+                if c.note is not None:
+                    self.note = c.note
+                self._final = c if c.note is None else base
+        return self._final
+
+    # --- tiers ---------------------------------------------------------------------------
+    def _first_numpy(self, *flat):
+        self.fn = self.compiled.fn
+        return self.fn(*flat)
+
+    def _tier0(self, *flat):
+        t0 = time.perf_counter()
         out = self.compiled.fn(*flat)
+        self._spent += time.perf_counter() - t0
+        self._calls += 1
+        if self._calls >= TIER_CALLS or self._spent >= TIER_SECONDS:
+            self.fn = self._first_numba
+        return out
+
+    def _first_numba(self, *flat):
+        """The first run of the numba program: its kernels compile now (or load from the
+        disk cache); a kernel numba cannot type leaves this signature on NumPy."""
+        try:
+            final = self.final
+            out = final.fn(*flat)
+        except Exception as e:
+            from adjoin.transforms._numba_backend import is_numba_error
+            if not is_numba_error(e):
+                raise
+            self.note = (f"numba could not compile this program ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0][:200]}); it runs as NumPy code")
+            self._final = self.compiled
+            self.fn = self.compiled.fn
+            return self.fn(*flat)
+        self.fn = final.fn
+        return out
+
+    def run(self, flat):
+        out = self.fn(*flat)
         return out[0] if self.single else self.out_tree.unflatten(out)
 
 
@@ -113,8 +190,12 @@ class Lowered:
     """What ``jit`` made of one call signature (``jitted.lower(*args)``).
 
     ``graph``: the staged program; ``optimized``: after the graph passes;
-    ``stats``: what each pass removed; ``source``: the generated Python code;
-    ``backend``: ``"scalar"``, ``"numpy"`` or ``"numpy+fused"``.
+    ``stats``: what each pass removed; ``compiled``: the program this signature runs
+    once warm; ``source``: its generated code (the Python program, then the numba
+    kernels' module); ``backend``: ``"scalar"``, ``"numpy"``, ``"numpy+fused"`` or
+    ``"numba"``; ``parts``: ``[(back end, equations)]``, which back end runs how many
+    equations; ``note``: why numba is not used, when it was asked for and is not;
+    ``report()``: all of it as text.
     """
 
     def __init__(self, entry):
@@ -125,15 +206,41 @@ class Lowered:
 
     @property
     def compiled(self):
-        return self._entry.compiled
+        return self._entry.final
 
     @property
     def source(self) -> str:
-        return self._entry.compiled.source
+        return self.compiled.source
 
     @property
     def backend(self) -> str:
-        return self._entry.compiled.backend
+        return self.compiled.backend
+
+    @property
+    def parts(self):
+        return list(self.compiled.parts)
+
+    @property
+    def note(self):
+        return self._entry.note or self.compiled.note
+
+    def report(self) -> str:
+        """The back end of each part, the tiering policy, and the generated code."""
+        e = self._entry
+        c = self.compiled
+        lines = [repr(self), f"back end: {c.backend} (jit backend={e.backend!r})"]
+        for kind, n in c.parts:
+            lines.append(f"  {n:5d} equations: {kind}")
+        if c.num_fused:
+            lines.append(f"  {c.num_fused} compiled/fused kernel(s)")
+        if e.backend == "auto" and c.backend == "numba":
+            lines.append(f"  the first {TIER_CALLS} calls (or {TIER_SECONDS:g} s of calls) "
+                         "ran the NumPy program; later calls run the numba program")
+        if self.note:
+            lines.append(f"  note: {self.note}")
+        lines.append("")
+        lines.append(c.source)
+        return "\n".join(lines)
 
     def __repr__(self):
         return (f"Lowered({len(self.graph.eqns)} equations staged, "
@@ -171,12 +278,17 @@ def _check_leaf(x, what, fun_name):
 class JittedFunction:
     """The result of :func:`jit`; call it like the function it wraps."""
 
-    def __init__(self, fun, static_argnums=(), static_argnames=(), fuse=True):
+    def __init__(self, fun, static_argnums=(), static_argnames=(), fuse=True, backend=None):
         if not callable(fun):
             raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
+        backend = DEFAULT_BACKEND if backend is None else backend
+        if backend not in BACKENDS:
+            raise ValueError(f"jit: backend={backend!r} is not one of {BACKENDS} "
+                             "(\"auto\": NumPy first, numba once a signature is warm)")
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.fuse = fuse
+        self.backend = "numpy" if fuse is not True else backend  # fuse=False/int: NumPy's fusion
         nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
         self._params = None
@@ -214,7 +326,7 @@ class JittedFunction:
                 entry = self._fast.get(fk)
                 if entry is not None:
                     self._hits += 1
-                    out = entry.compiled.fn(*args)
+                    out = entry.fn(*args)
                     return out[0] if entry.single else entry.out_tree.unflatten(out)
         entry, flat, traced, cacheable = self._lookup(args, kwargs)
         if traced or not cacheable:
@@ -353,24 +465,36 @@ class JittedFunction:
             graph = trace.to_graph(out_flat, in_tree, out_tree)
         cacheable = not any(isinstance(c, Tracer) for c in graph.consts)
         opt, stats = optimize(graph)
-        return _Entry(graph, opt, stats, self._name, self.fuse), cacheable
+        return _Entry(graph, opt, stats, self._name, self.fuse, self.backend), cacheable
 
 
-def jit(fun=None, *, static_argnums=(), static_argnames=(), fuse=True):
+def jit(fun=None, *, static_argnums=(), static_argnames=(), fuse=True, backend=None):
     """Compile ``fun``: stage it once per input signature, optimize, run generated code.
 
     ``static_argnums`` / ``static_argnames``: arguments passed as Python values (part of
     the cache key: one compilation per value; they must be hashable) — use them for
-    sizes, flags and anything Python control flow depends on. ``fuse=False`` turns the
-    fusion of large elementwise chains off; an int sets the fusion threshold (elements;
-    default ``adjoin.transforms._compile.FUSE_MIN_SIZE``). Composes with every transformation, in
-    any order (``jit(grad(f))``, ``grad(jit(f))``, ``vmap(jit(f))``, nested ``jit``).
+    sizes, flags and anything Python control flow depends on.
 
-    ``jitted.lower(*args)`` gives the staged and optimized graphs and the generated
-    source; ``jitted.cache_info()`` the hits and misses. Usable as a decorator, also
-    as ``@jit(static_argnums=1)``.
+    ``backend``: how the optimized graph runs (default ``ADJOIN_JIT_BACKEND`` or ``"auto"``).
+    ``"numpy"``: one NumPy call per equation, large elementwise chains fused blockwise on
+    threads; generated in milliseconds. ``"numba"``: elementwise chains of any size and
+    their full sums compiled to machine code by numba (0.1-2 s per new program, cached on
+    disk across processes), the other equations as NumPy calls; use it for programs on
+    small arrays that run many times. ``"auto"``: NumPy for the first calls of a
+    signature, numba once it has run ``TIER_CALLS`` times or ``TIER_SECONDS`` in all.
+    Without numba installed, ``"numba"`` and ``"auto"`` run NumPy code (``lower()`` says
+    so). Programs made of 0-d float64 values always run as straight-line Python floats.
+    ``fuse=False`` turns fusion off (one NumPy call per equation; no numba); an int sets
+    the NumPy back end's fusion threshold (elements; default
+    ``adjoin.transforms._compile.FUSE_MIN_SIZE``).
+
+    Composes with every transformation, in any order (``jit(grad(f))``, ``grad(jit(f))``,
+    ``vmap(jit(f))``, nested ``jit``). ``jitted.lower(*args)`` gives the staged and
+    optimized graphs, the generated code and which back end runs each part
+    (``print(jitted.lower(x).report())``); ``jitted.cache_info()`` the hits and misses.
+    Usable as a decorator, also as ``@jit(static_argnums=1)``.
     """
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums,
-                                 static_argnames=static_argnames, fuse=fuse)
-    return JittedFunction(fun, static_argnums, static_argnames, fuse)
+                                 static_argnames=static_argnames, fuse=fuse, backend=backend)
+    return JittedFunction(fun, static_argnums, static_argnames, fuse, backend)
