@@ -28,3 +28,7 @@ from adjoin.core.allocator import tune_allocator, tune_on_import as _tune_on_imp
 __version__ = "0.1.0"
 
 _tune_on_import()  # glibc: keep array memory for reuse (see adjoin/core/allocator.py)
+
+from adjoin.core.debug_nans import NaNError, debug_nans  # noqa: E402,F401  (issue 12)
+from adjoin.core.debug_nans import enable_from_environment as _debug_nans_from_env  # noqa: E402
+_debug_nans_from_env()  # ADJOIN_DEBUG_NANS=1

@@ -112,24 +112,30 @@ def cholesky(a, upper=False):
 def eigh(a, UPLO="L"):
     """``numpy.linalg.eigh``: (eigenvalues ascending, eigenvectors as columns).
 
-    Derivatives need distinct eigenvalues and are those of A ↦ eigh(½(A + Aᵀ)); eigenvectors
-    are defined up to sign, so differentiate quantities that do not depend on it.
+    **Symmetrizes its input**, as JAX does: the result is the eigendecomposition of
+    ½(A + Aᵀ) for any square A, so the derivative (of that function) agrees with finite
+    differences even when A is not symmetric. For a symmetric A this is NumPy's result;
+    ``UPLO`` ("L" or "U") is accepted for NumPy compatibility and does not change it. (NumPy
+    reads one triangle only: on a non-symmetric A its result differs from this one.)
+    Derivatives need distinct eigenvalues; eigenvectors are defined up to sign, so
+    differentiate quantities that do not depend on it.
     """
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     if not trace_stack:
-        return np.linalg.eigh(a, UPLO)
+        return np.linalg.eigh(_l.symmetrized(a))
     _square(a, "eigh")
-    if UPLO != "L":
-        raise NotImplementedError("adjoin eigh reads the lower triangle (UPLO='L') only; "
-                                  "pass a symmetric matrix")
     w, v = _l.eigh_p.bind(a)
     return _EighResult(w, v)
 
 
-
 def eigvalsh(a, UPLO="L"):
-    """``numpy.linalg.eigvalsh``: ẇ_i = v_iᵀȦv_i (distinct eigenvalues)."""
+    """``numpy.linalg.eigvalsh`` of ½(A + Aᵀ) (see eigh): ẇ_i = v_iᵀȦv_i (distinct
+    eigenvalues)."""
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"eigvalsh: UPLO must be 'L' or 'U', got {UPLO!r}")
     if not trace_stack:
-        return np.linalg.eigvalsh(a, UPLO)
+        return np.linalg.eigvalsh(_l.symmetrized(a))
     return eigh(a, UPLO)[0]
 
 

@@ -467,13 +467,23 @@ def _gap_matrix(w, squared=False):
     return lax.where(eye, 0.0, 1.0 / lax.where(eye, 1.0, d))
 
 
-# A = V diag(w) Vᵀ (A symmetric, eigenvalues distinct; the rules differentiate A ↦ eigh(sym A)):
+# eigh(A) is the eigendecomposition of sym(A) = ½(A + Aᵀ), for any square A (as JAX's
+# symmetrize_input): the function computed is the function differentiated, so the gradient
+# agrees with finite differences even for a non-symmetric A (LAPACK alone would read one
+# triangle, and the derivative of "read the lower triangle" is not the rule below).
+# A = V diag(w) Vᵀ (sym A, eigenvalues distinct):
 # with P = Vᵀ sym(Ȧ) V and F_ij = 1/(w_j − w_i) (F_ii = 0):
 #   ẇ = diag(P) ; V̇ = V (F ⊙ P)
 #   Ā = sym(V (diag(w̄) + F ⊙ (Vᵀ V̄)) Vᵀ)                                  (Giles 2008, §3.1)
 # Eigenvectors are defined up to sign: use outputs that do not depend on it.
+def symmetrized(a):
+    """½(A + Aᴴ) of concrete arrays: what eigh decomposes."""
+    a = np.asarray(a)
+    return 0.5 * (a + np.conj(np.swapaxes(a, -1, -2)))
+
+
 def _eigh_impl(a):
-    w, v = np.linalg.eigh(a)
+    w, v = np.linalg.eigh(symmetrized(a))
     return [w, v]
 
 
