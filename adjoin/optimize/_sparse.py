@@ -223,6 +223,23 @@ def sparse_newton_solver(F, jac, pattern, backtrack=None):
     def advance(u, du, Fu, theta):
         return backtrack(F, u, du, two_norm(Fu), theta) if backtrack else u + du
 
+    def advance_concrete(u, du, Fu, theta):
+        """(u + t du, F(u + t du)) with t from the line search (concrete values: the
+        residual of the accepted point is kept for the next convergence test)."""
+        un = u + du
+        Fn = F(un, *theta)
+        if backtrack is None:
+            return un, Fn
+        fnorm, t = float(two_norm(Fu)), 1.0
+        for _ in range(30):
+            if (float(two_norm(Fn)) <= (1.0 - 1e-4 * t) * fnorm
+                    or float(inf_norm(t * du)) <= 1e-10 * float(inf_norm(u))):
+                break
+            t *= 0.5
+            un = u + t * du
+            Fn = F(un, *theta)
+        return un, Fn
+
     def step(u, *theta):
         Fu = F(u, *theta)
         du = _sp.sparse_solve(jac(u, *theta), -Fu, pattern)
@@ -240,7 +257,7 @@ def sparse_newton_solver(F, jac, pattern, backtrack=None):
         info = problem.new_info()
 
         def run(x0, *theta):
-            return newton_run(F, jac, pattern, x0, theta, problem, info, advance)
+            return newton_run(F, jac, pattern, x0, theta, problem, info, advance_concrete)
 
         x0 = problem.x0
         x0 = x0 if isinstance(x0, (Tracer, np.ndarray)) else np.asarray(x0)
@@ -259,8 +276,8 @@ def newton_run(F, jac, pattern, u, theta, problem, info, advance):
     if callable(thr):
         thr = thr(u, *theta)
     factor, err, k, ok = None, None, 0, False
+    Fu = F(u, *theta)
     for k in range(problem.maxiter + 1):
-        Fu = F(u, *theta)
         err = inf_norm(Fu)
         if converged(err, thr):
             ok = True
@@ -268,7 +285,7 @@ def newton_run(F, jac, pattern, u, theta, problem, info, advance):
         if k == problem.maxiter:
             break
         du, factor = _sp._solve_impl(np.asarray(jac(u, *theta)), -np.asarray(Fu), pattern, 0)
-        u = advance(u, du, Fu, theta)
+        u, Fu = advance(u, du, Fu, theta)
     residual, t = worst(err, thr)
     report = SolveInfo(problem.solver.name, k, residual, t, ok)
     info.__dict__.update(report.__dict__)
