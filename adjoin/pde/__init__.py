@@ -17,7 +17,7 @@ from adjoin.pde.fluid import Solve, buoyancy, inflow, make_incompressible  # noq
 from adjoin.pde import smoke  # noqa: F401  (PhiFlow's smoke-plume demo)
 
 # time stepping with every adjoint strategy, and the array-level schemes (DtO against OtD)
-from adjoin.pde import schemes  # noqa: F401
+from adjoin.pde import cuts, schemes  # noqa: F401  (cuts: strategic gradient cuts)
 from adjoin.pde.schemes import Advection, Diffusion  # noqa: F401
 from adjoin.pde.time import Continuous, integrate  # noqa: F401
 from adjoin.pde import fem  # noqa: F401,E402  (finite elements; scikit-fem is imported when used)
