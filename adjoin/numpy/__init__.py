@@ -23,6 +23,7 @@ from adjoin.numpy._creation import *  # noqa: F401,F403
 from adjoin.numpy._sequences import *  # noqa: F401,F403
 from adjoin.numpy._indexing import *  # noqa: F401,F403
 from adjoin.numpy._blas import *  # noqa: F401,F403
+from adjoin.numpy._extra import *  # noqa: F401,F403  (sorting, statistics, assembly: issue 12)
 from adjoin.numpy import linalg, fft  # noqa: F401
 
 from adjoin.numpy import _array_methods
@@ -33,3 +34,12 @@ from numpy import (float16, float32, float64, complex64, complex128, int8, int16
 
 # the operators and methods of traced values (x + y, x.sum(), x.T) are these functions
 _array_methods.install(__import__(__name__, fromlist=["_"]))
+
+# names the star-imports above bring along that are not NumPy's API (issue 12): internal
+# helpers and primitives stay in their modules
+for _name in ("np", "annotations", "shape_of", "dtype_of", "Tracer", "binary_function",
+              "unary_function", "normalize_axis", "normalize_axis_index", "concatenate_p",
+              "diagonal_p", "diagonal_scatter_p", "pad_p", "repeat_p", "roll_p", "tril_p",
+              "triu_p", "meshgrid_numpy"):
+    globals().pop(_name, None)
+del _name

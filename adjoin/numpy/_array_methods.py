@@ -67,6 +67,14 @@ def tracer_methods(ns: ModuleType) -> dict[str, Callable]:
         @property
         def imag(self): return ns.imag(self)
 
+        def copy(self): return self  # traced values are immutable: a copy is the value
+        def item(self, *args): return _item(self, args)
+        def tolist(self): return _tolist(self)
+        def sort(self, axis=-1, **k): raise TypeError(
+            "x.sort() sorts in place, which traced (immutable) values cannot do; use "
+            "x = adjoin.numpy.sort(x, axis)")
+        def argsort(self, *a, **k): return ns.argsort(self, *a, **k)
+        def nonzero(self): return ns.where(self)
         def conj(self): return ns.conj(self)
         def conjugate(self): return ns.conj(self)
         def sum(self, *a, **k): return ns.sum(self, *a, **k)
@@ -105,6 +113,31 @@ def tracer_methods(ns: ModuleType) -> dict[str, Callable]:
             return ns.transpose(self, axes or None)
 
     return {k: v for k, v in vars(ArrayMethods).items() if k not in _CLASS_PLUMBING}
+
+
+def _item(x, args):
+    """``x.item()``: a Python number, which carries no derivative. Allowed where nothing
+    is differentiated (integer values, vmap-free concrete values); raises the same error as
+    float(x) on a differentiated floating value."""
+    if args:
+        x = x[args[0] if len(args) == 1 else args]
+    elif x.size != 1:
+        raise ValueError("can only convert an array of size 1 to a Python scalar")
+    if x.dtype.kind == "c":
+        return complex(x)
+    if x.dtype.kind == "f":
+        return float(x)
+    if x.dtype.kind == "b":
+        return bool(x)
+    return int(x)
+
+
+def _tolist(x):
+    """``x.tolist()``: nested Python lists whose entries are the 0-d traced values (not
+    Python numbers, so the derivative is kept: ``sum(x.tolist())`` differentiates)."""
+    if x.ndim == 0:
+        return x
+    return [_tolist(x[i]) for i in range(x.shape[0])]
 
 
 def install(ns: ModuleType) -> None:

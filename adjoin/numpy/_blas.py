@@ -102,11 +102,37 @@ def _normalize_einsum(subscripts, shapes):
     return ",".join(final_ins) + "->" + out, reshapes
 
 
+def _sublist_form(args):
+    """``einsum(op0, sublist0, op1, sublist1, ..., [sublist_out])`` as (subscripts, operands):
+    axis labels are integers (or Ellipsis), as in NumPy."""
+    args = list(args)
+    out = args.pop() if len(args) % 2 == 1 else None
+    ops, subs = args[0::2], args[1::2]
+
+    def letters(sub):
+        s = []
+        for i in sub:
+            if i is Ellipsis:
+                s.append("...")
+            elif isinstance(i, (int, np.integer)) and 0 <= int(i) < 52:
+                s.append("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[int(i)])
+            else:
+                raise ValueError(f"einsum: sublist labels must be integers in [0, 52) or "
+                                 f"Ellipsis, got {i!r}")
+        return "".join(s)
+
+    spec = ",".join(letters(sb) for sb in subs)
+    if out is not None:
+        spec += "->" + letters(out)
+    return spec, tuple(ops)
+
+
 def einsum(subscripts, *operands, optimize=True):
-    """``numpy.einsum`` (explicit ``->`` or implicit output, ellipsis). Linear in each operand:
+    """``numpy.einsum`` (explicit ``->`` or implicit output, ellipsis; also the sublist form
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])``). Linear in each operand:
     the jvp sums one einsum per tangent; the vjp of each operand is another einsum."""
     if not isinstance(subscripts, str):
-        raise TypeError("adjoin.numpy.einsum supports the subscript-string form only")
+        subscripts, operands = _sublist_form((subscripts,) + operands)
     if not trace_stack:
         return np.einsum(subscripts, *operands, optimize=optimize if len(operands) > 1 else False)
     subs, reshapes = _normalize_einsum(subscripts, [shape_of(o) for o in operands])

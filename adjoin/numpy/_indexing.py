@@ -274,12 +274,36 @@ def _scatter_mul(w, u, arrays):
     return w * factor
 
 
+def _combine(op):
+    """x[idx] = op(x[idx], y) for the .at[] updates min, max and power."""
+    from adjoin.numpy import _elementwise as el
+    return {"min": el.minimum, "max": el.maximum, "power": el.power}[op]
+
+
+def _scatter_combine(w, u, arrays, fn):
+    """w with w[arrays] = fn(w[arrays], u), repeated indices applied in turn (np.minimum.at)."""
+    layers = _duplicate_layers(arrays, shape_of(w))
+    if layers is None:
+        return scatter_set_p.bind(w, fn(gather_p.bind(w, *arrays), u), *arrays)
+    b = _index_shape(arrays)
+    rest = shape_of(u)[len(b):]
+    m = int(np.prod(b, dtype=np.int64))
+    u_flat = reshape(u, (m,) + tuple(rest))
+    flat = [np.broadcast_to(a, b).reshape(-1) for a in arrays]
+    for sel in layers:
+        at = [a[sel] for a in flat]
+        w = scatter_set_p.bind(w, fn(gather_p.bind(w, *at), gather_p.bind(u_flat, sel)), *at)
+    return w
+
+
 def _update(x, idx, y, op):
     if not isinstance(x, Tracer) and not isinstance(x, np.ndarray):
         x = np.asarray(x)
     xshape = shape_of(x)
     nidx, adv = _plan(x, idx)
     ident = is_identity_index(nidx, xshape)
+    if op in ("min", "max", "power") and adv is None:
+        return _update(x, idx, _combine(op)(_getitem(x, idx), y), "set")
     if adv is None:
         target = basic_result_shape(nidx)
         yb = broadcast_to(y, target)
@@ -314,6 +338,8 @@ def _update(x, idx, y, op):
         wt_new = scatter_add_p.bind(wt, yg, *arrays)
     elif op == "set":
         wt_new = scatter_set_p.bind(wt, yg, *arrays)
+    elif op in ("min", "max", "power"):
+        wt_new = _scatter_combine(wt, yg, arrays, _combine(op))
     else:
         wt_new = _scatter_mul(wt, yg, arrays)
     w_new = transpose(wt_new, tuple(int(i) for i in np.argsort(perm)))
@@ -360,7 +386,21 @@ class _IndexUpdateRef:
     mul = multiply
 
     def divide(self, y, **kwargs):
+        """``x`` with ``x[idx] /= y`` (repeated indices divide in turn)."""
         return _update(self.x, self.idx, reciprocal(y), "multiply")
+
+    def min(self, y, **kwargs):
+        """``x`` with ``x[idx] = minimum(x[idx], y)``; repeated indices take the minimum of
+        all (``np.minimum.at``)."""
+        return _update(self.x, self.idx, y, "min")
+
+    def max(self, y, **kwargs):
+        """``x`` with ``x[idx] = maximum(x[idx], y)`` (``np.maximum.at``)."""
+        return _update(self.x, self.idx, y, "max")
+
+    def power(self, y, **kwargs):
+        """``x`` with ``x[idx] **= y``; repeated indices apply in turn (``np.power.at``)."""
+        return _update(self.x, self.idx, y, "power")
 
     def __repr__(self):
         return f"_IndexUpdateRef({self.x!r}, {self.idx!r})"

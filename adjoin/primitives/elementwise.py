@@ -357,6 +357,15 @@ hypot_p = binary("hypot", np.hypot, lambda x, y, out: x / out, lambda x, y, out:
 # z = log(eˣ + eʸ): ∂z/∂x = e^(x−z), ∂z/∂y = e^(y−z)
 logaddexp_p = binary("logaddexp", np.logaddexp, lambda x, y, out: lax.exp(x - out),
                      lambda x, y, out: lax.exp(y - out), flops=T)
+# z = log₂(2ˣ + 2ʸ): ∂z/∂x = 2^(x−z), ∂z/∂y = 2^(y−z)
+logaddexp2_p = binary("logaddexp2", np.logaddexp2,
+                      lambda x, y, out: lax.power(2.0, x - out),
+                      lambda x, y, out: lax.power(2.0, y - out), flops=T)
+# z = fmod(x, y) = x − y·trunc(x/y) (C's fmod: the sign of x): ∂z/∂x = 1, ∂z/∂y = −trunc(x/y)
+# (away from the jumps at x/y ∈ ℤ, where the derivative is one-sided)
+fmod_p = binary("fmod", np.fmod, lambda x, y, out: lax.ones_like(out),
+                lambda x, y, out: -trunc_p.bind(x / y),
+                uses="input")
 # z = x mod y = x − y⌊x/y⌋: ∂z/∂x = 1, ∂z/∂y = −⌊x/y⌋
 mod_p = binary("mod", np.mod, lambda x, y, out: lax.ones_like(out),
                lambda x, y, out: -lax.floor_divide(x, y), uses="input",
