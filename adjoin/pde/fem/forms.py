@@ -194,26 +194,78 @@ def _split_coefficients(V, coefficients):
     return names, fields, consts
 
 
+class Geometry:
+    """The affine maps of all cells, computed once per mesh coordinates (vmapped over the
+    cells, differentiable in the points): ``detJ`` (n_cells,), ``Binv`` (n_cells, d, d),
+    ``x`` the quadrature points (n_cells, nq, d)."""
+
+    def __init__(self, V: FunctionSpace):
+        ref, dim = V.element, V.dim
+        xi = ref.points
+
+        def one(X_e):
+            detJ, Binv, B, x0 = cell_geometry(X_e, dim)
+            # x_q = x0 + B ξ_q, written elementwise (tiny matrices)
+            x = anp.sum(B[None, :, :] * xi[:, None, :], axis=2) + x0
+            return detJ, Binv, x
+
+        mesh = V.mesh
+        self.detJ, self.Binv, self.x = api.vmap(one)(mesh.points[mesh.cells])
+
+
+def _small_matvec(M, v, dim, transpose=False):
+    """(M v_q) for each row v_q of v (nq, d), M (d, d); Mᵀ v_q with ``transpose``. Spelled
+    out in d² products: vmapped over the cells these are elementwise operations, faster
+    than batched products of tiny matrices."""
+    cols = []
+    for j in range(dim):
+        acc = None
+        for i in range(dim):
+            t = (M[i, j] if transpose else M[j, i]) * v[:, i]
+            acc = t if acc is None else acc + t
+        cols.append(acc)
+    return anp.stack(cols, axis=1)
+
+
+def _combine(coeffs, arrays):
+    """Σ_j coeffs[j] · arrays[j] (coeffs traced scalars of one cell, arrays constants),
+    spelled out: vmapped over the cells these are elementwise operations on
+    (n_cells, ...) arrays, where NumPy's matmul of tall, thin matrices is slow."""
+    acc = None
+    for c, a in zip(coeffs, arrays):
+        t = c * a
+        acc = t if acc is None else acc + t
+    return acc
+
+
 def cell_kernel(V, f0, f1, names, consts):
     """The element residual r_i = |det B| Σ_q w_q (f0 φ_i + f1·∇φ_i) of one cell, as a
-    function of (u_e (k,), X_e (d + 1, d), *fields_e (k,) each)."""
-    ref, dim = V.element, V.dim
-    phi, dphi, w, xi = ref.phi, ref.dphi, ref.weights, ref.points
+    function of (u_e (k,), |det B|, B⁻¹, x (nq, d), *fields_e (k,) each).
 
-    def kernel(u_e, X_e, *fields_e):
-        detJ, Binv, B, x0 = cell_geometry(X_e, dim)
-        grads = anp.matmul(dphi, Binv)                       # (nq, k, d): ∇φ = B⁻ᵀ ∇̂φ
-        u = anp.matmul(phi, u_e)                             # (nq,)
-        grad_u = anp.einsum("qkd,k->qd", grads, u_e)         # (nq, d)
-        x = anp.matmul(xi, anp.transpose(B)) + x0            # (nq, d)
+    The 2×2 / 3×3 maps are applied as ∇u = B⁻ᵀ∇̂u and f1·∇φ_i = (B⁻¹ f1)·∇̂φ_i, so the
+    reference gradients ∇̂φ (constants) are never mapped per cell."""
+    ref, dim = V.element, V.dim
+    nq, k = ref.phi.shape
+    PHI = [np.ascontiguousarray(ref.phi[:, i]) for i in range(k)]          # φ_i at q: (nq,)
+    DPHI = [np.ascontiguousarray(ref.dphi[:, i, :]) for i in range(k)]     # ∇̂φ_i: (nq, d)
+    W_PHI = [np.ascontiguousarray(ref.weights[q] * ref.phi[q, :]) for q in range(nq)]
+    W_DPHI = [np.ascontiguousarray(ref.weights[q] * ref.dphi[q, :, j])
+              for q in range(nq) for j in range(dim)]                      # (k,) each
+
+    def kernel(u_e, detJ, Binv, x, *fields_e):
+        coef = [u_e[i] for i in range(k)]
+        u = _combine(coef, PHI)                                            # (nq,)
+        grad_u = _small_matvec(Binv, _combine(coef, DPHI), dim, transpose=True)  # B⁻ᵀ∇̂u
         c = dict(consts)
-        c.update({n: anp.matmul(phi, fe) for n, fe in zip(names, fields_e)})
+        c.update({n: _combine([fe[i] for i in range(k)], PHI)
+                  for n, fe in zip(names, fields_e)})
         r = None
         if f0 is not None:
-            r = anp.matmul(w * f0(u, grad_u, x, **c), phi)
+            v = f0(u, grad_u, x, **c)
+            r = _combine([v[q] for q in range(nq)], W_PHI)
         if f1 is not None:
-            q = f1(u, grad_u, x, **c)
-            t = anp.einsum("qd,qkd->k", q * w[:, None], grads)
+            g = _small_matvec(Binv, f1(u, grad_u, x, **c), dim)            # B⁻¹ f1
+            t = _combine([g[q, j] for q in range(nq) for j in range(dim)], W_DPHI)
             r = t if r is None else r + t
         return detJ * r
 
@@ -249,6 +301,7 @@ class Problem:
         self.structure = _structure(V, fixed)
         self.names, self.fields, self.consts = _split_coefficients(V, coefficients)
         self.kernel = cell_kernel(V, f0, f1, self.names, self.consts)
+        self.geometry = Geometry(V)  # computed here, in the caller's trace context
         self._neumann_data = [self._neumann_setup(nm) for nm in self.neumann]
 
     pattern = property(lambda self: self.structure.pattern)
@@ -271,21 +324,18 @@ class Problem:
         return anp.concatenate([u_free, self.dirichlet_values()])[self.structure.position]
 
     def _cell_inputs(self, u_free):
-        s, V = self.structure, self.V
+        s, V, g = self.structure, self.V, self.geometry
         u_cells = anp.concatenate([u_free, self.dirichlet_values()])[s.cell_position]
-        X_cells = V.mesh.points[V.mesh.cells]
         fields = [f[V.dofs] for f in self.fields]
-        return u_cells, X_cells, fields
+        return (u_cells, g.detJ, g.Binv, g.x, *fields)
 
     def element_residuals(self, u_free):
         """(n_cells, k): the kernel vmapped over the cells."""
-        u_cells, X_cells, fields = self._cell_inputs(u_free)
-        return api.vmap(self.kernel)(u_cells, X_cells, *fields)
+        return api.vmap(self.kernel)(*self._cell_inputs(u_free))
 
     def element_jacobians(self, u_free):
         """(n_cells, k, k): ∂r_e/∂u_e, jacfwd of the kernel vmapped over the cells."""
-        u_cells, X_cells, fields = self._cell_inputs(u_free)
-        return api.vmap(api.jacfwd(self.kernel, argnums=0))(u_cells, X_cells, *fields)
+        return api.vmap(api.jacfwd(self.kernel, argnums=0))(*self._cell_inputs(u_free))
 
     def residual(self, u_free):
         """F(u) on the free dofs (n_free,)."""
@@ -360,21 +410,11 @@ def integrate(V: FunctionSpace, f, u=None, quadrature_degree: int | None = None,
     if u is None:
         raise TypeError("integrate(V, f, u): f is a function, so give the field u too")
     names, fields, consts = _split_coefficients(V, coefficients)
-    ref, dim = V.element, V.dim
-
-    def kernel(u_e, X_e, *fields_e):
-        detJ, Binv, B, x0 = cell_geometry(X_e, dim)
-        grads = anp.matmul(ref.dphi, Binv)
-        uq = anp.matmul(ref.phi, u_e)
-        gu = anp.einsum("qkd,k->qd", grads, u_e)
-        x = anp.matmul(ref.points, anp.transpose(B)) + x0
-        c = dict(consts)
-        c.update({n: anp.matmul(ref.phi, fe) for n, fe in zip(names, fields_e)})
-        return detJ * anp.sum(ref.weights * f(uq, gu, x, **c))
-
-    mesh = V.mesh
-    vals = api.vmap(kernel)(u[V.dofs], mesh.points[mesh.cells], *[g[V.dofs] for g in fields])
-    return anp.sum(vals)
+    # ∫ f dx = Σ_i ∫ f φ_i dx: the basis is a partition of unity, so f0 = f
+    inner = cell_kernel(V, f, None, names, consts)
+    g = Geometry(V)
+    r = api.vmap(inner)(u[V.dofs], g.detJ, g.Binv, g.x, *[c[V.dofs] for c in fields])
+    return anp.sum(r)
 
 
 def l2_error(V: FunctionSpace, u, exact, quadrature_degree: int | None = None):
