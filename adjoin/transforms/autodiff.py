@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from adjoin.core.avals import aval_of, is_inexact, zero_tangent
-from adjoin.core.pytree import tree_flatten, tree_map
+from adjoin.core.pytree import tree_flatten, tree_leaves, tree_map
 from adjoin.core.trace import Tracer, dtype_of, shape_of
 from adjoin.transforms._arguments import (argnums_tuple, as_array, check_differentiable,
                                           check_tangent)
@@ -189,11 +189,14 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     return (result, pullback, aux) if has_aux else (result, pullback)
 
 
-def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False):
+def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False):
     """``fun`` and its gradient: ``(value, grad)`` or ``((value, aux), grad)``.
 
     ``fun`` must return a real scalar. ``argnums`` (int or tuple) picks the
     arguments to differentiate; the gradient has their pytree structure.
+    ``holomorphic=True``: ``fun`` is a holomorphic function of complex inputs with a complex
+    scalar output, and the result is the complex derivative f'(z) (JAX's convention; for a
+    non-holomorphic function that number is not a derivative, so the flag is a promise).
     """
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
@@ -207,10 +210,20 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False):
                 f"grad requires fun to return a scalar, but it returned {shape}. Use "
                 "adjoin.vjp or adjoin.jacrev for non-scalar outputs, or reduce the output "
                 "(e.g. .sum()).")
-        if dtype_of(value).kind == "c":
+        if holomorphic:
+            bad = [i for i in nums if any(dtype_of(x).kind != "c" for x in
+                                          tree_leaves(args[i]))]
+            if bad:
+                raise TypeError(f"grad(holomorphic=True) needs complex inputs, but argument(s) "
+                                f"{bad} are not complex; cast them with .astype(complex)")
+            if dtype_of(value).kind != "c":
+                raise TypeError("grad(holomorphic=True) needs a complex output, but fun "
+                                f"returned dtype {dtype_of(value)}")
+        elif dtype_of(value).kind == "c":
             raise TypeError("grad requires a real-valued output, but fun returned a complex "
-                            "value. Use adjoin.vjp with a complex cotangent, or differentiate "
-                            "abs(...)**2 or .real.")
+                            "value. Use adjoin.vjp with a complex cotangent, differentiate "
+                            "abs(...)**2 or .real, or pass holomorphic=True for the complex "
+                            "derivative of a holomorphic function.")
         seeds = {}
         if type(out) is VJPTracer and out._trace is trace:
             seeds[out.idx] = np.ones((), dtype_of(value))
@@ -222,9 +235,10 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False):
     return value_and_grad_fun
 
 
-def grad(fun: Callable, argnums=0, has_aux: bool = False):
-    """The gradient of a real scalar function (JAX's ``grad``)."""
-    vg = value_and_grad(fun, argnums, has_aux)
+def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False):
+    """The gradient of a real scalar function (JAX's ``grad``); with ``holomorphic=True``
+    the complex derivative f'(z) of a holomorphic complex function (see value_and_grad)."""
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
 
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
