@@ -1,4 +1,11 @@
-"""adjoin.nn: neural-network building blocks; the N-d convolution.
+"""adjoin.nn: neural-network building blocks: activations, one_hot, initializers, and the
+N-d convolution.
+
+Activations (relu, gelu, silu/swish, softplus, sigmoid, log_sigmoid, elu) are compositions
+of adjoin.numpy operations chosen to be finite with finite derivatives for every input
+(no overflow in exp, no NaN from an unselected branch). Derivative conventions at kinks:
+relu'(0) = 0, elu'(0) = α (the left derivative), as in JAX. Initializers draw from an
+explicit ``numpy.random.Generator`` (reproducible, no global state).
 
 ``conv(x, w, stride, padding, dilation)`` is the CNN convolution (a cross-correlation):
 x of shape (batch, in_channels, *spatial), w of shape (out_channels, in_channels, *kernel).
@@ -13,7 +20,142 @@ import adjoin.numpy as anp
 from adjoin.core.trace import shape_of, trace_stack
 from adjoin.primitives.conv import conv_output_shape, conv_p
 
-__all__ = ["conv", "conv1d", "conv2d", "conv3d", "conv_general"]
+__all__ = ["conv", "conv1d", "conv2d", "conv3d", "conv_general", "relu", "gelu", "silu",
+           "swish", "softplus", "sigmoid", "log_sigmoid", "elu", "one_hot", "fans",
+           "glorot_uniform", "glorot_normal", "xavier_uniform", "xavier_normal", "he_uniform",
+           "he_normal", "kaiming_uniform", "kaiming_normal", "lecun_uniform", "lecun_normal"]
+
+
+# --- activations ------------------------------------------------------------------------------
+
+def relu(x):
+    """max(x, 0); derivative 1 for x > 0 and 0 for x ≤ 0 (0 at the kink, as JAX)."""
+    return anp.where(x > 0, x, 0.0)
+
+
+def sigmoid(x):
+    """1/(1 + e^{−x}) = (1 + tanh(x/2))/2: finite value and derivative for every x
+    (σ' = σ(1 − σ)). Absolute accuracy near 0 for large negative x; use log_sigmoid for
+    logarithms of small probabilities."""
+    return 0.5 * (1.0 + anp.tanh(0.5 * x))
+
+
+def log_sigmoid(x):
+    """log σ(x) = −softplus(−x), accurate for large |x| (log σ(−800) = −800)."""
+    return -softplus(-x)
+
+
+def softplus(x):
+    """log(1 + eˣ) = logaddexp(x, 0): no overflow; derivative σ(x)."""
+    return anp.logaddexp(x, 0.0)
+
+
+def silu(x):
+    """x·σ(x) (swish)."""
+    return x * sigmoid(x)
+
+
+swish = silu
+
+
+def gelu(x, approximate=False):
+    """GELU: x·Φ(x) = ½x(1 + erf(x/√2)) (``approximate=False``), or the tanh form
+    ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (``approximate=True``, JAX's default)."""
+    if approximate:
+        c = float(np.sqrt(2.0 / np.pi))
+        return 0.5 * x * (1.0 + anp.tanh(c * (x + 0.044715 * x * x * x)))
+    from adjoin.primitives.special import erf_p
+    z = x * float(1.0 / np.sqrt(2.0))
+    erf = erf_p.bind(z) if trace_stack else erf_p.impl(z)
+    return 0.5 * x * (1.0 + erf)
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, α(eˣ − 1) otherwise (the exponential only sees x ≤ 0: no overflow and
+    no NaN in the derivative); elu'(0) = α."""
+    neg = anp.where(x > 0, 0.0, x)
+    return anp.where(x > 0, x, alpha * anp.expm1(neg))
+
+
+def one_hot(x, num_classes, dtype=np.float64, axis=-1):
+    """``one_hot(labels, n)[..., k] = (labels == k)``: integer labels in, floats out (no
+    derivative). Labels outside [0, n) give all-zero rows, as in JAX."""
+    num_classes = int(num_classes)
+    labels = anp.asarray(x)
+    out = anp.equal(anp.expand_dims(labels, -1), np.arange(num_classes))
+    out = anp.astype(out, dtype)
+    nd = len(shape_of(out))
+    return out if axis in (-1, nd - 1) else anp.moveaxis(out, -1, axis)
+
+
+# --- initializers ------------------------------------------------------------------------------
+
+def fans(shape, in_axis=None, out_axis=None):
+    """(fan_in, fan_out) of a weight of ``shape``.
+
+    Defaults follow adjoin's layouts: a vector (n,) has fan_in = fan_out = n; a matrix used
+    as ``x @ W`` is (fan_in, fan_out); a convolution kernel (out_channels, in_channels,
+    *kernel) (``adjoin.nn.conv``) has fan_in = in_channels·∏kernel and fan_out =
+    out_channels·∏kernel. ``in_axis``/``out_axis`` pick other layouts (e.g. in_axis=1,
+    out_axis=0 for a PyTorch-style (out, in) matrix): the other axes count as receptive field.
+    """
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 0:
+        raise ValueError("initializers need a shape with at least one axis")
+    if len(shape) == 1 and in_axis is None and out_axis is None:
+        return shape[0], shape[0]
+    if in_axis is None and out_axis is None:
+        in_axis, out_axis = (0, 1) if len(shape) == 2 else (1, 0)
+    nd = len(shape)
+    ia = in_axis % nd if in_axis is not None else None
+    oa = out_axis % nd if out_axis is not None else None
+    if ia is None or oa is None or ia == oa:
+        raise ValueError(f"fans: give both in_axis and out_axis (distinct), got {in_axis}, "
+                         f"{out_axis}")
+    receptive = int(np.prod([n for i, n in enumerate(shape) if i not in (ia, oa)],
+                            dtype=np.int64))
+    return shape[ia] * receptive, shape[oa] * receptive
+
+
+def _check_rng(rng, name):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name}: pass a numpy.random.Generator (np.random.default_rng(seed)) "
+                        f"as the first argument, got {type(rng).__name__}")
+
+
+def _variance_scaling(name, scale, mode, distribution):
+    def init(rng, shape, dtype=np.float64, *, in_axis=None, out_axis=None, gain=1.0):
+        _check_rng(rng, name)
+        fan_in, fan_out = fans(shape, in_axis, out_axis)
+        n = {"fan_in": fan_in, "fan_avg": 0.5 * (fan_in + fan_out)}[mode]
+        var = gain * gain * scale / n
+        if distribution == "uniform":
+            lim = np.sqrt(3.0 * var)
+            w = rng.uniform(-lim, lim, size=shape)
+        else:
+            w = rng.normal(0.0, np.sqrt(var), size=shape)
+        return w.astype(dtype)
+    init.__name__ = init.__qualname__ = name
+    what = {"fan_in": "fan_in", "fan_avg": "(fan_in + fan_out)/2"}[mode]
+    init.__doc__ = (
+        f"``{name}(rng, shape, dtype=float64, *, in_axis=None, out_axis=None, gain=1.0)``: "
+        f"{distribution} weights with variance gain²·{scale}/{what} "
+        + ("(uniform on ±√(3·variance))" if distribution == "uniform" else "(normal, mean 0)")
+        + ". ``rng``: a numpy.random.Generator; fans as in :func:`fans`.")
+    return init
+
+
+#: Glorot & Bengio (2010): variance 1/fan_avg = 2/(fan_in + fan_out); for tanh/sigmoid layers
+glorot_uniform = _variance_scaling("glorot_uniform", 1.0, "fan_avg", "uniform")
+glorot_normal = _variance_scaling("glorot_normal", 1.0, "fan_avg", "normal")
+xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
+#: He et al. (2015): variance 2/fan_in; for ReLU layers
+he_uniform = _variance_scaling("he_uniform", 2.0, "fan_in", "uniform")
+he_normal = _variance_scaling("he_normal", 2.0, "fan_in", "normal")
+kaiming_uniform, kaiming_normal = he_uniform, he_normal
+#: LeCun et al. (1998): variance 1/fan_in; for SELU and linear layers
+lecun_uniform = _variance_scaling("lecun_uniform", 1.0, "fan_in", "uniform")
+lecun_normal = _variance_scaling("lecun_normal", 1.0, "fan_in", "normal")
 
 
 def _per_axis(v, nsp, name):
