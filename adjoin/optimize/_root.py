@@ -170,7 +170,7 @@ def root(fun, x0, args=(), method: str = "newton", jac=None, tol: float = 1e-10,
         thr = relative_threshold(solver.error, tol, atol)
         u, info = solve(solver, u0, theta, diff=diff, optimality=Ff, threshold=thr,
                         maxiter=maxiter, throw=throw, linear=lin)
-    if n <= DENSE_MAX:  # a derivative through a singular Jacobian is refused, with κ
+    if n <= DENSE_MAX and info.converged:  # derivative at a singular Jacobian: refused, with κ
         check_root_jacobian(Ff, u, theta, jacobian_dense)
     x = anp.reshape(u, shape)
     return make_result(info, x=x, fun=F(x, *theta))
