@@ -4,7 +4,8 @@ Every rule is written with primitives (this file's and lax's), so every derivati
 differentiable again. The conventions, where there is a choice:
 
 - an *integer* argument (the order n of jn, yn, polygamma) carries no derivative; asking
-  for one (a traced n under grad/jvp) raises an error that says so;
+  for one (a traced n under grad/jvp) raises an error that says so (jn, as SciPy's, also
+  takes a real order: it is jv);
 - a *continuous order* v of iv, ive, kv has a derivative, but no closed form (it is an
   integral over the order): asking for it raises an error that says so and what to do;
 - the shape parameters of the regularized incomplete functions gammainc(a, x),
@@ -374,17 +375,15 @@ betainc_p = elementwise("betainc", _ss.betainc, _betainc_partial, 4 * T)
 
 # --- Bessel functions ------------------------------------------------------------------------
 # J₀' = −J₁, J₁' = (J₀ − J₂)/2, Jₙ' = (Jₙ₋₁ − Jₙ₊₁)/2; the same recurrences for Y.
-def _jn_impl(n, x):
-    return _ss.jv(_integer_order("jn", n), x)
-
-
 def _yn_impl(n, x):
     return _ss.yn(_integer_order("yn", n), x)
 
 
 _int = lambda n: np.asarray(n, np.int64)
-jn_p = binary("jn", _jn_impl,
-              _no_derivative("jn", "n", "n is an integer order", _INTEGER_ORDER_FIX),
+# jn is SciPy's jv: a real order is accepted (its derivative in the order has no closed form)
+jn_p = binary("jn", _ss.jv,
+              _no_derivative("jn", "n", "the order is an integer (and for a real order the "
+                             "derivative has no closed form)", _INTEGER_ORDER_FIX),
               lambda n, x, out: 0.5 * (jn_p.bind(n - 1, x) - jn_p.bind(n + 1, x)), flops=T,
               uses="input")
 yn_p = binary("yn", _yn_impl,

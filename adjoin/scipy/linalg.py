@@ -26,12 +26,20 @@ import numpy as np
 import scipy.linalg as _sla
 
 import adjoin.numpy as anp
+from adjoin.core.avals import ShapedArray
 from adjoin.core.trace import dtype_of, shape_of, trace_stack
 from adjoin.primitives import matrix_functions as _mf
 from adjoin.primitives.triangular import solve_triangular_p
 
 __all__ = ["expm", "expm_frechet", "logm", "sqrtm", "polar", "solve_sylvester",
            "solve_continuous_lyapunov", "solve_banded", "lu", "lu_factor", "lu_solve", "schur"]
+
+
+def _checked(prim, *args, **params):
+    """Bind ``prim`` after its shape rule has checked the arguments (also eagerly, where the
+    impl would otherwise meet them first and fail with SciPy's less specific message)."""
+    prim.shape(*[ShapedArray(shape_of(a), dtype_of(a)) for a in args], **params)
+    return prim.bind(*args, **params)
 
 
 def _square(a, name):
@@ -93,7 +101,7 @@ def solve_sylvester(a, b, q):
     """``scipy.linalg.solve_sylvester``: X with AX + XB = Q (Bartels–Stewart), unique when A
     and −B have no common eigenvalue. Differentiated implicitly: AẊ + ẊB = Q̇ − ȦX − XḂ, and
     one solve with Aᵀ, Bᵀ for the vjp."""
-    return _mf.sylvester_p.bind(a, b, q)
+    return _checked(_mf.sylvester_p, a, b, q)
 
 
 def solve_continuous_lyapunov(a, q):
@@ -116,7 +124,7 @@ def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_fi
     vector = len(shape_of(b)) == 1
     if vector:
         b = anp.reshape(b, (shape_of(b)[0], 1))
-    x = _mf.solve_banded_p.bind(ab, b, l=l, u=u, trans=0)
+    x = _checked(_mf.solve_banded_p, ab, b, l=l, u=u, trans=0)
     return anp.reshape(x, shape_of(x)[:-1]) if vector else x
 
 

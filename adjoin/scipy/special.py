@@ -219,12 +219,13 @@ gammaincc = _elementwise(
     "∂/∂x = −xᵃ⁻¹e⁻ˣ/Γ(a); ∂/∂a = −∂P/∂a by quadrature (as gammainc).")
 j0 = _elementwise(_sp.j0_p, "j0", "``scipy.special.j0``: J₀(x); J₀' = −J₁.")
 j1 = _elementwise(_sp.j1_p, "j1", "``scipy.special.j1``: J₁(x); J₁' = (J₀ − J₂)/2.")
-jn = _elementwise(_sp.jn_p, "jn", "``scipy.special.jn(n, x)``: Jₙ(x), integer n; "
-                  "∂/∂x = (Jₙ₋₁ − Jₙ₊₁)/2, n has no derivative.")
+jn = _elementwise(_sp.jn_p, "jn", "``scipy.special.jn(n, x)``: Jₙ(x) (as SciPy's, = jv: a real "
+                  "order is accepted); ∂/∂x = (Jₙ₋₁ − Jₙ₊₁)/2, n has no derivative.")
 y0 = _elementwise(_sp.y0_p, "y0", "``scipy.special.y0``: Y₀(x), x > 0; Y₀' = −Y₁.")
 y1 = _elementwise(_sp.y1_p, "y1", "``scipy.special.y1``: Y₁(x), x > 0; Y₁' = (Y₀ − Y₂)/2.")
-yn = _elementwise(_sp.yn_p, "yn", "``scipy.special.yn(n, x)``: Yₙ(x), integer n, x > 0; "
-                  "∂/∂x = (Yₙ₋₁ − Yₙ₊₁)/2, n has no derivative.")
+yn = _elementwise(_sp.yn_p, "yn", "``scipy.special.yn(n, x)``: Yₙ(x), integer n (a non-integer "
+                  "is an error; SciPy truncates it with a warning), x > 0; ∂/∂x = (Yₙ₋₁ − Yₙ₊₁)/2, "
+                  "n has no derivative.")
 i0 = _elementwise(_sp.i0_p, "i0", "``scipy.special.i0``: I₀(x); I₀' = I₁.")
 i0e = _elementwise(_sp.i0e_p, "i0e", "``scipy.special.i0e``: I₀(x)e^{−|x|}; "
                    "derivative I₁e^{−|x|} − sign(x) i0e (a kink at 0).")
