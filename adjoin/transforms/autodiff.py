@@ -19,6 +19,13 @@ from adjoin.transforms.reverse import VJPTrace, VJPTracer
 from adjoin.transforms.staging import StagingTrace, StagingTracer
 
 
+def scalar_results(tree):
+    """The one result type for 0-d results of the transformations: a NumPy scalar
+    (``np.float64``, ``np.complex128``, ...), as NumPy's own reductions return — never a
+    0-d ``ndarray``. Traced values (nested transformations) are left alone."""
+    return tree_map(lambda x: x[()] if type(x) is np.ndarray and x.ndim == 0 else x, tree)
+
+
 def jvp(fun: Callable, primals: Sequence, tangents: Sequence):
     """Pushforward: ``(fun(*primals), J·tangents)``.
 
@@ -44,7 +51,8 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence):
         pairs = [trace.unwrap(o) for o in out_flat]
     primals_out = [p for p, _ in pairs]
     tangents_out = [zero_tangent(p) if t is None else t for p, t in pairs]
-    return out_tree.unflatten(primals_out), out_tree.unflatten(tangents_out)
+    return (scalar_results(out_tree.unflatten(primals_out)),
+            scalar_results(out_tree.unflatten(tangents_out)))
 
 
 def linearize(fun: Callable, *primals):
@@ -144,7 +152,7 @@ def _input_cotangents(trace, diff_trees, cts):
                 continue
             c = cts[t.idx]
             leaves.append(zero_tangent(t.primal) if c is None else c)
-        results.append(tree.unflatten(leaves))
+        results.append(scalar_results(tree.unflatten(leaves)))
     return results
 
 

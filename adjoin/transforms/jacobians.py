@@ -12,7 +12,7 @@ import adjoin.numpy as anp
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import dtype_of, shape_of
 from adjoin.transforms._arguments import argnums_tuple, as_array, check_differentiable
-from adjoin.transforms.autodiff import grad, jvp, vjp
+from adjoin.transforms.autodiff import grad, jvp, scalar_results, vjp
 from adjoin.transforms.vectorize import vmap
 
 
@@ -154,7 +154,7 @@ def _jacobian(fun, args, kwargs, argnums, has_aux, mode, holomorphic=False):
         per_input = [_split_rows(c, out_sizes) for c in cts]
         blocks = [[_reshape(per_input[j][k], oshape + shape) for j, shape in enumerate(in_shapes)]
                   for k, oshape in enumerate(out_shapes)]
-    jac = _assemble(blocks, out_tree, trees, single)
+    jac = scalar_results(_assemble(blocks, out_tree, trees, single))
     return (jac, aux) if has_aux else jac
 
 
