@@ -10,7 +10,10 @@
   :class:`Interpolated` (:mod:`adjoin.ode.strategies`), compared by
   :func:`compare_adjoints`.
 
-Modules: ``engine`` (the stepping loop), ``rk`` (one step), ``stages`` (implicit stage
+Inside ``jit`` the adaptive methods run as one bounded staged while_loop (``staged``):
+failures come back as a status (``odeint(..., return_info=True)``, :func:`raise_for_status`).
+
+Modules: ``engine`` (the stepping loop), ``staged`` (the adaptive loop under jit), ``rk`` (one step), ``stages`` (implicit stage
 solves), ``controller`` (error norm, PI control, first step), ``dense`` (interpolants),
 ``problem`` (pytrees ⇄ flat vectors, closure conversion), ``revolve`` (checkpoint
 schedules), ``discrete`` and ``continuous`` (the adjoints), ``strategies`` (the strategy
@@ -24,5 +27,6 @@ from adjoin.ode.strategies import Backsolve, Checkpointed, Interpolated  # noqa:
 from adjoin.ode.tableaus import METHODS, Tableau, get_method  # noqa: F401
 from adjoin.ode.ivp import OdeResult, solve_ivp  # noqa: F401
 from adjoin.ode.engine import DEFAULT_MAX_STEPS  # noqa: F401
+from adjoin.ode.staged import DEFAULT_STAGED_MAX_STEPS, raise_for_status  # noqa: F401
 from adjoin.ode.compare import (AdjointReport, AdjointRow, compare_adjoints,  # noqa: F401
                                 gradient_memory)

@@ -25,12 +25,13 @@ from typing import Callable
 
 import numpy as np
 
-from adjoin.core.trace import ConcretizationError, Tracer
+from adjoin.core.trace import ConcretizationError, Tracer, shape_of
 from adjoin.ode.controller import PIController, error_ratio, initial_step, values
 from adjoin.ode.errors import (MaxStepsError, NonFiniteStateError, StageSolveError,
                                StepSizeUnderflowError)
 from adjoin.ode.rk import rk_step
 from adjoin.ode.stages import StageSolver
+from adjoin.ode.staged import DEFAULT_STAGED_MAX_STEPS, staged_adaptive
 from adjoin.ode.tableaus import Tableau
 
 DEFAULT_MAX_STEPS = 100_000
@@ -48,10 +49,15 @@ class Options:
     #: the fixed step of a fixed-step method, the first step of an adaptive one (None:
     #: Hairer's estimate)
     dt0: float | None = None
-    #: step attempts (accepted and rejected) over the whole integration
-    max_steps: int = DEFAULT_MAX_STEPS
+    #: step attempts (accepted and rejected) over the whole integration; None: 100,000
+    #: eagerly, DEFAULT_STAGED_MAX_STEPS (4,096) when the loop is staged (inside jit)
+    max_steps: int | None = None
     #: the largest step size an adaptive method may take
     max_step: float = math.inf
+
+    @property
+    def eager_max_steps(self) -> int:
+        return DEFAULT_MAX_STEPS if self.max_steps is None else int(self.max_steps)
 
     def __post_init__(self):
         for name in ("rtol", "atol"):
@@ -63,7 +69,8 @@ class Options:
                              "positive tolerance")
         if self.dt0 is not None and not (np.isfinite(self.dt0) and self.dt0 != 0):
             raise ValueError(f"dt0={self.dt0!r} must be a finite nonzero step size")
-        if not (isinstance(self.max_steps, (int, np.integer)) and self.max_steps >= 1):
+        if self.max_steps is not None and not (
+                isinstance(self.max_steps, (int, np.integer)) and self.max_steps >= 1):
             raise ValueError(f"max_steps={self.max_steps!r} must be a positive integer")
         if not self.max_step > 0:
             raise ValueError(f"max_step={self.max_step!r} must be positive")
@@ -99,6 +106,8 @@ class Trajectory:
     nfev: int = 0
     #: F at the final state when the method computed it (FSAL), else None
     last_f: object = None
+    #: the staged loop's counts and status (:func:`adjoin.ode.staged.staged_adaptive`)
+    staged: dict | None = None
 
     @property
     def steps(self) -> int:
@@ -211,6 +220,7 @@ class Integrator:
                  head: int | None = None):
         self.field, self.tab, self.opts, self.what, self.head = field, tab, opts, what, head
         self.nfev = 0
+        self.stage_ok = True
         self._jacobian = None
 
     def eval(self, y, t, *theta):
@@ -219,12 +229,16 @@ class Integrator:
         return self.field(y, t, *theta)
 
     def step(self, y, t, h, f0, theta):
-        """One step: ``(y₁, ks)``."""
+        """One step: ``(y₁, ks)``. For an implicit method, ``self.stage_ok`` is then whether
+        its stage solves converged (True eagerly, where a failure raises StageSolveError; a
+        traced boolean on staged values)."""
         if not self.tab.implicit:
             return rk_step(self.tab, self.eval, y, t, h, f0, theta)
         gamma = float(self.tab.A[-1, -1])
-        reused = self._jacobian
-        stages = StageSolver(self.eval, gamma, y, t, h, theta, head=self.head, jacobian=reused)
+        eager = _has_values(y) and _has_values(h)
+        reused = self._jacobian if eager else None
+        stages = StageSolver(self.eval, gamma, int(shape_of(y)[0]), head=self.head,
+                             start=(y, t, theta) if eager else None, jacobian=reused)
         try:
             out = rk_step(self.tab, self.eval, y, t, h, f0, theta, stages)
         except StageSolveError:
@@ -233,8 +247,9 @@ class Integrator:
                 raise
             return self.step(y, t, h, f0, theta)  # once more with a fresh Jacobian
         # keep J while the simplified Newton iteration converges quickly
-        self._jacobian = stages.jacobian if stages.iterations <= JACOBIAN_REUSE_ITERATIONS \
-            else None
+        self._jacobian = stages.jacobian if (
+            eager and stages.iterations <= JACOBIAN_REUSE_ITERATIONS) else None
+        self.stage_ok = stages.ok
         return out
 
     def step_map(self, y, T0, T1, s0: float, s1: float, theta):
@@ -263,19 +278,20 @@ class Integrator:
             grid = [uniform_fractions(tc[i + 1] - tc[i], opts.dt0) for i in range(tc.size - 1)]
         if grid is not None:
             planned = sum(len(g) - 1 for g in grid)
-            if planned > opts.max_steps:
+            if planned > opts.eager_max_steps:
                 raise MaxStepsError(f"{self.what}: {planned} steps of dt0={opts.dt0} exceed "
-                                    f"max_steps={opts.max_steps}; raise max_steps or dt0",
+                                    f"max_steps={opts.eager_max_steps}; raise max_steps or "
+                                    "dt0",
                                     t=float(tc[0]))
         self.nfev = 0
-        if grid is None and not _has_values(y0):
-            raise ConcretizationError(
-                f"{self.what}: adaptive step size control ('{tab.name}') decides on values, "
-                "but under jit/make_graph the state has none; use a fixed-step method "
-                "(method='rk4', dt0=...) inside jit, or call the integration outside jit")
+        f = None
+        if grid is None:  # adaptive: F at the start tells whether the values are staged
+            f = self.eval(y0, ts[0] if not plain_ts else float(tc[0]), *theta)
+            if not _has_values(f) or not _has_values(y0):
+                return self._run_staged(y0, ts, tc, theta, observer)
         traj = Trajectory([])
         outputs = [y0]
-        y, f = y0, None
+        y = y0
         ctl = PIController(tab.err_order or tab.order) if tab.adaptive else None
         h_next = None
         index = 0
@@ -303,6 +319,24 @@ class Integrator:
         traj.nfev = self.nfev
         traj.last_f = f
         return outputs, traj
+
+    def _run_staged(self, y0, ts, tc, theta, observer):
+        """The adaptive loop as one staged while_loop (:mod:`adjoin.ode.staged`)."""
+        if observer is not None:
+            raise ConcretizationError(
+                f"{self.what}: under jit/make_graph an adaptive method ('{self.tab.name}') "
+                "runs as one staged loop, which keeps no per-step record, so this adjoint "
+                "(Checkpointed or Interpolated, which need the accepted steps) cannot follow "
+                "it; inside jit use adjoint=ad.Unroll() or ad.Backsolve(), or a fixed-step "
+                "method (method='rk4', dt0=...) with any adjoint")
+        if tc.size < 2:
+            return [y0], Trajectory([np.zeros(1)])
+        max_steps = self.opts.max_steps or DEFAULT_STAGED_MAX_STEPS
+        ctl = PIController(self.tab.err_order or self.tab.order)
+        outs, info = staged_adaptive(self, y0, ts, tc, theta, ctl, max_steps)
+        traj = Trajectory([], staged=info)
+        traj.nfev = self.nfev
+        return [outs[k] for k in range(int(tc.size))], traj
 
     def _grid_interval(self, y, f, theta, i, T0, D, c0, span, fr, index, traj, observer,
                        outputs):
@@ -373,9 +407,9 @@ class Integrator:
                     "the problem is stiff (use method='kvaerno3') or singular there, or the "
                     "tolerances are too tight", t=t_num, outputs=_concrete_list(outputs))
             attempts += 1
-            if attempts > opts.max_steps:
+            if attempts > opts.eager_max_steps:
                 raise MaxStepsError(
-                    f"{self.what}: max_steps={opts.max_steps} step attempts reached at t = "
+                    f"{self.what}: max_steps={opts.eager_max_steps} step attempts reached at t = "
                     f"{t_num:.6g} before the final time; raise max_steps, loosen rtol/atol, or "
                     "use an implicit method (kvaerno3) if the problem is stiff",
                     t=t_num, outputs=_concrete_list(outputs))

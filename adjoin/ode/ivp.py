@@ -21,7 +21,7 @@ from adjoin.core.trace import Tracer, trace_stack
 from adjoin.implicit.strategies import DiffStrategy
 from adjoin.ode.controller import values
 from adjoin.ode.dense import DenseRecorder, DenseSolution
-from adjoin.ode.engine import DEFAULT_MAX_STEPS, Options
+from adjoin.ode.engine import Options
 from adjoin.ode.errors import ODEError
 from adjoin.ode.problem import build_problem
 from adjoin.ode.stats import new_stats
@@ -88,7 +88,7 @@ def _output_times(t0, t1, t_eval, dense_output):
 def solve_ivp(fun: Callable, t_span, y0, method: str = "RK45", t_eval=None,
               dense_output: bool = False, events=None, vectorized: bool = False, args=None,
               *, rtol: float = 1e-3, atol: float = 1e-6, first_step: float | None = None,
-              max_step: float = math.inf, max_steps: int = DEFAULT_MAX_STEPS,
+              max_step: float = math.inf, max_steps: int | None = None,
               adjoint: DiffStrategy | None = None) -> OdeResult:
     """Solve dy/dt = fun(t, y, *args), y(t_span[0]) = y0 (SciPy's ``solve_ivp``).
 

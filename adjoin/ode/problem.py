@@ -130,6 +130,18 @@ class IntegrationProblem:
     stats: SolveStats
     grid: list | None = None
     _explicit: tuple | None = None
+    #: the staged loop's status and counts (set by the forward pass when it is staged)
+    staged_info: dict | None = None
+
+    def info(self) -> dict:
+        """What the forward pass did, as ``odeint(..., return_info=True)`` returns it: the
+        staged loop's values inside jit, the recorded counts otherwise (an eager integration
+        that fails raises instead, so its status is 0)."""
+        if self.staged_info is not None:
+            return dict(self.staged_info)
+        s = self.stats
+        return {"status": np.int64(0), "t": np.float64(np.nan), "steps": np.int64(s.steps),
+                "rejected": np.int64(s.rejected), "attempts": np.int64(s.steps + s.rejected)}
 
     @property
     def solver(self) -> IntegrationKind:

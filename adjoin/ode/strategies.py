@@ -106,6 +106,8 @@ ADJOINTS = ("ad.Unroll()", "ad.Checkpointed(n)", "ad.Backsolve()", "ad.Interpola
 
 
 def _count_forward(problem, traj):
+    if traj.staged is not None:
+        problem.staged_info = traj.staged
     s = problem.stats
     s.steps, s.rejected = traj.naccept, traj.nreject
     s.nfev_forward += traj.nfev
