@@ -133,13 +133,19 @@ def _sl(ndim, axis, start, stop):
     return tuple(idx)
 
 
+def _shifted(u, axis, bounds, k):
+    """u_{i+k} along ``axis`` (k = ±1), the ghost value from the boundary."""
+    if bounds[0].periodic:
+        return anp.roll(u, -k, axis)
+    nd = anp.ndim(u)
+    if k < 0:
+        return bounds[0].pad(u, axis, 1, 0)[_sl(nd, axis, 0, -1)]
+    return bounds[1].pad(u, axis, 0, 1)[_sl(nd, axis, 1, None)]
+
+
 def _neighbours(u, axis, bounds):
     """(u_{i−1}, u_{i+1}) along ``axis``."""
-    if bounds[0].periodic:
-        return anp.roll(u, 1, axis), anp.roll(u, -1, axis)
-    p = _pad(u, axis, 1, bounds)
-    nd = anp.ndim(u)
-    return p[_sl(nd, axis, 0, -2)], p[_sl(nd, axis, 2, None)]
+    return _shifted(u, axis, bounds, -1), _shifted(u, axis, bounds, 1)
 
 
 def _faces(c, axis, bounds):
@@ -207,6 +213,11 @@ def upwind(u, velocity, dt, dx, boundary="periodic", form="advective"):
     cs, hs = _velocities(velocity, nd), _spacings(dx, nd)
     out = u
     for axis, (c, h) in enumerate(zip(cs, hs)):
+        if isinstance(c, (float, int, np.floating, np.integer)):  # a known constant: one side
+            du = (float(c) * (u - _shifted(u, axis, bounds, -1)) if c >= 0
+                  else float(c) * (_shifted(u, axis, bounds, 1) - u))
+            out = out - (dt / h) * du
+            continue
         um, up = _neighbours(u, axis, bounds)
         if form == "advective":
             du = anp.maximum(c, 0.0) * (u - um) + anp.minimum(c, 0.0) * (up - u)

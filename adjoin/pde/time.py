@@ -43,6 +43,7 @@ from typing import Any, Callable
 import numpy as np
 
 import adjoin.numpy as anp
+from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import ConcretizationError, shape_of, trace_stack
 from adjoin.implicit.strategies import DiffStrategy, Unroll, UnsupportedStrategyError
 from adjoin.ode.problem import Packing, split_args
@@ -348,6 +349,28 @@ def _continuous(strategy: Continuous, problem: StepProblem):
 RULES: dict[type, Callable] = {Unroll: _unroll, Checkpointed: _checkpointed}
 
 
+_LEAF = tree_flatten(0.0)[1]
+
+
+class _Single:
+    """The packing of a state that is one array: the array itself (no reshapes)."""
+
+    def __init__(self, pack: Packing):
+        self.leaves, self.shape, self.what = pack.leaves, pack.shapes[0], pack.what
+
+    def ravel_leaves(self, leaves):
+        return leaves[0]
+
+    def ravel(self, x, name: str = "step"):
+        if tuple(shape_of(x)) != self.shape:
+            raise ValueError(f"{self.what}: {name} returned an array of shape "
+                             f"{tuple(shape_of(x))} for a state of shape {self.shape}")
+        return x
+
+    def unravel(self, v):
+        return v
+
+
 def _as_adjoint(adjoint) -> DiffStrategy:
     if adjoint is None:
         return Unroll()
@@ -379,6 +402,8 @@ def integrate(step: Callable, state, n_steps: int, *args, adjoint: DiffStrategy 
     n_steps = int(n_steps)
     strategy = _as_adjoint(adjoint)
     pack = Packing(state, "integrate")
+    if len(pack.leaves) == 1 and pack.tree == _LEAF:
+        pack = _Single(pack)  # one array: stepped in its own shape, no reshapes per step
     theta, rebuild = split_args(args)
 
     def field(y, *th):
