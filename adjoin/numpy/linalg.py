@@ -27,6 +27,7 @@ LinAlgError = np.linalg.LinAlgError
 # result tuples with NumPy's field names (namedtuples are pytrees)
 _SlogdetResult = collections.namedtuple("SlogdetResult", ["sign", "logabsdet"])
 _EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+_EigResult = collections.namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
 _SVDResult = collections.namedtuple("SVDResult", ["U", "S", "Vh"])
 _QRResult = collections.namedtuple("QRResult", ["Q", "R"])
 
@@ -454,16 +455,23 @@ def cond(x, p=None):
 
 
 def eigvals(a):
-    """``numpy.linalg.eigvals`` (no derivative rule: general eigenproblems are not supported)."""
-    if trace_stack:
-        raise NotImplementedError("eigvals/eig of non-symmetric matrices are not differentiable "
-                                  "in adjoin; use eigh for symmetric matrices")
-    return np.linalg.eigvals(a)
+    """``numpy.linalg.eigvals`` of a general square matrix, differentiable: ẇ_i = (V⁻¹ȦV)_ii
+    (distinct eigenvalues). Always complex (NumPy returns real values when all eigenvalues
+    are real; a dtype may not depend on the values here)."""
+    if not trace_stack:
+        return _l._eig_impl(a)[0]
+    return eig(a)[0]
 
 
 def eig(a):
-    """``numpy.linalg.eig`` (no derivative rule; see eigvals)."""
-    if trace_stack:
-        raise NotImplementedError("eigvals/eig of non-symmetric matrices are not differentiable "
-                                  "in adjoin; use eigh for symmetric matrices")
-    return np.linalg.eig(a)
+    """``numpy.linalg.eig`` of a general square matrix, differentiable (distinct
+    eigenvalues). Eigenvalues and eigenvectors are always complex. The eigenvectors are
+    NumPy's up to a sign per column: unit norm with the largest component real and
+    **positive** (NumPy's is real with an arbitrary sign), so that they are a continuous
+    function of A; their derivative keeps that normalization
+    (docs/derivative-conventions.md). For symmetric matrices use eigh."""
+    if not trace_stack:
+        return _EigResult(*_l._eig_impl(a))
+    _square(a, "eig")
+    w, v = _l.eig_p.bind(a)
+    return _EigResult(w, v)

@@ -17,7 +17,7 @@ import scipy.linalg as sla
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import Tracer, dtype_of, shape_of
-from adjoin.primitives import lax
+from adjoin.primitives import elementwise as _elementwise, lax, reductions as _reductions
 from adjoin.primitives.blas import einsum_p, matmul_p, sum_to_shape
 
 
@@ -735,3 +735,83 @@ qr_p = Primitive("qr", lambda a: list(np.linalg.qr(a, mode="reduced")), shape=_q
                  cost=lambda a: (2 * a.shape[-2] * a.shape[-1] ** 2
                                  - 2 * a.shape[-1] ** 3 // 3) * _prod(a.shape[:-2]))
 qr_p.def_rules(batch=_front_batch(qr_p))
+
+
+# --- general (non-symmetric) eigendecomposition -------------------------------------------------
+# A = V diag(w) V⁻¹, eigenvalues distinct; w and V are always complex (as JAX: the dtype must
+# not depend on the values). With P = V⁻¹ Ȧ V and F_ij = 1/(w_j − w_i) (F_ii = 0):
+#   ẇ = diag(P)                                                   (first-order perturbation)
+#   U̇ = V (F ⊙ P)          (the eigenvector derivative with no component along v_j itself)
+# and the normalization, ‖v_j‖ = 1 with its largest component v_kj real and positive (LAPACK's,
+# with the sign fixed), fixes the
+# remaining freedom v̇_j = U̇_j + c_j v_j:
+#   c_j = −Re(v_jᴴ U̇_j) − i·Im(U̇_kj)/v_kj
+# so the derivative is that of the eigenvectors NumPy returns (valid while the largest
+# component stays the largest). The vjp transposes these steps under JAX's pairing
+# Re Σ ȳ·ẏ (no conjugation): with s_j = Σ_m v̄_mj V_mj and E the matrix with
+# −i·Im(s_j)/v_kj at (k_j, j),
+#   Ū = v̄ − conj(V) diag(Re s) + E ;  P̄ = diag(w̄) + F ⊙ (Vᵀ Ū) ;  Ā = V⁻ᵀ P̄ Vᵀ
+# (the real part for a real A).
+def _eig_impl(a):
+    w, v = np.linalg.eig(a)
+    dt = np.result_type(w.dtype, np.complex64)
+    v = v.astype(dt)
+    # LAPACK's largest component is real but of either sign (it varies with the input):
+    # make it positive, so that V is a continuous function of A and has a derivative
+    k = np.argmax(np.abs(v), axis=-2)[..., None, :]
+    top = np.take_along_axis(v, k, axis=-2)
+    v = v * (np.abs(top) / np.where(top == 0, 1, top))
+    return [w.astype(dt, copy=False), v]
+
+
+def _largest_component_mask(v):
+    """Boolean (…, n, n): True at (k_j, j), the largest-modulus component of column j."""
+    n = shape_of(v)[-1]
+    k = _reductions.argmax_p.bind(_elementwise.abs_p.bind(v), axis=len(shape_of(v)) - 2,
+                                  keepdims=True)
+    return lax.equal(np.arange(n).reshape(n, 1), k)
+
+
+def _col_sum(x):
+    return lax.sum(x, axis=-2, keepdims=True)
+
+
+def _eig_jvp(primals, tangents):
+    a, = primals
+    x_dot, = tangents
+    w, v = eig_p.bind(a)
+    if x_dot is None:
+        return [w, v], [None, None]
+    P = _mm(inv_p.bind(v), _mm(x_dot, v))
+    w_dot = _diag(P)
+    U = _mm(v, _gap_matrix(w) * P)
+    mask = _largest_component_mask(v)
+    r = lax.real(_col_sum(lax.where(mask, v, 0.0)))
+    a_j = -lax.real(_col_sum(lax.conj(v) * U))
+    b_j = -_col_sum(lax.where(mask, lax.imag(U), 0.0)) / r
+    return [w, v], [w_dot, U + v * (a_j + 1j * b_j)]
+
+
+def _eig_vjp(needs, out_bar, out, a):
+    w_bar, v_bar = out_bar
+    w, v = out
+    mask = _largest_component_mask(v)
+    r = lax.real(_col_sum(lax.where(mask, v, 0.0)))
+    s = _col_sum(v_bar * v)
+    U_bar = v_bar - lax.conj(v) * lax.real(s) + lax.where(mask, -1j * lax.imag(s) / r, 0.0)
+    P_bar = _diag_embed(w_bar) + _gap_matrix(w) * _mm(_T(v), U_bar)
+    vinv = inv_p.bind(v)
+    a_bar = _mm(_T(vinv), _mm(P_bar, _T(v)))
+    return (lax.real(a_bar) if _is_real(a) else a_bar,)
+
+
+def _eig_shape(a):
+    _check_square(a.shape, "eig")
+    dt = np.result_type(_float_dtype(a.dtype), np.complex64)
+    return [ShapedArray(a.shape[:-1], dt), ShapedArray(a.shape, dt)]
+
+
+eig_p = Primitive("eig", _eig_impl, shape=_eig_shape, jvp=_eig_jvp, vjp=_eig_vjp,
+                  multiple_results=True,
+                  cost=lambda a: 25 * a.shape[-1] ** 3 * _prod(a.shape[:-2]))
+eig_p.def_rules(batch=_front_batch(eig_p))
