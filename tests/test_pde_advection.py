@@ -414,3 +414,14 @@ def test_errors_name_the_fix():
         Advection(np.ones(4), 0.1, 0.1, scheme="semi_lagrangian").adjoint()
     with pytest.raises(ValueError, match="form"):
         S.upwind(np.ones(4), 1.0, 0.1, 0.1, form="flux")
+
+
+@pytest.mark.parametrize("adjoint", [ad.Unroll(), ad.Checkpointed(2), Continuous()], ids=repr)
+def test_vmap_of_the_gradient_equals_a_loop(adjoint):
+    N = 16
+    dx = 1.0 / N
+    step = Advection(1.0, 0.4 * dx, dx, scheme="lax_wendroff")
+    U = np.random.default_rng(0).standard_normal((3, N))
+    f = lambda u: anp.sum(integrate(step, u, 5, adjoint=adjoint) ** 2)  # noqa: E731
+    np.testing.assert_allclose(ad.vmap(ad.grad(f))(U), np.stack([ad.grad(f)(u) for u in U]),
+                               atol=1e-14)
