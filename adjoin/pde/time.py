@@ -244,6 +244,8 @@ def _checkpointed(strategy: Checkpointed, problem: StepProblem):
         y, ckpts = _forward_keeping(problem, field, th, y0, n, stats)
         return y, (ckpts, y0, list(th))
 
+    # λ_n = ū;  λ_k = (∂S/∂u)(u_k)ᵀ λ_{k+1},  θ̄ += (∂S/∂θ)(u_k)ᵀ λ_{k+1}: one vjp of the
+    # step per k, re-run from u_k, which Revolve's checkpoints provide (recomputing the rest)
     def bwd(res, ybar):
         ckpts, y0, th = res
         acc = {"a": ybar, "th": [None] * len(th)}
@@ -317,6 +319,8 @@ def _continuous(strategy: Continuous, problem: StepProblem):
             y, ckpts = problem.run(y0, field, th), None
         return y, (ckpts, y0, th)
 
+    # λ_n = ū;  λ_k = adjoint_step(λ_{k+1}, u_k) (the adjoint PDE, one step in reversed
+    # time);  θ̄ += (∂S/∂θ)(u_k)ᵀ λ_{k+1}. Linear in ū, so forward mode is its transpose.
     def bwd(res, ybar):
         ckpts, y0, th = res
         acc = {"a": ybar, "th": [None] * len(th)}
