@@ -169,6 +169,7 @@ class _Structure:
         self.Q = _constant_matrix(sp.coo_matrix(
             (np.ones(inv.size), (inv.ravel(), np.flatnonzero(keep))),
             shape=(uniq.size, nel * k * k)))
+        self.assemblers = {}  # jitted assembly per form (see _Assembler)
 
 
 def _structure(V, fixed):
@@ -238,7 +239,7 @@ def _combine(coeffs, arrays):
     return acc
 
 
-def cell_kernel(V, f0, f1, names, consts):
+def cell_kernel(V, f0, f1, names, consts=None):
     """The element residual r_i = |det B| Σ_q w_q (f0 φ_i + f1·∇φ_i) of one cell, as a
     function of (u_e (k,), |det B|, B⁻¹, x (nq, d), *fields_e (k,) each).
 
@@ -252,11 +253,11 @@ def cell_kernel(V, f0, f1, names, consts):
     W_DPHI = [np.ascontiguousarray(ref.weights[q] * ref.dphi[q, :, j])
               for q in range(nq) for j in range(dim)]                      # (k,) each
 
-    def kernel(u_e, detJ, Binv, x, *fields_e):
+    def kernel(u_e, detJ, Binv, x, *fields_e, consts=consts):
         coef = [u_e[i] for i in range(k)]
         u = _combine(coef, PHI)                                            # (nq,)
         grad_u = _small_matvec(Binv, _combine(coef, DPHI), dim, transpose=True)  # B⁻ᵀ∇̂u
-        c = dict(consts)
+        c = dict(consts or {})
         c.update({n: _combine([fe[i] for i in range(k)], PHI)
                   for n, fe in zip(names, fields_e)})
         r = None
@@ -270,6 +271,38 @@ def cell_kernel(V, f0, f1, names, consts):
         return detJ * r
 
     return kernel
+
+
+class _Assembler:
+    """The assembly functions of one form on one structure (cached: built once per form and
+    mesh). Eager: adjoin.jit's staging costs more than it saves on these graphs."""
+
+    def __init__(self, V, structure, f0, f1, names):
+        kernel = cell_kernel(V, f0, f1, names)
+        dofs, pos = V.dofs, structure.cell_position
+        P, Q = structure.P, structure.Q
+
+        def cells(u_free, g, fields):
+            u_cells = anp.concatenate([u_free, g])[pos]
+            return u_cells, [f[dofs] for f in fields]
+
+        def element_residuals(u_free, g, detJ, Binv, x, fields, consts):
+            u_cells, fc = cells(u_free, g, fields)
+            return api.vmap(lambda *a: kernel(*a, consts=consts))(u_cells, detJ, Binv, x, *fc)
+
+        def element_jacobians(u_free, g, detJ, Binv, x, fields, consts):
+            u_cells, fc = cells(u_free, g, fields)
+            jk = api.jacfwd(lambda *a: kernel(*a, consts=consts), argnums=0)
+            return api.vmap(jk)(u_cells, detJ, Binv, x, *fc)
+
+        def residual(*args):
+            return P @ anp.reshape(element_residuals(*args), (-1,))
+
+        def jacobian_data(*args):
+            return Q @ anp.reshape(element_jacobians(*args), (-1,))
+
+        self.element_residuals, self.element_jacobians = element_residuals, element_jacobians
+        self.residual, self.jacobian_data = residual, jacobian_data
 
 
 class Problem:
@@ -300,7 +333,7 @@ class Problem:
                  else np.zeros(0, np.int64))
         self.structure = _structure(V, fixed)
         self.names, self.fields, self.consts = _split_coefficients(V, coefficients)
-        self.kernel = cell_kernel(V, f0, f1, self.names, self.consts)
+        self.kernel = cell_kernel(V, f0, f1, self.names, self.consts)  # one cell's residual
         self.geometry = Geometry(V)  # computed here, in the caller's trace context
         self._neumann_data = [self._neumann_setup(nm) for nm in self.neumann]
 
@@ -323,32 +356,39 @@ class Problem:
         """All dof values: u_free on the free dofs, the Dirichlet values on the others."""
         return anp.concatenate([u_free, self.dirichlet_values()])[self.structure.position]
 
-    def _cell_inputs(self, u_free):
-        s, V, g = self.structure, self.V, self.geometry
-        u_cells = anp.concatenate([u_free, self.dirichlet_values()])[s.cell_position]
-        fields = [f[V.dofs] for f in self.fields]
-        return (u_cells, g.detJ, g.Binv, g.x, *fields)
+    def _inputs(self, u_free):
+        g = self.geometry
+        return (u_free, self.dirichlet_values(), g.detJ, g.Binv, g.x, list(self.fields),
+                dict(self.consts))
+
+    def _assembler(self):
+        """The jitted assembly functions of this problem's form (cached on the structure
+        by f0, f1 and the coefficient names: one compilation per form and mesh)."""
+        key = (self.f0, self.f1, tuple(self.names), tuple(sorted(self.consts)))
+        cache = self.structure.assemblers
+        if key not in cache:
+            cache[key] = _Assembler(self.V, self.structure, self.f0, self.f1, self.names)
+        return cache[key]
 
     def element_residuals(self, u_free):
-        """(n_cells, k): the kernel vmapped over the cells."""
-        return api.vmap(self.kernel)(*self._cell_inputs(u_free))
+        """(n_cells, k): the element kernel vmapped over the cells."""
+        return self._assembler().element_residuals(*self._inputs(u_free))
 
     def element_jacobians(self, u_free):
         """(n_cells, k, k): ∂r_e/∂u_e, jacfwd of the kernel vmapped over the cells."""
-        return api.vmap(api.jacfwd(self.kernel, argnums=0))(*self._cell_inputs(u_free))
+        return self._assembler().element_jacobians(*self._inputs(u_free))
 
     def residual(self, u_free):
         """F(u) on the free dofs (n_free,)."""
-        r = self.element_residuals(u_free)
-        F = self.structure.P @ anp.reshape(r, (-1,))
+        F = self._assembler().residual(*self._inputs(u_free))
         for nm, data in zip(self.neumann, self._neumann_data):
             F = F - self._neumann_term(nm, data)
         return F
 
     def jacobian(self, u_free) -> SparseMatrix:
         """∂F/∂u_free as an adjoin SparseMatrix on ``pattern`` (CSR)."""
-        K = self.element_jacobians(u_free)
-        return SparseMatrix(self.structure.Q @ anp.reshape(K, (-1,)), self.structure.pattern)
+        return SparseMatrix(self._assembler().jacobian_data(*self._inputs(u_free)),
+                            self.structure.pattern)
 
     # Neumann: −∫_Γ h v ds over the selected boundary facets
     def _neumann_setup(self, nm):
