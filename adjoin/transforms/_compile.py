@@ -117,7 +117,7 @@ def compile_graph(graph: Graph, *, name="jitted", fuse=True, fuse_min=None,
 def _compile_numba(graph, name, nb):
     gen = nb.NumbaGenerator(graph, name)
     src, ns = gen.generate()
-    if gen.num_groups:
+    if gen.kernel_names:
         ksrc = gen.module_source()
         mod = nb.load_kernels(ksrc)
         for k in gen.kernel_names:
@@ -125,8 +125,10 @@ def _compile_numba(graph, name, nb):
     else:
         ksrc = None
     fn = _exec(src, ns, gen.fname)
-    kind = "numba" if gen.num_groups else "numpy"
-    parts = [("numba", gen.fused_eqns), ("numpy", len(graph.eqns) - gen.fused_eqns)]
+    npf = getattr(gen, "np_fused_eqns", 0)
+    kind = "numba" if gen.kernel_names else ("numpy+fused" if npf else "numpy")
+    parts = [("numba", gen.kernel_eqns), ("numpy+fused (blockwise threads)", npf),
+             ("numpy", len(graph.eqns) - gen.kernel_eqns - npf)]
     full = src if ksrc is None else (
         src + "\n\n# numba kernels (module " + nb.cache_dir() + "/...):\n" + ksrc)
     return Compiled(fn, full, kind, gen.num_groups, gen.fused_eqns,

@@ -55,8 +55,14 @@ from adjoin.transforms._threads import NUM_THREADS
 __all__ = ["available", "unavailable_reason", "is_numba_error", "NumbaGenerator", "PARALLEL_MIN", "cache_dir",
            "load_kernels"]
 
-#: elementwise kernels on at least this many elements run their outer loop in parallel
-PARALLEL_MIN = int(os.environ.get("ADJOIN_JIT_PARALLEL_MIN", 1 << 16))
+#: elementwise chains on at most this many elements become numba kernels; larger ones keep
+#: NumPy's SIMD ufuncs (one call per equation, or blockwise on threads from FUSE_MIN_SIZE)
+NUMBA_MAX_SIZE = int(os.environ.get("ADJOIN_JIT_NUMBA_MAX", 4096))
+#: chains of fewer operations stay NumPy calls (a kernel call costs what a ufunc call does)
+MIN_KERNEL_EQNS = 2
+#: numba kernels on at least this many elements run their outer loop in parallel
+#: (``prange``); the default keeps them serial (see the module docstring)
+PARALLEL_MIN = int(os.environ.get("ADJOIN_JIT_PARALLEL_MIN", 1 << 62))
 
 _F64 = np.dtype(np.float64)
 _BOOL = np.dtype(bool)
@@ -133,9 +139,15 @@ def _lit_src(val):
 class NumbaGenerator(NumpyGenerator):
     """The NumPy program of a graph with its elementwise chains as numba kernels."""
 
-    def __init__(self, graph, name, parallel_min=None):
-        super().__init__(graph, name, fuse=True, fuse_min=1)
+    def __init__(self, graph, name, parallel_min=None, max_size=None, fuse_min=None, chunk=None):
+        from adjoin.transforms import _compile, _numpy_backend
+        super().__init__(graph, name, fuse=True,
+                         fuse_min=_compile.FUSE_MIN_SIZE if fuse_min is None else fuse_min,
+                         chunk=_numpy_backend.CHUNK if chunk is None else chunk)
         self.parallel_min = PARALLEL_MIN if parallel_min is None else parallel_min
+        self.max_size = NUMBA_MAX_SIZE if max_size is None else max_size
+        self.np_groups = 0
+        self._kernel_by_body = {}
         self.kernel_src = []          # kernel definitions (module text)
         self.kernel_names = []
         self.header_ns = {}           # name in the module -> the float function it names
@@ -144,9 +156,13 @@ class NumbaGenerator(NumpyGenerator):
     # --- which equations join a kernel ---------------------------------------------------
     def _fusable(self, eqn):
         prim = eqn.prim
-        if prim.multiple_results or not _float_form(prim):
+        if prim.multiple_results:
             return False
         out = eqn.outvars[0].aval
+        if out.size > self.max_size:   # NumPy's SIMD ufuncs; blockwise from fuse_min on
+            return out.size >= self.fuse_min and super()._fusable(eqn)
+        if not _float_form(prim):
+            return False
         if out.ndim == 0 or out.size == 0 or out.dtype not in (_F64, _BOOL):
             return False
         for v in eqn.invars:
@@ -173,12 +189,25 @@ class NumbaGenerator(NumpyGenerator):
         S = tuple(g.shape)
         nd = len(S)
         size = int(np.prod(S, dtype=np.int64))
+        if size > self.max_size:   # a NumPy blockwise kernel on threads
+            self.np_groups += 1
+            n0, f0 = self.num_groups, self.fused_eqns
+            lines = super()._emit_group(g, i, items, last, out_set, kernels, owned)
+            self.np_fused_eqns = getattr(self, "np_fused_eqns", 0) + self.fused_eqns - f0
+            return lines
+        work = sum(1 for e in g.eqns if e.prim.lowering.scalar is not None)
+        if work < MIN_KERNEL_EQNS and not g.reduced:
+            # one operation: a NumPy call costs what a kernel call does, without compiling
+            lines = []
+            for e in g.eqns:
+                lines.extend(self._emit_eqn(e, -1, last, owned))
+            return lines
         inputs = self._group_inputs(g)
         outputs = [e.outvars[0] for e in g.eqns
                    if e.outvars[0] in g.vars and last.get(e.outvars[0], -1) > i]
         reductions = [e.outvars[0] for e in g.eqns if e.outvars[0] in g.reduced]
         parallel = size >= self.parallel_min and NUM_THREADS > 1
-        kname = f"_nb{g.gid}_{self.fname}"
+        kname = "_KERNEL_"   # named below, after deduplication
         local = {}
 
         def loc(v):
@@ -239,8 +268,13 @@ class NumbaGenerator(NumpyGenerator):
                 kl.append(f"{ind}o{outs_of[out]}[{idx_all}] = {local[out]}")
         rets = [f"o{j}" for j in range(len(outputs))] + [f"s{j}" for j in range(len(reductions))]
         kl.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
-        self.kernel_src.append("\n".join(kl))
-        self.kernel_names.append(kname)
+        # identical loops (the steps of an unrolled loop) share one compiled kernel
+        body = "\n".join(kl)
+        kname = self._kernel_by_body.get(body)
+        if kname is None:
+            kname = self._kernel_by_body[body] = f"_nb{len(self.kernel_names)}_{self.fname}"
+            self.kernel_src.append(body.replace("_KERNEL_", kname))
+            self.kernel_names.append(kname)
         self.num_groups += 1
         self.fused_eqns += len(g.eqns)
         self.kernel_eqns += len(g.eqns)

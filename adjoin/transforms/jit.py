@@ -35,6 +35,7 @@ from adjoin.core.avals import ShapedArray, aval_of
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import Tracer
 from adjoin.transforms._compile import compile_graph
+from adjoin.transforms._jit_call import Program, inline_calls, jit_call_p
 from adjoin.transforms._optimize import optimize
 from adjoin.transforms.staging import StagingTrace, StagingTracer
 
@@ -88,6 +89,14 @@ DEFAULT_BACKEND = os.environ.get("ADJOIN_JIT_BACKEND", "auto")
 TIER_CALLS = int(os.environ.get("ADJOIN_JIT_TIER_CALLS", 8))
 TIER_SECONDS = float(os.environ.get("ADJOIN_JIT_TIER_SECONDS", 0.05))
 BACKENDS = ("auto", "numba", "numpy")
+#: ``backend="auto"`` compiles with numba only programs with at least this fraction of their
+#: equations in numba kernels (elsewhere compile time buys little: the MLP's matmuls)
+AUTO_MIN_FRACTION = float(os.environ.get("ADJOIN_JIT_AUTO_MIN_FRACTION", 0.5))
+
+
+def _compiled_fraction(c):
+    total = sum(n for _, n in c.parts)
+    return sum(n for k, n in c.parts if k == "numba") / max(total, 1)
 
 
 class _Entry:
@@ -101,7 +110,7 @@ class _Entry:
     """
 
     __slots__ = ("graph", "optimized", "stats", "_compiled", "_final", "out_tree", "single",
-                 "name", "fuse", "backend", "fn", "_calls", "_spent", "note")
+                 "name", "fuse", "backend", "fn", "_calls", "_spent", "note", "_program")
 
     def __init__(self, graph, optimized, stats, name, fuse, backend):
         self.graph = graph
@@ -117,12 +126,20 @@ class _Entry:
         self._calls = 0
         self._spent = 0.0
         self.note = None
+        self._program = None
         if backend == "numba":
             self.fn = self._first_numba
         elif backend == "auto":
             self.fn = self._tier0
         else:
             self.fn = self._first_numpy
+
+    @property
+    def program(self):
+        """The optimized graph as a ``jit_call`` program (for calls under transformations)."""
+        if self._program is None:
+            self._program = Program(self.optimized, self.name, self.backend, self.fuse)
+        return self._program
 
     @property
     def compiled(self):
@@ -146,7 +163,13 @@ class _Entry:
                 c = compile_graph(self.optimized, name=self.name, backend="numba")
                 if c.note is not None:
                     self.note = c.note
-                self._final = c if c.note is None else base
+                    c = base
+                elif self.backend == "auto" and _compiled_fraction(c) < AUTO_MIN_FRACTION:
+                    self.note = (f"backend='auto' keeps the NumPy program: numba would compile "
+                                 f"{_compiled_fraction(c):.0%} of the equations (< "
+                                 f"{AUTO_MIN_FRACTION:.0%}); backend='numba' forces it")
+                    c = base
+                self._final = c
         return self._final
 
     # --- tiers ---------------------------------------------------------------------------
@@ -329,9 +352,12 @@ class JittedFunction:
                     out = entry.fn(*args)
                     return out[0] if entry.single else entry.out_tree.unflatten(out)
         entry, flat, traced, cacheable = self._lookup(args, kwargs)
-        if traced or not cacheable:
+        if not cacheable:  # closes over outer tracers: replay the graph
             out = entry.optimized.evaluate_flat(*flat)
             return entry.out_tree.unflatten(out)
+        if traced:  # another transformation: one jit_call, whose rules are compiled programs
+            out = jit_call_p.bind(*flat, program=entry.program)
+            return entry.out_tree.unflatten(list(out))
         if self._no_static and not kwargs:
             fk = _fast_key(args)
             if fk is not None:
@@ -463,6 +489,7 @@ class JittedFunction:
             out = self.fun(*full, **full_kwargs)
             out_flat, out_tree = tree_flatten(out)
             graph = trace.to_graph(out_flat, in_tree, out_tree)
+        graph = inline_calls(graph)  # inner jitted functions called under transformations
         cacheable = not any(isinstance(c, Tracer) for c in graph.consts)
         opt, stats = optimize(graph)
         return _Entry(graph, opt, stats, self._name, self.fuse, self.backend), cacheable
