@@ -207,7 +207,7 @@ def _sparse_root(fun, x0, args, kind, jac, jac_sparsity, tol, atol, maxiter, thr
     Ff = on_flat_vectors(F, (n,), "root: fun")
     solver = _sparse.sparse_newton_solver(Ff, J, pattern,
                                           backtrack if line_search else None)
-    thr = relative_threshold(solver.error, tol, atol)
+    thr = _sparse.RelativeThreshold(solver.error, tol, atol)
     u, info = solve(solver, x0, theta, diff=diff, optimality=Ff, threshold=thr,
                     maxiter=check_maxiter(maxiter, 100), throw=throw)
     return make_result(info, x=u, fun=Ff(u, *theta))

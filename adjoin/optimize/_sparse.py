@@ -25,10 +25,11 @@ from adjoin.core.avals import aval_of
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import Tracer, dtype_of, shape_of
 from adjoin.implicit.info import SolveInfo
-from adjoin.implicit.iterative import converged, stopped, worst
+from adjoin.implicit.iterative import converged, stopped, stopping_threshold, worst
 from adjoin.implicit.problem import IterativeSolver
 from adjoin.linalg._sparse import SparseMatrix, as_sparse
-from adjoin.optimize._common import inf_norm, normalize_args, parametrize, split_args, two_norm
+from adjoin.optimize._common import (inf_norm, normalize_args, parametrize, relative_threshold,
+                                     split_args, two_norm)
 from adjoin.primitives import sparse as _sp
 from adjoin.primitives.sparse import SparseLU, SparsePattern, sparse_lu_solve_p, sparse_solve_p
 from adjoin.transforms import api
@@ -269,14 +270,29 @@ def sparse_newton_solver(F, jac, pattern, backtrack=None):
                            error=error, implicit=implicit)
 
 
+class RelativeThreshold:
+    """Stop at ‖F(x)‖∞ ≤ max(tol·‖F(x0)‖∞, atol) (root's rule); a callable of the starting
+    state like ``relative_threshold``'s, which the sparse Newton reads without evaluating F
+    at x0 twice."""
+
+    def __init__(self, error, tol, atol):
+        self.tol, self.atol = tol, atol
+        self._call = relative_threshold(error, tol, atol)
+
+    def __call__(self, state0, *theta):
+        return self._call(state0, *theta)
+
+
 def newton_run(F, jac, pattern, u, theta, problem, info, advance):
     """Newton on concrete values; returns (x, LU factors of the last step's Jacobian or
     None when x0 already solves the system)."""
-    thr = problem.threshold
-    if callable(thr):
-        thr = thr(u, *theta)
     factor, err, k, ok = None, None, 0, False
     Fu = F(u, *theta)
+    thr = problem.threshold
+    if isinstance(thr, RelativeThreshold):  # relative to ‖F(x0)‖∞: the residual just computed
+        thr = stopping_threshold(inf_norm(Fu), thr.tol, thr.atol)
+    elif callable(thr):
+        thr = thr(u, *theta)
     for k in range(problem.maxiter + 1):
         err = inf_norm(Fu)
         if converged(err, thr):
