@@ -27,10 +27,13 @@ import numpy as np
 import scipy.sparse as sp
 
 import adjoin.numpy as anp
-from adjoin.core.trace import Tracer, shape_of
+from adjoin.core.avals import aval_of
+from adjoin.core.pytree import tree_flatten
+from adjoin.core.trace import Tracer, dtype_of, shape_of
 from adjoin.linalg import SparseMatrix, SparsePattern
 from adjoin.pde.fem.space import FunctionSpace
 from adjoin.transforms import api
+from adjoin.transforms.staging import stage
 
 
 def _constant_matrix(M):
@@ -273,9 +276,30 @@ def cell_kernel(V, f0, f1, names, consts=None):
     return kernel
 
 
+class _Staged:
+    """``fn`` staged once per input signature into a graph (adjoin's staging: the vmap and
+    jacfwd of the kernel are applied once, when staged), then evaluated equation by
+    equation: with concrete inputs each equation runs its NumPy implementation; with
+    traced inputs it binds the primitive, so derivatives of every kind flow through. Not
+    ``adjoin.jit``: no code generation, whose compile time these graphs do not repay."""
+
+    def __init__(self, fn):
+        self.fn, self.graphs = fn, {}
+
+    def __call__(self, *args):
+        flat, tree = tree_flatten(args)
+        key = (tree, tuple((tuple(shape_of(x)), str(dtype_of(x))) for x in flat))
+        graph = self.graphs.get(key)
+        if graph is None:
+            graph = stage(lambda *leaves: self.fn(*tree.unflatten(leaves)),
+                          *[aval_of(x) for x in flat])
+            self.graphs[key] = graph
+        return graph.out_tree.unflatten(graph.evaluate_flat(*flat))
+
+
 class _Assembler:
     """The assembly functions of one form on one structure (cached: built once per form and
-    mesh). Eager: adjoin.jit's staging costs more than it saves on these graphs."""
+    mesh, each staged once per input signature)."""
 
     def __init__(self, V, structure, f0, f1, names):
         kernel = cell_kernel(V, f0, f1, names)
@@ -302,7 +326,7 @@ class _Assembler:
             return Q @ anp.reshape(element_jacobians(*args), (-1,))
 
         self.element_residuals, self.element_jacobians = element_residuals, element_jacobians
-        self.residual, self.jacobian_data = residual, jacobian_data
+        self.residual, self.jacobian_data = _Staged(residual), _Staged(jacobian_data)
 
 
 class Problem:
