@@ -94,7 +94,24 @@ def zero_tangent(x: Any) -> np.ndarray:
     integer dtype (a loop carry, a branch output), use ``np.zeros(shape, dtype)``.
     """
     dt = dtype_of(x)
-    return np.zeros(shape_of(x), dt if dt.kind in "fc" else np.float64)
+    dt = dt if dt.kind in "fc" else np.float64
+    t = type(x)
+    if t is not np.ndarray and _foreign_zeros is not None and not isinstance(x, (ShapedArray, np.generic)):
+        z = _foreign_zeros(x, dt)  # an array of another backend (Dask, CuPy): zeros there
+        if z is not None:
+            return z
+    return np.zeros(shape_of(x), dt)
+
+
+#: ``fn(x, dtype)``: zeros of x's shape on x's backend, or None for values that are not
+#: arrays of another backend; installed by adjoin.backends (the layer above)
+_foreign_zeros = None
+
+
+def set_foreign_zeros(fn) -> None:
+    """Install the backends' zeros for :func:`zero_tangent` (done by ``adjoin.backends``)."""
+    global _foreign_zeros
+    _foreign_zeros = fn
 
 
 __all__ = ["ShapedArray", "aval_of", "is_inexact", "zero_tangent", "Tracer"]

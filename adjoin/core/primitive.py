@@ -32,6 +32,7 @@ import sys
 from typing import Any, Callable
 
 from adjoin.core.lowering import DEFAULT as _DEFAULT_LOWERING, Lowering
+from adjoin.core import trace as _trace
 from adjoin.core.trace import bind as _dispatch, trace_stack
 
 RULES = ("impl", "shape", "jvp", "vjp", "batch", "cost")
@@ -104,10 +105,21 @@ class Primitive:
         """Apply the primitive: to NumPy directly, or to the innermost active transformation."""
         if trace_stack:
             return _dispatch(self, args, params)
-        return self.impl(*args, **params)
+        try:
+            return self.impl(*args, **params)
+        except Exception as e:
+            if _trace.impl_fallback is None:
+                raise
+            return _trace.impl_fallback(self, args, params, e)
 
     def __repr__(self):
         return f"Primitive({self.name})"
+
+
+def set_impl_fallback(fn: Callable | None) -> None:
+    """Install the hook that runs after an impl raised (see ``adjoin.core.trace.call_impl``);
+    ``adjoin.backends.install`` sets it at import. None removes it."""
+    _trace.impl_fallback = fn
 
 
 def _short_path(filename: str) -> str:

@@ -99,7 +99,39 @@ def bind(prim: Any, args: Iterable, params: dict) -> Any:
                     "being transformed (stored in a global, a closure or a list). Return it "
                     "from the function instead.")
             return top.process(prim, args, params)
-    return prim.impl(*args, **params)
+    try:
+        return prim.impl(*args, **params)
+    except Exception as e:
+        if impl_fallback is None:
+            raise
+        return impl_fallback(prim, args, params, e)
+
+
+#: ``impl_fallback(prim, args, params, exc)``: what happens after a primitive's NumPy impl
+#: raised. The backends layer (above this one) installs it through
+#: ``adjoin.core.primitive.set_impl_fallback``: on arrays of another backend it runs the
+#: primitive's array-API implementation or raises a clear error naming the backend; on
+#: NumPy values it re-raises. It costs nothing until an impl raises.
+impl_fallback: Callable | None = None
+
+
+def impl_failed(prim: Any, args: tuple, params: dict, exc: BaseException) -> Any:
+    """After ``prim.impl(*args, **params)`` raised ``exc`` (in a fast path that calls the
+    impl itself): the backends' fallback, or ``exc`` again."""
+    if impl_fallback is None:
+        raise exc
+    return impl_fallback(prim, args, params, exc)
+
+
+def call_impl(prim: Any, args: Iterable, params: dict) -> Any:
+    """``prim.impl(*args, **params)`` with the backends' fallback (for transformations that
+    run an impl themselves instead of going through :func:`bind`)."""
+    try:
+        return prim.impl(*args, **params)
+    except Exception as e:
+        if impl_fallback is None:
+            raise
+        return impl_fallback(prim, args, params, e)
 
 
 class no_transformations:
@@ -140,7 +172,12 @@ def dtype_of(x: Any) -> np.dtype:
     if isinstance(x, complex):
         return np.dtype(np.complex128)
     d = getattr(x, "dtype", None)
-    return np.dtype(d) if d is not None else np.asarray(x).dtype
+    if d is None:
+        return np.asarray(x).dtype
+    try:
+        return np.dtype(d)
+    except TypeError:  # another array library's dtype object (array-api-strict, torch)
+        return np.dtype(str(d).rsplit(".", 1)[-1])
 
 
 def all_values(x: Any) -> Any:

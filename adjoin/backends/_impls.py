@@ -1,0 +1,428 @@
+"""Array-API implementations of the primitives, for backends on which the NumPy impl fails.
+
+NumPy's ufuncs and array functions already dispatch to Dask and CuPy arrays (NEP 13 and
+NEP 18), so on those backends most primitives run their NumPy impl unchanged and stay on
+the backend. A library without those protocols (array-api-strict, and any array-API
+library) makes the NumPy impl raise; :func:`adjoin.backends.impl_fallback` then calls the
+entry here, written with the namespace ``xp`` of the arguments only (array API 2024.12).
+
+Each entry is ``fn(xp, *args, **params)`` with the primitive's own arguments and params.
+NumPy arrays among the arguments (constants of a rule) are moved to the other arguments'
+backend first.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from adjoin.backends import NAMESPACE_IMPLS, _device_kw, _dtype_for, is_numpy
+
+
+def _like(xp, args):
+    ref = next((a for a in args if not is_numpy(a) and hasattr(a, "shape")), None)
+    return ref
+
+
+def _lift(xp, args):
+    """NumPy arrays (not Python scalars) among args as arrays of ``xp``."""
+    ref = _like(xp, args)
+    out = []
+    for a in args:
+        if isinstance(a, np.ndarray) or (isinstance(a, np.generic) and not isinstance(a, (float, complex))):
+            a = xp.asarray(np.asarray(a), **_device_kw(xp, ref))
+        elif isinstance(a, (np.float64, np.complex128)):
+            a = a.item()
+        out.append(a)
+    return out
+
+
+def _elementwise(xp_name):
+    def fn(xp, *args):
+        return getattr(xp, xp_name)(*_lift(xp, args))
+    return fn
+
+
+# names that differ between NumPy and the array API
+_SAME = """sin cos tan sinh cosh tanh exp expm1 log log2 log10 log1p sqrt square negative real
+imag conj abs sign floor ceil trunc isnan isfinite isinf signbit logical_not equal not_equal
+less less_equal greater greater_equal logical_and logical_or logical_xor floor_divide add
+subtract multiply divide maximum minimum hypot logaddexp matmul""".split()
+_RENAMED = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
+            "arccosh": "acosh", "arctanh": "atanh", "arctan2": "atan2", "power": "pow",
+            "float_power": "pow", "mod": "remainder", "rint": "round"}
+for _n in _SAME:
+    NAMESPACE_IMPLS[_n] = _elementwise(_n)
+for _n, _m in _RENAMED.items():
+    NAMESPACE_IMPLS[_n] = _elementwise(_m)
+
+
+def _reg(name):
+    def deco(fn):
+        NAMESPACE_IMPLS[name] = fn
+        return fn
+    return deco
+
+
+def _float(xp, x):
+    if hasattr(x, "dtype") and not xp.isdtype(x.dtype, ("real floating", "complex floating")):
+        return xp.astype(x, xp.float64)
+    return x
+
+
+@_reg("exp2")
+def _exp2(xp, x):
+    x, = _lift(xp, (x,))
+    return xp.pow(2.0, _float(xp, x))
+
+
+@_reg("cbrt")
+def _cbrt(xp, x):
+    x, = _lift(xp, (x,))
+    return xp.sign(x) * xp.pow(xp.abs(x), 1.0 / 3.0)
+
+
+@_reg("reciprocal")
+def _reciprocal(xp, x):
+    x, = _lift(xp, (x,))
+    return 1.0 / _float(xp, x)
+
+
+@_reg("sinc")
+def _sinc(xp, x):
+    x, = _lift(xp, (x,))
+    y = np.pi * xp.where(x == 0, 1.0e-300, x)
+    return xp.where(x == 0, 1.0, xp.sin(y) / y)
+
+
+@_reg("logaddexp2")
+def _logaddexp2(xp, x, y):
+    x, y = _lift(xp, (x, y))
+    ln2 = float(np.log(2.0))
+    return xp.logaddexp(x * ln2, y * ln2) / ln2
+
+
+@_reg("fmod")
+def _fmod(xp, x, y):
+    x, y = _lift(xp, (x, y))
+    return x - xp.trunc(x / y) * y
+
+
+@_reg("fmax")
+def _fmax(xp, x, y):
+    x, y = _lift(xp, (x, y))
+    return xp.where(xp.isnan(y), x, xp.where(xp.isnan(x), y, xp.maximum(x, y)))
+
+
+@_reg("fmin")
+def _fmin(xp, x, y):
+    x, y = _lift(xp, (x, y))
+    return xp.where(xp.isnan(y), x, xp.where(xp.isnan(x), y, xp.minimum(x, y)))
+
+
+@_reg("xlogy")
+def _xlogy(xp, x, y):
+    x, y = _lift(xp, (x, y))
+    return xp.where(x == 0, 0.0 * y, x * xp.log(xp.where(x == 0, 1.0, y)))
+
+
+@_reg("xlog1py")
+def _xlog1py(xp, x, y):
+    x, y = _lift(xp, (x, y))
+    return xp.where(x == 0, 0.0 * y, x * xp.log1p(xp.where(x == 0, 0.0, y)))
+
+
+@_reg("round")
+def _round(xp, x, decimals=0):
+    x, = _lift(xp, (x,))
+    if decimals == 0:
+        return xp.round(x)
+    s = 10.0 ** decimals
+    return xp.round(x * s) / s
+
+
+@_reg("where")
+def _where(xp, c, x, y):
+    c, x, y = _lift(xp, (c, x, y))
+    return xp.where(c, x, y)
+
+
+@_reg("astype")
+def _astype(xp, x, dtype):
+    x, = _lift(xp, (x,))
+    return xp.astype(x, _dtype_for(xp, dtype))
+
+
+# --- reductions --------------------------------------------------------------------------
+
+def _reduction(xp_name):
+    def fn(xp, x, axes, keepdims):
+        x, = _lift(xp, (x,))
+        return getattr(xp, xp_name)(x, axis=axes, keepdims=keepdims)
+    return fn
+
+
+for _n in ("sum", "max", "min", "prod"):
+    NAMESPACE_IMPLS[_n] = _reduction(_n)
+
+
+@_reg("argmax")
+def _argmax(xp, x, axis, keepdims):
+    x, = _lift(xp, (x,))
+    return xp.argmax(x, axis=axis, keepdims=keepdims)
+
+
+@_reg("argmin")
+def _argmin(xp, x, axis, keepdims):
+    x, = _lift(xp, (x,))
+    return xp.argmin(x, axis=axis, keepdims=keepdims)
+
+
+@_reg("cumsum")
+def _cumsum(xp, x, axis, reverse):
+    x, = _lift(xp, (x,))
+    if reverse:
+        return xp.flip(xp.cumulative_sum(xp.flip(x, axis=axis), axis=axis), axis=axis)
+    return xp.cumulative_sum(x, axis=axis)
+
+
+@_reg("cumprod")
+def _cumprod(xp, x, axis):
+    x, = _lift(xp, (x,))
+    return xp.cumulative_prod(x, axis=axis)
+
+
+@_reg("softmax")
+def _softmax(xp, x, axes):
+    x, = _lift(xp, (x,))
+    m = xp.max(x, axis=axes, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0.0)
+    e = xp.exp(x - m)
+    return e / xp.sum(e, axis=axes, keepdims=True)
+
+
+# --- structural ----------------------------------------------------------------------------
+
+@_reg("reshape")
+def _reshape(xp, x, shape):
+    x, = _lift(xp, (x,))
+    return xp.reshape(x, tuple(shape))
+
+
+@_reg("broadcast_to")
+def _broadcast_to(xp, x, shape):
+    x, = _lift(xp, (x,))
+    return xp.broadcast_to(x, tuple(shape))
+
+
+@_reg("transpose")
+def _transpose(xp, x, axes):
+    x, = _lift(xp, (x,))
+    return xp.permute_dims(x, tuple(range(x.ndim))[::-1] if axes is None else tuple(axes))
+
+
+@_reg("concatenate")
+def _concatenate(xp, *xs, axis):
+    return xp.concat(_lift(xp, xs), axis=axis)
+
+
+@_reg("flip")
+def _flip(xp, x, axes):
+    x, = _lift(xp, (x,))
+    return xp.flip(x, axis=axes)
+
+
+@_reg("roll")
+def _roll(xp, x, shifts, axes):
+    x, = _lift(xp, (x,))
+    return xp.roll(x, shift=shifts, axis=axes)
+
+
+@_reg("pad")
+def _pad(xp, x, widths):
+    x, = _lift(xp, (x,))
+    shape = tuple(n + int(lo) + int(hi) for n, (lo, hi) in zip(x.shape, widths))
+    z = xp.zeros(shape, dtype=x.dtype, **_device_kw(xp, x))
+    z[tuple(slice(int(lo), int(lo) + n) for n, (lo, _) in zip(x.shape, widths))] = x
+    return z
+
+
+def _diag_index(shape, offset, axis1, axis2):
+    """Flat indices of the diagonal entries of the last two axes after moving axis1/axis2."""
+    n1, n2 = shape[axis1], shape[axis2]
+    L = max(0, min(n1 - max(-offset, 0), n2 - max(offset, 0)))
+    r = np.arange(L) + max(-offset, 0)
+    c = np.arange(L) + max(offset, 0)
+    return r * n2 + c, L
+
+
+def _to_last_two(xp, x, axis1, axis2):
+    nd = x.ndim
+    a1, a2 = axis1 % nd, axis2 % nd
+    rest = [i for i in range(nd) if i not in (a1, a2)]
+    return xp.permute_dims(x, tuple(rest) + (a1, a2)), rest, a1, a2
+
+
+@_reg("diagonal")
+def _diagonal(xp, x, offset, axis1, axis2):
+    x, = _lift(xp, (x,))
+    m, rest, a1, a2 = _to_last_two(xp, x, axis1, axis2)
+    flat, L = _diag_index(x.shape, offset, a1, a2)
+    lead = m.shape[:-2]
+    m = xp.reshape(m, lead + (m.shape[-2] * m.shape[-1],))
+    return xp.take(m, xp.asarray(flat, **_device_kw(xp, x)), axis=m.ndim - 1)
+
+
+@_reg("diagonal_scatter")
+def _diagonal_scatter(xp, g, offset, axis1, axis2, shape):
+    g, = _lift(xp, (g,))
+    nd = len(shape)
+    a1, a2 = axis1 % nd, axis2 % nd
+    rest = [i for i in range(nd) if i not in (a1, a2)]
+    flat, L = _diag_index(shape, offset, a1, a2)
+    lead = tuple(shape[i] for i in rest)
+    n1, n2 = shape[a1], shape[a2]
+    z = xp.zeros(lead + (n1 * n2,), dtype=g.dtype, **_device_kw(xp, g))
+    z[(...,) + (xp.asarray(flat, **_device_kw(xp, g)),)] = g
+    z = xp.reshape(z, lead + (n1, n2))
+    perm = rest + [a1, a2]
+    return xp.permute_dims(z, tuple(int(i) for i in np.argsort(perm)))
+
+
+@_reg("triu")
+def _triu(xp, x, k):
+    x, = _lift(xp, (x,))
+    return xp.triu(x, k=k)
+
+
+@_reg("tril")
+def _tril(xp, x, k):
+    x, = _lift(xp, (x,))
+    return xp.tril(x, k=k)
+
+
+@_reg("repeat")
+def _repeat(xp, x, repeats, axis):
+    x, = _lift(xp, (x,))
+    if axis is None:
+        x, axis = xp.reshape(x, (-1,)), 0
+    return xp.repeat(x, repeats, axis=axis)
+
+
+# --- indexing ----------------------------------------------------------------------------
+
+def _basic(idx):
+    from_tuple = lambda e: slice(e[1], e[1] + e[2] * e[3], e[3]) if e[3] > 0 else slice(
+        e[1], (e[1] + e[2] * e[3]) if e[1] + e[2] * e[3] >= 0 else None, e[3])
+    return tuple(from_tuple(e) if isinstance(e, tuple) else e for e in idx)
+
+
+@_reg("slice")
+def _slice(xp, x, idx):
+    x, = _lift(xp, (x,))
+    return x[_basic(idx)]
+
+
+@_reg("slice_scatter")
+def _slice_scatter(xp, g, idx, shape):
+    g, = _lift(xp, (g,))
+    z = xp.zeros(tuple(shape), dtype=g.dtype, **_device_kw(xp, g))
+    z[_basic(idx)] = g
+    return z
+
+
+def _int_index(xp, ref, i):
+    if isinstance(i, (np.ndarray, np.generic)):
+        return xp.asarray(np.asarray(i, np.int64), **_device_kw(xp, ref))
+    return i
+
+
+@_reg("gather")
+def _gather(xp, x, *idx):
+    x, = _lift(xp, (x,))
+    idx = tuple(_int_index(xp, x, i) for i in idx)
+    return x[idx]
+
+
+# --- linear algebra and FFT ---------------------------------------------------------------
+
+@_reg("einsum")
+def _einsum(xp, *operands, subscripts):
+    if hasattr(xp, "einsum"):
+        return xp.einsum(subscripts, *_lift(xp, operands))
+    from adjoin.backends import BackendError, unsupported_message
+    raise BackendError(unsupported_message(xp.__name__, "einsum", "no einsum in the namespace"))
+
+
+def _linalg(name):
+    def fn(xp, *args, **params):
+        return getattr(xp.linalg, name)(*_lift(xp, args), **params)
+    return fn
+
+
+@_reg("inv")
+def _inv(xp, a):
+    return xp.linalg.inv(*_lift(xp, (a,)))
+
+
+@_reg("det")
+def _det(xp, a):
+    return xp.linalg.det(*_lift(xp, (a,)))
+
+
+@_reg("slogdet")
+def _slogdet(xp, a):
+    r = xp.linalg.slogdet(*_lift(xp, (a,)))
+    return [r[0], r[1]]
+
+
+@_reg("cholesky")
+def _cholesky(xp, a):
+    return xp.linalg.cholesky(*_lift(xp, (a,)))
+
+
+@_reg("eigh")
+def _eigh(xp, a):
+    a, = _lift(xp, (a,))
+    a = 0.5 * (a + xp.conj(xp.matrix_transpose(a)))
+    w, v = xp.linalg.eigh(a)
+    return [w, v]
+
+
+@_reg("svd")
+def _svd(xp, a):
+    return xp.linalg.svdvals(*_lift(xp, (a,)))
+
+
+@_reg("svd_uv")
+def _svd_uv(xp, a):
+    u, s, vh = xp.linalg.svd(*_lift(xp, (a,)), full_matrices=False)
+    return [u, s, vh]
+
+
+@_reg("qr")
+def _qr(xp, a):
+    q, r = xp.linalg.qr(*_lift(xp, (a,)), mode="reduced")
+    return [q, r]
+
+
+@_reg("pinv")
+def _pinv(xp, a, rcond, hermitian):
+    a, = _lift(xp, (a,))
+    return xp.linalg.pinv(a) if rcond is None else xp.linalg.pinv(a, rtol=rcond)
+
+
+def _fft(name):
+    def fn(xp, x, axes, norm):
+        x, = _lift(xp, (x,))
+        return getattr(xp.fft, name)(x, axes=axes, norm=norm or "backward")
+    return fn
+
+
+NAMESPACE_IMPLS["fft"] = _fft("fftn")
+NAMESPACE_IMPLS["ifft"] = _fft("ifftn")
+NAMESPACE_IMPLS["rfft"] = _fft("rfftn")
+
+
+@_reg("irfft")
+def _irfft(xp, y, axes, lengths, norm):
+    y, = _lift(xp, (y,))
+    return xp.fft.irfftn(y, s=lengths, axes=axes, norm=norm or "backward")
