@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adjoin.backends import is_array
 from adjoin.core.avals import is_inexact
 from adjoin.core.trace import Tracer, dtype_of, shape_of
 
@@ -14,6 +15,8 @@ def as_array(x, what):
         return x
     if isinstance(x, (bool, int, float, complex)):
         return np.asarray(x)
+    if is_array(x):  # an array of another backend (Dask, CuPy, array-API): kept as it is
+        return x
     arr = np.asarray(x)
     if arr.dtype == object:
         raise TypeError(

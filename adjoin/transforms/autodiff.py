@@ -8,6 +8,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from adjoin.backends import full as _full, zeros as _zeros
 from adjoin.core.avals import aval_of, is_inexact, zero_tangent
 from adjoin.core.pytree import tree_flatten, tree_leaves, tree_map
 from adjoin.core.trace import Tracer, dtype_of, shape_of
@@ -86,7 +87,8 @@ def linearize(fun: Callable, *primals):
         graph = staging.to_graph(t_out)
         if staged:
             joint = staging.to_graph([primals_out[i] for i in staged])
-            zeros = [np.zeros(v.aval.shape, v.aval.dtype) for v in joint.invars]
+            like = p_flat[0] if p_flat else None
+            zeros = [_zeros(v.aval.shape, v.aval.dtype, like=like) for v in joint.invars]
             for i, val in zip(staged, joint.evaluate_flat(*zeros)):
                 primals_out[i] = val
             graph = optimize(graph, fold=False, forward=False, cse=False, dce=True)[0]
@@ -234,7 +236,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic:
                             "derivative of a holomorphic function.")
         seeds = {}
         if type(out) is VJPTracer and out._trace is trace:
-            seeds[out.idx] = np.ones((), dtype_of(value))
+            seeds[out.idx] = _full((), 1, dtype_of(value), like=value)  # on its backend
         cts = trace.backward(seeds, consume=True)
         grads = _input_cotangents(trace, diff_trees, cts)
         g = grads[0] if single else tuple(grads)

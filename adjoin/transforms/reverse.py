@@ -25,8 +25,9 @@ import numpy as np
 
 from adjoin.core.avals import ShapedArray, is_inexact, zero_tangent
 from adjoin.core.primitive import Primitive
-from adjoin.core.trace import (PrimalTracer, ConcretizationError, Trace, Tracer, concrete_value,
-                               dtype_of, shape_of)
+from adjoin.backends import zeros as _zeros
+from adjoin.core.trace import (PrimalTracer, ConcretizationError, Trace, Tracer, call_impl,
+                               concrete_value, dtype_of, shape_of)
 from adjoin.numpy import add as _add
 
 
@@ -134,7 +135,7 @@ class VJPTrace(Trace):
                 elif isinstance(a, Tracer):
                     lower = True
             primals.append(p)
-        out = prim.bind(*primals, **params) if lower else prim.impl(*primals, **params)
+        out = prim.bind(*primals, **params) if lower else call_impl(prim, primals, params)
         saves = prim.saves
         if saves is not None:
             if not saves[0]:
@@ -246,7 +247,7 @@ class VJPTrace(Trace):
                 if all(c is None for c in g):
                     continue
                 cts[oidx:oidx + nout] = [None] * nout
-                g = [np.zeros(shape_of(o), dtype_of(o)) if c is None else c for c, o in zip(g, out)]
+                g = [_zeros(shape_of(o), dtype_of(o), o) if c is None else c for c, o in zip(g, out)]
             else:
                 g = cts[oidx]
                 if g is None:
@@ -285,4 +286,7 @@ class VJPTrace(Trace):
                     total += v.nbytes
                 elif isinstance(v, np.generic):
                     total += v.nbytes
+                elif not isinstance(v, ShapedArray) and id(v) not in seen and hasattr(v, "nbytes"):
+                    seen.add(id(v))  # another backend's array (Dask: the bytes it will hold)
+                    total += int(v.nbytes)
         return total
