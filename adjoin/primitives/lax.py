@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adjoin import backends as _backends
 from adjoin.core.axes import normalize_axis, normalize_axis_index
 from adjoin.core.trace import dtype_of, shape_of, trace_stack
 from adjoin.primitives import elementwise as _elementwise
@@ -54,7 +55,10 @@ def reshape(a, newshape=None, order="C", *, shape=None):
         raise NotImplementedError("adjoin.numpy.reshape supports order='C' only")
     target = shape if shape is not None else newshape
     if not trace_stack:
-        return np.reshape(a, target)
+        try:
+            return np.reshape(a, target)
+        except Exception:  # another backend's array: through the primitive (backends)
+            pass
     s = shape_of(a)
     target = resolve_shape(target, int(np.prod(s, dtype=np.int64)))
     if target == s:
@@ -66,7 +70,10 @@ def broadcast_to(a, shape):
     """``numpy.broadcast_to``; the pullback sums over the broadcast axes."""
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
     if not trace_stack:
-        return np.broadcast_to(a, shape)
+        try:
+            return np.broadcast_to(a, shape)
+        except Exception:  # another backend's array: through the primitive (backends)
+            pass
     if shape_of(a) == shape:
         return a
     np.broadcast_shapes(shape_of(a), shape)  # raises a clear error for incompatible shapes
@@ -76,7 +83,10 @@ def broadcast_to(a, shape):
 def transpose(a, axes=None):
     """``numpy.transpose``: reverses the axes by default."""
     if not trace_stack:
-        return np.transpose(a, axes)
+        try:
+            return np.transpose(a, axes)
+        except Exception:  # another backend's array: through the primitive (backends)
+            pass
     nd = len(shape_of(a))
     axes = tuple(range(nd))[::-1] if axes is None else tuple(
         normalize_axis_index(i, nd) for i in axes)
@@ -112,7 +122,10 @@ def swapaxes(a, axis1, axis2):
 def flip(m, axis=None):
     """``numpy.flip``."""
     if not trace_stack:
-        return np.flip(m, axis)
+        try:
+            return np.flip(m, axis)
+        except Exception:  # another backend's array: through the primitive (backends)
+            pass
     axes = normalize_axis(axis, len(shape_of(m)))
     return _structural.flip_p.bind(m, axes=axes) if axes else m
 
@@ -148,7 +161,10 @@ def astype(x, dtype):
 def sum(a, axis=None, dtype=None, keepdims=False):  # noqa: A001
     """``numpy.sum``."""
     if not trace_stack:
-        return np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims)
+        try:
+            return np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims)
+        except Exception:  # another backend's array: through the primitive (backends)
+            pass
     axes = normalize_axis(axis, len(shape_of(a)))
     if dtype is not None:
         a = astype(a, dtype)
@@ -156,13 +172,14 @@ def sum(a, axis=None, dtype=None, keepdims=False):  # noqa: A001
 
 
 def zeros_like(a, dtype=None, shape=None):
-    """``numpy.zeros_like`` (works on traced values: only their shape and dtype are used)."""
-    return np.zeros(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
+    """``numpy.zeros_like`` on a's backend (works on traced values: their shape, dtype and
+    the backend of the value they trace are used)."""
+    return _backends.zeros(shape_of(a) if shape is None else shape, dtype or dtype_of(a), like=a)
 
 
 def ones_like(a, dtype=None, shape=None):
-    """``numpy.ones_like`` (works on traced values: only their shape and dtype are used)."""
-    return np.ones(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
+    """``numpy.ones_like`` on a's backend (see zeros_like)."""
+    return _backends.full(shape_of(a) if shape is None else shape, 1, dtype or dtype_of(a), like=a)
 
 
 # --- elementwise functions -----------------------------------------------------------------
