@@ -108,7 +108,9 @@ def _resolution(resolution, named, what):
 
 
 def _is_scalar(v):
-    return isinstance(v, numbers.Number) or (anp.ndim(v) == 0 and not isinstance(v, (tuple, list)))
+    if isinstance(v, (tuple, list)) or callable(v) and not hasattr(v, "shape"):
+        return False
+    return isinstance(v, numbers.Number) or anp.ndim(v) == 0
 
 
 class Grid:
