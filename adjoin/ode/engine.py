@@ -235,7 +235,9 @@ class Integrator:
         if not self.tab.implicit:
             return rk_step(self.tab, self.eval, y, t, h, f0, theta)
         gamma = float(self.tab.A[-1, -1])
-        eager = _has_values(y) and _has_values(h)
+        # the simplified Newton predictor works on one example's plain values (under vmap
+        # the values carry a batch axis: root then solves each example)
+        eager = all(_plain_example(v) for v in (y, t, h, *theta))
         reused = self._jacobian if eager else None
         stages = StageSolver(self.eval, gamma, int(shape_of(y)[0]), head=self.head,
                              start=(y, t, theta) if eager else None, jacobian=reused)
@@ -438,6 +440,14 @@ class Integrator:
                     nonfinite_at = t_num
             h_next = ctl.next_step(h_abs, r, accepted)
         return y, f, h_next, index, attempts, np.asarray(fr)
+
+
+def _plain_example(x) -> bool:
+    """Has x values of its own shape (not staged, no vmap batch axis)?"""
+    try:
+        return values(x).shape == tuple(shape_of(x))
+    except ConcretizationError:
+        return False
 
 
 def _has_values(y) -> bool:
