@@ -57,7 +57,7 @@ def _f1(u, grad_u, x, **c):
 
 def nonlinear_poisson(n: int = 32, g=1.0, source=None, tol: float = 1e-6, *, degree: int = 1,
                       diagonal: str = "right", points=None, diff="implicit", u0=None,
-                      maxiter: int = 50, full_output: bool = False):
+                      maxiter: int = 50, throw: bool = True, full_output: bool = False):
     """Solve slide 41's −∇·((1 + u²)∇u) = f, u = g on x = 1, zero flux elsewhere.
 
     ``source``: None (f = x·sin(y)), a number a (f = a·x·sin(y): a source amplitude), an
@@ -65,7 +65,7 @@ def nonlinear_poisson(n: int = 32, g=1.0, source=None, tol: float = 1e-6, *, deg
     points. ``g``: the Dirichlet value (a number). ``points``: node coordinates replacing
     the mesh's (shape derivatives). ``diff``: how the Newton solve is differentiated
     ("implicit": one transposed solve; "unroll": through every Newton step). Every number
-    and array may be traced. Returns ``(u, V)``: all nodal values and the space
+    and array may be traced. ``maxiter``, ``throw``: as ``adjoin.optimize.root``. Returns ``(u, V)``: all nodal values and the space
     (``(u, V, result)`` with ``full_output``, result the OptimizeResult of the Newton solve).
     """
     mesh = _mesh(n, diagonal)
@@ -86,7 +86,8 @@ def nonlinear_poisson(n: int = 32, g=1.0, source=None, tol: float = 1e-6, *, deg
         f0 = _f0_field
 
     problem = Problem(V, f0, _f1, bcs=[bc], coefficients=coefficients)
-    out = problem.solve(u0=u0, tol=tol, diff=diff, maxiter=maxiter, full_output=full_output)
+    out = problem.solve(u0=u0, tol=tol, diff=diff, maxiter=maxiter, throw=throw,
+                        full_output=full_output)
     if full_output:
         u, res = out
         return u, V, res

@@ -17,6 +17,7 @@ from adjoin.pde.fem.mesh import Mesh, _skfem
 
 _ELEMENTS = {("triangle", 1): "ElementTriP1", ("triangle", 2): "ElementTriP2",
              ("tetrahedron", 1): "ElementTetP1"}
+_PLURAL = {"triangle": "triangles", "tetrahedron": "tetrahedra"}
 _FACET_ELEMENTS = {("triangle", 1): "ElementLineP1", ("triangle", 2): "ElementLineP2",
                    ("tetrahedron", 1): "ElementTriP1"}
 
@@ -73,7 +74,8 @@ class FunctionSpace:
                              f"available, got {family!r}")
         key = (mesh.cell_type, int(degree))
         if key not in _ELEMENTS:
-            raise ValueError(f"FunctionSpace: P{degree} on {mesh.cell_type}s is not available; "
+            raise ValueError(f"FunctionSpace: P{degree} on {_PLURAL[mesh.cell_type]} is not "
+                             "available; "
                              "use P1 or P2 on triangles, P1 on tetrahedra")
         self.mesh, self.degree = mesh, int(degree)
         self.quadrature_degree = (2 * self.degree if quadrature_degree is None
