@@ -4,8 +4,8 @@ Primitives (``adjoin/primitives/linalg.py``): solve (the LU factors of the prima
 reused by the derivative), inv, det, slogdet, cholesky, eigh, svd, qr. The rest
 (norm, matrix_power, trace, multi_dot, ...) is composed from them and adjoin.numpy.
 Restrictions of the derivatives: eigh needs distinct eigenvalues, svd distinct
-nonzero singular values, qr a tall or square matrix; cholesky/eigh/svd/qr
-differentiate real matrices (the forward computation accepts complex ones).
+nonzero singular values, qr a tall or square matrix. Real and complex matrices are
+differentiated (JAX's pairing for complex values); cholesky and eigh factor ½(A + Aᴴ).
 """
 from __future__ import annotations
 
@@ -99,15 +99,19 @@ def slogdet(a):
 
 
 def cholesky(a, upper=False):
-    """``numpy.linalg.cholesky``: A = LLᵀ (lower; ``upper=True`` returns Lᵀ).
+    """``numpy.linalg.cholesky``: A = LLᴴ (lower; ``upper=True`` returns Lᴴ), real or
+    complex Hermitian positive definite.
 
-    Reads the lower triangle; the derivative is that of A ↦ chol(½(A + Aᵀ)).
+    **Factors ½(A + Aᴴ)**, as JAX does: for a symmetric/Hermitian A this is NumPy's result;
+    for any A the derivative is that of the function computed (NumPy reads one triangle).
     """
     if not trace_stack:
-        return np.linalg.cholesky(a, upper=upper) if upper else _l._cholesky_impl(a)
+        L = _l._cholesky_impl(a)
+        return np.conj(np.swapaxes(L, -1, -2)) if upper else L
     _square(a, "cholesky")
     L = _l.cholesky_p.bind(a)
-    return swapaxes(L, -1, -2) if upper else L
+    return conj(swapaxes(L, -1, -2)) if upper and dtype_of(L).kind == "c" else (
+        swapaxes(L, -1, -2) if upper else L)
 
 
 def eigh(a, UPLO="L"):

@@ -4,8 +4,9 @@ Rules after M. Giles (2008), "An extended collection of matrix derivative result
 for forward and reverse mode automatic differentiation", and JAX's ``linalg``
 rules. All matrices are the last two axes; leading axes are batch axes (NumPy
 broadcasting). Complex numbers follow JAX's convention (vjp = transpose, no
-conjugation) where a rule supports them (solve, lu_solve, inv, det, slogdet);
-cholesky, eigh, svd and qr differentiate real matrices only.
+conjugation) in every rule: solve, lu_solve, inv, det, slogdet, and the factorizations
+cholesky, eigh, svd, qr and eig of complex matrices (cholesky and eigh factor the Hermitian
+part ½(A + Aᴴ)).
 """
 from __future__ import annotations
 
@@ -57,6 +58,15 @@ def _sym(x):
     return 0.5 * (x + _T(x))
 
 
+def _herm(x):
+    """½(X + Xᴴ) (½(X + Xᵀ) for real X)."""
+    return _sym(x) if _is_real(x) else 0.5 * (x + lax.conj(_T(x)))
+
+
+def _conj(x):
+    return x if _is_real(x) else lax.conj(x)
+
+
 def _float_dtype(*dtypes):
     return np.result_type(*dtypes, np.float64) if not any(
         np.dtype(d) == np.float32 or np.dtype(d) == np.complex64 for d in dtypes) \
@@ -75,14 +85,6 @@ def _check_square(shape, name):
     if len(shape) < 2 or shape[-1] != shape[-2]:
         raise ValueError(f"{name}: expected a square matrix (or a stack of them) in the last two "
                          f"axes, got shape {tuple(shape)}")
-
-
-def _real_only(name, *xs):
-    for x in xs:
-        if not _is_real(x):
-            raise NotImplementedError(
-                f"{name}: derivatives of complex (Hermitian) inputs are not implemented; "
-                "differentiate with real matrices (or split real and imaginary parts)")
 
 
 def _front_batch(prim, **params):
@@ -409,11 +411,14 @@ slogdet_p.def_rules(batch=_front_batch(slogdet_p))
 # =====================================================================================
 
 def _cholesky_impl(a):
+    # the factor of ½(A + Aᴴ) (JAX's symmetrize_input): the function computed is the one
+    # the rules differentiate, for any square A
     try:
-        return np.linalg.cholesky(a)
+        return np.linalg.cholesky(symmetrized(a))
     except np.linalg.LinAlgError:
         raise np.linalg.LinAlgError(
-            "cholesky: the matrix is not positive definite (only its lower triangle is read). "
+            "cholesky: the matrix is not positive definite (its Hermitian part ½(A + Aᴴ) is "
+            "factored). "
             "Check that it is symmetric positive definite, or add a multiple of the identity."
         ) from None
 
@@ -424,26 +429,26 @@ def _phi(x):
     return x * (np.tril(np.ones((n, n))) - 0.5 * np.eye(n))
 
 
-# A = LLᵀ (A symmetric positive definite; the rules differentiate A ↦ chol(sym A)):
-# L̇ = L Φ(L⁻¹ sym(Ȧ) L⁻ᵀ) ; Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹)     (Murray 2016; Giles 2008)
+# A = LLᴴ (A Hermitian positive definite; the rules differentiate A ↦ chol(herm A)):
+# L̇ = L Φ(L⁻¹ herm(Ȧ) L⁻ᴴ)                                     (Murray 2016; Giles 2008)
+# and its adjoint in Re tr(XᴴY), conjugated for JAX's pairing Re Σ X·Y (no conjugation):
+# Ā = conj(herm(L⁻ᴴ Φ(Lᴴ conj(L̄)) L⁻¹))  (= sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹) for real A)
 def _cholesky_jvp(primals, tangents):
     a, = primals
     x_dot, = tangents
     L = cholesky_p.bind(a)
     if x_dot is None:
         return L, None
-    _real_only("cholesky", a, x_dot)
-    X = solve(L, _sym(x_dot))              # L⁻¹ Ȧ
-    Y = solve(L, _T(X))                # L⁻¹ Ȧ L⁻ᵀ (Ȧ symmetric)
+    X = solve(L, _herm(x_dot))         # L⁻¹ Ȧ
+    Y = solve(L, _H(X))                # L⁻¹ Ȧ L⁻ᴴ (Ȧ Hermitian)
     return L, _mm(L, _phi(Y))
 
 
 def _cholesky_vjp(needs, out_bar, L, a):
-    _real_only("cholesky", a)
-    P = _phi(_mm(_T(L), out_bar))
-    Q = solve(_T(L), P)                # L⁻ᵀ P
-    R = _T(solve(_T(L), _T(Q)))        # L⁻ᵀ P L⁻¹
-    return (_sym(R),)
+    P = _phi(_mm(_H(L), _conj(out_bar)))
+    Q = solve(_H(L), P)                # L⁻ᴴ P
+    R = _H(solve(_H(L), _H(Q)))        # L⁻ᴴ P L⁻¹
+    return (_conj(_herm(R)),)
 
 
 cholesky_p = Primitive(
@@ -493,17 +498,19 @@ def _eigh_jvp(primals, tangents):
     w, v = eigh_p.bind(a)
     if x_dot is None:
         return [w, v], [None, None]
-    _real_only("eigh", a, x_dot)
-    P = _mm(_T(v), _mm(_sym(x_dot), v))
-    return [w, v], [_diag(P), _mm(v, _gap_matrix(w) * P)]
+    P = _mm(_H(v), _mm(_herm(x_dot), v))
+    w_dot = _diag(P) if _is_real(P) else lax.real(_diag(P))
+    return [w, v], [w_dot, _mm(v, _gap_matrix(w) * P)]
 
 
+# complex Hermitian A: the same rules with Vᴴ for Vᵀ, in JAX's pairing
+#   Ā = conj(herm(V (diag(w̄) + F ⊙ (Vᴴ conj(V̄))) Vᴴ))
+# (the eigenvector phases are a gauge: the tangent has no component along v_j itself)
 def _eigh_vjp(needs, out_bar, out, a):
-    _real_only("eigh", a)
     w_bar, gv = out_bar
     w, v = out
-    inner = _diag_embed(w_bar) + _gap_matrix(w) * _mm(_T(v), gv)
-    return (_sym(_mm(v, _mm(inner, _T(v)))),)
+    inner = _diag_embed(w_bar) + _gap_matrix(w) * _mm(_H(v), _conj(gv))
+    return (_conj(_herm(_mm(v, _mm(inner, _H(v))))),)
 
 
 def _eigh_shape(a):
@@ -548,15 +555,16 @@ def _svdvals_jvp(primals, tangents):
     s = svd_p.bind(a)
     if x_dot is None:
         return s, None
-    _real_only("svd", a, x_dot)
     U, _, Vh = svd_uv_p.bind(a)
-    return s, _diag(_mm(_T(U), _mm(x_dot, _T(Vh))))
+    ds = _diag(_mm(_H(U), _mm(x_dot, _H(Vh))))      # ṡ_i = Re u_iᴴ Ȧ v_i
+    return s, (ds if _is_real(ds) else lax.real(ds))
 
 
+# Ā = conj(U diag(s̄) Vᴴ) in JAX's pairing (= U diag(s̄) Vᵀ for real A)
 def _svdvals_vjp(needs, out_bar, out, a):
-    _real_only("svd", a)
     U, _, Vh = svd_uv_p.bind(a)
-    return (_mm(U * lax.reshape(out_bar, shape_of(out_bar)[:-1] + (1, shape_of(out_bar)[-1])), Vh),)
+    g = _mm(U * lax.reshape(out_bar, shape_of(out_bar)[:-1] + (1, shape_of(out_bar)[-1])), Vh)
+    return (_conj(g),)
 
 
 def _svd_jvp(primals, tangents):
@@ -565,47 +573,54 @@ def _svd_jvp(primals, tangents):
     U, s, Vh = svd_uv_p.bind(a)
     if x_dot is None:
         return [U, s, Vh], [None, None, None]
-    _real_only("svd", a, x_dot)
     m, n = shape_of(a)[-2:]
-    V = _T(Vh)
+    V = _H(Vh)
     sh = shape_of(s)
     s_row = lax.reshape(s, sh[:-1] + (1, sh[-1]))    # s_j
     s_col = lax.reshape(s, sh + (1,))                # s_i
     F = _gap_matrix(s, squared=True)
-    dS = _mm(_T(U), _mm(x_dot, V))
+    dS = _mm(_H(U), _mm(x_dot, V))
     ds = _diag(dS)
     dSS = dS * s_row
     SdS = s_col * dS
-    dU = _mm(U, F * (dSS + _T(dSS)))
-    dV = _mm(V, F * (SdS + _T(SdS)))
+    dU = _mm(U, F * (dSS + _H(dSS)))
+    dV = _mm(V, F * (SdS + _H(SdS)))
+    if not _is_real(dS):  # the phase gauge: Im diag(UᴴU̇) carries Im diag(dS)/s, V none
+        ds = lax.real(ds)
+        dU = dU + U * lax.reshape(1j * lax.imag(_diag(dS)) / s, sh[:-1] + (1, sh[-1]))
     if m > n:
         dAV = _mm(x_dot, V)
-        dU = dU + (dAV - _mm(U, _mm(_T(U), dAV))) / s_row
+        dU = dU + (dAV - _mm(U, _mm(_H(U), dAV))) / s_row
     if n > m:
-        dAtU = _mm(_T(x_dot), U)
+        dAtU = _mm(_H(x_dot), U)
         dV = dV + (dAtU - _mm(V, _mm(Vh, dAtU))) / s_row
-    return [U, s, Vh], [dU, ds, _T(dV)]
+    return [U, s, Vh], [dU, ds, _H(dV)]
 
 
+# complex A: the adjoint in Re tr(XᴴY) of the jvp above (G = conj of the cotangents), then
+# conjugated for JAX's pairing; the phase term adds diag(i·Im(Uᴴ G_U)_ii / s_i) to M
 def _svd_vjp(needs, out_bar, out, a):
-    _real_only("svd", a)
     gU, s_bar, gVh = out_bar
     U, s, Vh = out
+    gU, gVh = _conj(gU), _conj(gVh)
     m, n = shape_of(a)[-2:]
-    V, gV = _T(Vh), _T(gVh)
+    V, gV = _H(Vh), _H(gVh)
     sh = shape_of(s)
     s_row = lax.reshape(s, sh[:-1] + (1, sh[-1]))
     s_col = lax.reshape(s, sh + (1,))
     F = _gap_matrix(s, squared=True)
-    J = F * _mm(_T(U), gU)
+    J0 = _mm(_H(U), gU)
+    J = F * J0
     K = F * _mm(Vh, gV)
-    M = _diag_embed(s_bar) + (J + _T(J)) * s_row + s_col * (K + _T(K))
+    M = _diag_embed(s_bar) + (J + _H(J)) * s_row + s_col * (K + _H(K))
+    if not _is_real(J0):
+        M = M + _diag_embed(1j * lax.imag(_diag(J0)) / s)
     a_bar = _mm(U, _mm(M, Vh))
     if m > n:
-        a_bar = a_bar + _mm((gU - _mm(U, _mm(_T(U), gU))) / s_row, Vh)
+        a_bar = a_bar + _mm((gU - _mm(U, _mm(_H(U), gU))) / s_row, Vh)
     if n > m:
-        a_bar = a_bar + _mm(U / s_row, _T(gV - _mm(V, _mm(Vh, gV))))
-    return (a_bar,)
+        a_bar = a_bar + _mm(U / s_row, _H(gV - _mm(V, _mm(Vh, gV))))
+    return (_conj(a_bar),)
 
 
 def _svd_cost(a, compute_uv):
@@ -703,22 +718,27 @@ def _qr_jvp(primals, tangents):
     Q, R = qr_p.bind(a)
     if x_dot is None:
         return [Q, R], [None, None]
-    _real_only("qr", a, x_dot)
-    Z = _T(solve(_T(R), _T(x_dot)))       # Ȧ R⁻¹
-    W = _mm(_T(Q), Z)
+    Z = _H(solve(_H(R), _H(x_dot)))       # Ȧ R⁻¹
+    W = _mm(_H(Q), Z)
     low = _strict_lower(W)
-    omega = low - _T(low)
+    omega = low - _H(low)
+    if not _is_real(W):  # R keeps a real diagonal: Ω takes the imaginary part of diag(W)
+        omega = omega + _diag_embed(1j * lax.imag(_diag(W)))
     return [Q, R], [_mm(Q, omega - W) + Z, _mm(W - omega, R)]
 
 
+# complex A (adjoint in Re tr(XᴴY) with G = conj(bars), conjugated back for JAX's pairing):
+# N = QᴴG_Q − G_R Rᴴ, W̄ = tril(N − Nᴴ, −1) − N + i·Im diag(N), Ā = conj((G_Q + Q W̄) R⁻ᴴ)
 def _qr_vjp(needs, out_bar, out, a):
-    _real_only("qr", a)
     gQ, gR = out_bar
     Q, R = out
-    N = _mm(_T(Q), gQ) - _mm(gR, _T(R))
-    Wbar = _strict_lower(N - _T(N)) - N
+    gQ, gR = _conj(gQ), _conj(gR)
+    N = _mm(_H(Q), gQ) - _mm(gR, _H(R))
+    Wbar = _strict_lower(N - _H(N)) - N
+    if not _is_real(N):
+        Wbar = Wbar + _diag_embed(1j * lax.imag(_diag(N)))
     Zbar = gQ + _mm(Q, Wbar)
-    return (_T(solve(R, _T(Zbar))),)   # Z̄ R⁻ᵀ
+    return (_conj(_H(solve(R, _H(Zbar)))),)   # conj(Z̄ R⁻ᴴ)
 
 
 def _qr_shape(a):
