@@ -61,6 +61,13 @@ def test_conventions_at_special_points():
     assert stats.beta.logpdf(1.5, 2.0, 3.0) == -np.inf
     assert ad.grad(lambda a: stats.beta.pdf(1.5, a, 3.0))(2.0) == 0.0
     assert ad.grad(lambda mu: stats.poisson.logcdf(-1, mu))(2.0) == 0.0
+    # t's cdf at its center (the betainc argument is 1 there): the density, not 0·∞ = NaN
+    assert np.isclose(ad.grad(stats.t.cdf)(0.0, 3.5), st.t.pdf(0.0, 3.5), rtol=1e-14)
+    assert np.isclose(ad.grad(stats.t.cdf)(1e-4, 3.5), st.t.pdf(1e-4, 3.5), rtol=1e-13)
+    assert ad.grad(stats.t.cdf, argnums=1)(0.0, 3.5) == 0.0
+    # densities at the end of the support: SciPy's limits
+    assert np.array_equal(stats.gamma.logpdf(0.0, np.array([0.5, 1.0, 2.0])),
+                          st.gamma.logpdf(0.0, np.array([0.5, 1.0, 2.0])))
 
 
 def test_values_under_jit():

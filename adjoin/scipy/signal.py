@@ -1,11 +1,13 @@
 """adjoin.scipy.signal: :func:`convolve` and :func:`correlate` (SciPy's N-d semantics),
 differentiable in both inputs.
 
-``method='direct'`` is the N-d convolution primitive (adjoin/primitives/conv.py) on one
-channel; ``'fft'`` is a product of (real) FFTs of the zero-padded inputs; ``'auto'`` picks one
-as SciPy's ``choose_conv_method`` does from the shapes. Both methods have the same derivatives
-(the convolution is bilinear: the cotangent of one input is the correlation of the output's
-cotangent with the other input), they differ in cost: direct O(N·K), fft O(N log N).
+One primitive (adjoin/primitives/signal.py): the full N-d convolution, computed by
+``scipy.signal.convolve`` with the ``method`` given ('direct', 'fft', or 'auto': SciPy's
+choice from the sizes, also for the derivatives' convolutions); the modes are slices of it
+and correlation is convolution with the reversed, conjugated kernel. The derivatives are
+convolutions again (bilinear: the cotangent of one input is the correlation of the output's
+cotangent with the other input), so the methods differ in cost only: direct O(N·K), fft
+O(N log N).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import scipy.signal as _ss
 
 import adjoin.numpy as anp
 from adjoin.core.trace import dtype_of, shape_of, trace_stack
-from adjoin.primitives.conv import conv_p
+from adjoin.primitives import signal as _signal
 
 __all__ = ["convolve", "correlate", "choose_conv_method"]
 
@@ -61,10 +63,6 @@ def choose_conv_method(in1, in2, mode="full", measure=False):
     return _ss.choose_conv_method(a, b, mode=mode)
 
 
-def _centered(x, starts, sizes):
-    return x[tuple(slice(s, s + n) for s, n in zip(starts, sizes))]
-
-
 def _mode_window(mode, s1, s2):
     """The (start, size) of the mode's window in the full convolution, per axis."""
     full = [a + b - 1 for a, b in zip(s1, s2)]
@@ -76,32 +74,13 @@ def _mode_window(mode, s1, s2):
             [abs(a - b) + 1 for a, b in zip(s1, s2)])
 
 
-def _convolve_direct(in1, in2, mode, s1, s2):
-    """The convolution as the correlation primitive with the flipped kernel, padded so that
-    the primitive's output is the mode's window."""
+def _convolve(in1, in2, mode, method, s1, s2):
+    """The mode's window of the full convolution primitive."""
+    full = _signal.convolve_full_p.bind(in1, in2, method=method)
     starts, sizes = _mode_window(mode, s1, s2)
-    # full convolution index f = i + (K − 1) − lo, so the window's start needs lo = K − 1 − start
-    pads = tuple((b - 1 - st, n + st - a) for a, b, st, n in zip(s1, s2, starts, sizes))
-    nd = len(s1)
-    w = anp.flip(in2, axis=tuple(range(nd)))
-    out = conv_p.bind(anp.reshape(in1, (1, 1) + tuple(s1)), anp.reshape(w, (1, 1) + tuple(s2)),
-                      strides=(1,) * nd, padding=pads, lhs_dilation=(1,) * nd,
-                      rhs_dilation=(1,) * nd, groups=1)
-    return anp.reshape(out, tuple(sizes))
-
-
-def _convolve_fft(in1, in2, mode, s1, s2):
-    """The convolution as a product of FFTs of the inputs zero-padded to the full size."""
-    full = tuple(a + b - 1 for a, b in zip(s1, s2))
-    axes = tuple(range(len(s1)))
-    if dtype_of(in1).kind != "c" and dtype_of(in2).kind != "c":
-        out = anp.fft.irfftn(anp.fft.rfftn(in1, full, axes) * anp.fft.rfftn(in2, full, axes),
-                             full, axes)
-    else:
-        out = anp.fft.ifftn(anp.fft.fftn(in1, full, axes) * anp.fft.fftn(in2, full, axes),
-                            full, axes)
-    starts, sizes = _mode_window(mode, s1, s2)
-    return _centered(out, starts, sizes)
+    if mode == "full":
+        return full
+    return full[tuple(slice(st, st + n) for st, n in zip(starts, sizes))]
 
 
 def convolve(in1, in2, mode="full", method="auto"):
@@ -121,11 +100,7 @@ def convolve(in1, in2, mode="full", method="auto"):
         return in1 * in2
     if _swap_needed(mode, s1, s2, "convolve"):
         in1, in2, s1, s2 = in2, in1, s2, s1
-    if method == "auto":
-        method = choose_conv_method(in1, in2, mode)
-    if method == "fft":
-        return _convolve_fft(in1, in2, mode, s1, s2)
-    return _convolve_direct(in1, in2, mode, s1, s2)
+    return _convolve(in1, in2, mode, method, s1, s2)
 
 
 def _reverse_conj(x):

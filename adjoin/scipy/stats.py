@@ -106,8 +106,8 @@ class _Norm(_Continuous):
 # --- Student's t --------------------------------------------------------------------------------
 class _T(_Continuous):
     """Student's t(df, loc, scale): log p = log Γ((ν+1)/2) − log Γ(ν/2) − log(νπ)/2 − log scale
-    − (ν+1)/2 log(1 + z²/ν); cdf = I_{ν/(ν+z²)}(ν/2, 1/2)/2 for z < 0 and 1 minus that for
-    z > 0 (betainc; ∂/∂ν by quadrature)."""
+    − (ν+1)/2 log(1 + z²/ν); cdf from betainc (∂/∂ν by quadrature), in the form that keeps
+    its digits on each side of z² = ν (see _lower)."""
     name = "t"
 
     def logpdf(self, x, df, loc=0.0, scale=1.0):
@@ -116,31 +116,40 @@ class _T(_Continuous):
                 - 0.5 * anp.log(df * np.pi) - anp.log(scale)
                 - 0.5 * (df + 1.0) * anp.log1p(z * z / df))
 
-    def _tail(self, z, df):
-        """P(T < −|z|) = I_{ν/(ν+z²)}(ν/2, 1/2)/2."""
-        return 0.5 * _sp.betainc(0.5 * df, 0.5, df / (df + z * z))
+    def _lower(self, z, df):
+        """P(T < z). Far from 0 (z² ≥ ν): I_{ν/(ν+z²)}(ν/2, 1/2)/2 below 0, 1 minus that above;
+        near 0: 1/2 ± I_{z²/(ν+z²)}(1/2, ν/2)/2, whose betainc argument is small (the far
+        form's would be 1 − O(z²), losing digits); at |z| < 1e-5: 1/2 + z p(0) (error O(z³)),
+        so that the derivative at z = 0 is p(0) and not 0·∞ = NaN."""
+        tiny = anp.abs(z) < 1e-5
+        zs = anp.where(tiny, 1e-5, z)                     # double where: no NaN from 0·∞
+        z2 = zs * zs
+        near = z2 < df
+        z2n, z2f = anp.where(near, z2, df), anp.where(near, df, z2)
+        half = 0.5 * _sp.betainc(0.5, 0.5 * df, z2n / (df + z2n))
+        tail = 0.5 * _sp.betainc(0.5 * df, 0.5, df / (df + z2f))
+        value = anp.where(near, 0.5 + anp.where(zs < 0, -half, half),
+                          anp.where(zs < 0, tail, 1.0 - tail))
+        p0 = anp.exp(_sp.gammaln(0.5 * (df + 1.0)) - _sp.gammaln(0.5 * df)
+                     - 0.5 * anp.log(df * np.pi))
+        return anp.where(tiny, 0.5 + z * p0, value)
 
     def cdf(self, x, df, loc=0.0, scale=1.0):
-        z = (x - loc) / scale
-        tail = self._tail(z, df)
-        return anp.where(z < 0, tail, 1.0 - tail)
+        return self._lower((x - loc) / scale, df)
 
     def sf(self, x, df, loc=0.0, scale=1.0):
-        z = (x - loc) / scale
-        tail = self._tail(z, df)
-        return anp.where(z > 0, tail, 1.0 - tail)
+        return self._lower((loc - x) / scale, df)
 
 
 # --- gamma and chi-squared --------------------------------------------------------------------
 class _Gamma(_Continuous):
-    """Gamma(a, loc, scale): log p = (a − 1) log z − z − log Γ(a) − log scale for z > 0, −inf
-    for z ≤ 0 (at z = 0 exactly SciPy gives the limit: 0 − log scale for a = 1, ±inf
-    otherwise); cdf P(a, z), sf Q(a, z) (gammainc, gammaincc; ∂/∂a by quadrature)."""
+    """Gamma(a, loc, scale): log p = (a − 1) log z − z − log Γ(a) − log scale for z ≥ 0, −inf
+    for z < 0; cdf P(a, z), sf Q(a, z) (gammainc, gammaincc; ∂/∂a by quadrature)."""
     name = "gamma"
 
     def logpdf(self, x, a, loc=0.0, scale=1.0):
         z = (x - loc) / scale
-        inside = z > 0
+        inside = z >= 0          # at z = 0, xlogy gives SciPy's limit (0 for a = 1, ±inf else)
         zs = anp.where(inside, z, 1.0)
         return anp.where(inside, _sp.xlogy(a - 1.0, zs) - zs - _sp.gammaln(a) - anp.log(scale),
                          -np.inf)
@@ -176,7 +185,7 @@ class _Beta(_Continuous):
 
     def logpdf(self, x, a, b, loc=0.0, scale=1.0):
         z = (x - loc) / scale
-        inside = (z > 0) & (z < 1)
+        inside = (z >= 0) & (z <= 1)     # the end points: xlogy / xlog1py give SciPy's limits
         zs = anp.where(inside, z, 0.5)
         return anp.where(inside, _sp.xlogy(a - 1.0, zs) + _sp.xlog1py(b - 1.0, -zs)
                          - _sp.betaln(a, b) - anp.log(scale), -np.inf)
