@@ -1,10 +1,10 @@
 """adjoin.scipy.signal: :func:`convolve` and :func:`correlate` (SciPy's N-d semantics),
 differentiable in both inputs.
 
-One primitive (adjoin/primitives/signal.py): the full N-d convolution, computed by
-``scipy.signal.convolve`` with the ``method`` given ('direct', 'fft', or 'auto': SciPy's
-choice from the sizes, also for the derivatives' convolutions); the modes are slices of it
-and correlation is convolution with the reversed, conjugated kernel. The derivatives are
+One primitive (adjoin/primitives/signal.py): the N-d convolution in modes 'full' and
+'valid', computed by ``scipy.signal.convolve`` with the ``method`` given ('direct', 'fft', or
+'auto': SciPy's choice from the sizes, also for the derivatives' convolutions); 'same' is a
+slice of 'full' and correlation is convolution with the reversed, conjugated kernel. The derivatives are
 convolutions again (bilinear: the cotangent of one input is the correlation of the output's
 cotangent with the other input), so the methods differ in cost only: direct O(N·K), fft
 O(N log N).
@@ -75,11 +75,11 @@ def _mode_window(mode, s1, s2):
 
 
 def _convolve(in1, in2, mode, method, s1, s2):
-    """The mode's window of the full convolution primitive."""
-    full = _signal.convolve_full_p.bind(in1, in2, method=method)
+    """The primitive in mode 'full' or 'valid' (in1 the larger), 'same' a window of 'full'."""
+    if mode != "same":
+        return _signal.convolve_p.bind(in1, in2, mode=mode, method=method)
+    full = _signal.convolve_p.bind(in1, in2, mode="full", method=method)
     starts, sizes = _mode_window(mode, s1, s2)
-    if mode == "full":
-        return full
     return full[tuple(slice(st, st + n) for st, n in zip(starts, sizes))]
 
 
