@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adjoin import backends as _backends
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of, shape_of
@@ -102,7 +103,7 @@ def _full(n):
 
 # z = x[idx] (basic): ż = ẋ[idx] ; x̄ = slice_scatter(z̄) (zeros with z̄ written at idx)
 def _slice_impl(x, idx):
-    return np.asarray(x)[to_numpy_index(idx)]
+    return (x if type(x) is np.ndarray else _backends.asarray_like(x))[to_numpy_index(idx)]
 
 
 slice_p = Primitive(
@@ -121,7 +122,7 @@ slice_p = Primitive(
 
 # z = zeros(shape); z[idx] = g: ż = slice_scatter(ġ) ; ḡ = z̄[idx]
 def _slice_scatter_impl(g, idx, shape):
-    z = np.zeros(shape, dtype_of(g))
+    z = _backends.zeros(shape, dtype_of(g), like=g)  # on g's backend
     z[to_numpy_index(idx)] = g
     return z
 
@@ -194,7 +195,7 @@ def _batched_indices(idx, idims, n):
 
 # z = x[i_1, ..., i_k]: ż = ẋ[i] ; x̄ = scatter_add(zeros(x.shape), z̄, i)
 def _gather_impl(x, *idx):
-    return np.asarray(x)[tuple(idx)]
+    return (x if type(x) is np.ndarray else _backends.asarray_like(x))[tuple(idx)]
 
 
 def _gather_jvp(primals, tangents):
