@@ -12,6 +12,7 @@ import math
 import numpy as np
 import scipy.special as _ss
 
+from adjoin import backends as _backends
 from adjoin.core.avals import ShapedArray, is_inexact
 from adjoin.core.lowering import Lowering, is_exactly, same_aval, scalar_call
 from adjoin.core.primitive import Primitive
@@ -399,7 +400,7 @@ where_p.def_rules(shape=elementwise_shape(np.where), batch=elementwise_batch(whe
 
 # dtype conversion: ż = convert(ẋ); x̄ = convert back (real part when narrowing complex → real)
 def _astype_impl(x, dtype):
-    return np.asarray(x).astype(dtype)
+    return (x if type(x) is np.ndarray else _backends.asarray_like(x)).astype(dtype)
 
 
 def _astype_jvp(primals, tangents, dtype):
