@@ -9,26 +9,27 @@ c (a number, or an array of the field's shape: cell-centred values):
 
 Schemes (every one written with adjoin.numpy, so each step differentiates, vmaps, jits):
 
-============== ====== ======= =============================================================
-scheme         order  n-D     notes
-============== ====== ======= =============================================================
-upwind         1      unsplit donor cell; stable for Σ|c|dt/dx ≤ 1
-lax_wendroff   2      split   per axis in sequence (Lie splitting: exact for constant c);
-                              stable for |c|dt/dx ≤ 1; oscillates at discontinuities
-spectral       ∞      yes     periodic only: the exact phase shift for constant c, RK4 of
-                              the pseudo-spectral derivative for a space-varying c
-semi_lagrangian 1     1-D     backtrace x − c dt, linear interpolation; any dt
-mac_cormack    2      1-D     PhiFlow's: forward and backward semi-Lagrangian, corrected,
-                              clamped to the two values around the backtraced point
-============== ====== ======= =============================================================
+- ``upwind``: first order; unsplit donor cell in n-D; stable for Σ|c| dt/dx ≤ 1;
+- ``lax_wendroff``: second order; per axis in sequence in n-D (Lie splitting: exact for
+  constant c); stable for |c| dt/dx ≤ 1; oscillates at discontinuities;
+- ``spectral``: spectral accuracy, periodic only; the exact phase shift for constant c,
+  RK4 of the pseudo-spectral semi-discretization for a space-varying c; n-D;
+- ``semi_lagrangian``: backtrace x − c dt, linear interpolation; any dt; first order at
+  a fixed Courant number; 1-D (grids in n-D: :func:`adjoin.pde.semi_lagrangian`);
+- ``mac_cormack``: PhiFlow's: forward and backward semi-Lagrangian, corrected, clamped to
+  the two values around the backtraced point; second order; 1-D (grids:
+  :func:`adjoin.pde.mac_cormack`);
+- ``diffuse``: explicit (FTCS) diffusion, n-D.
 
 Boundaries are extrapolations (:mod:`adjoin.pde.extrapolation`): ``"periodic"``,
 ``"zero"``, ``"zero-gradient"``, a number (constant value), or a pair (lower, upper) for
 different sides, e.g. an inflow ``("zero", "zero-gradient")`` for c > 0.
 
 **The continuous adjoint and the mirrored scheme.** For a loss J(u(T)) with cotangent
-ū = ∂J/∂u(T), the Lagrangian J + ∫∫ λ (u_t + c u_x) dx dt, integrated by parts in t and x,
-gives (one space dimension; n-D term by term)
+ū = ∂J/∂u(T), take the Lagrangian ℒ = J − ∫₀ᵀ∫ λ (u_t + c u_x) dx dt. By parts,
+∫∫ λ u_t = [∫ λ u dx]₀ᵀ − ∫∫ λ_t u and ∫∫ λ c u_x = −∫∫ (c λ)_x u (+ boundary terms), so
+δℒ/δu(t) = λ_t + (c λ)_x for 0 < t < T, δℒ/δu(T) = ū − λ(T) and δℒ/δu(0) = λ(0). Setting
+the first two to zero (one space dimension; n-D term by term):
 
     advective primal    u_t + c u_x = 0   ⇒  λ_t + (c λ)_x = 0,
     conservative primal u_t + (c u)_x = 0 ⇒  λ_t + c λ_x = 0,
