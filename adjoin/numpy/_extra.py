@@ -217,26 +217,27 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 
 
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
-    """``numpy.nanmedian`` (needs concrete NaN positions: the count of each slice decides the
-    order statistics)."""
+    """``numpy.nanmedian``: NaNs sort last (as +∞), and the median of each slice reads its
+    first k entries, k the count of non-NaN ones (NaN for an all-NaN slice). NaN entries
+    get a zero derivative."""
     if not _traced(a):
         return np.nanmedian(a, axis=axis, keepdims=keepdims)
-    mask = np.isnan(np.asarray(concrete_value(a)))
-    if not mask.any():
-        return median(a, axis=axis, keepdims=keepdims)
-    # NaNs sort last: the median of each slice reads its first k entries
+    a = _inexact(_asarray(a))
     a_, ax = _axis_last(a, axis)
-    m_, _ = _axis_last(mask, axis)
-    m_ = np.asarray(m_)
-    s = sort(_el.where(m_, np.inf, a_), axis=-1)
-    k = (~m_).sum(-1)
-    lo, hi = (k - 1) // 2, k // 2
-    v = 0.5 * (take_along_axis(s, np.maximum(lo, 0)[..., None], -1)
-               + take_along_axis(s, np.maximum(hi, 0)[..., None], -1))[..., 0]
-    v = _el.where(k == 0, np.nan, v)
+    nan = _el.isnan(a_)
+    srt = sort(_el.where(nan, np.inf, a_), axis=-1)
+    k = _red.sum(astype(_el.logical_not(nan), np.intp), axis=-1, keepdims=True)
+    lo = _el.maximum(_el.floor_divide(k - 1, 2), 0)
+    hi = _el.maximum(_el.floor_divide(k, 2), 0)
+    hi = _el.minimum(hi, shape_of(a_)[-1] - 1)
+    v = 0.5 * (take_along_axis(srt, lo, -1) + take_along_axis(srt, hi, -1))
+    v = _el.where(_el.equal(k, 0), np.nan, v)
+    v = reshape(v, shape_of(v)[:-1])
     if keepdims:
-        v = reshape(v, tuple(1 if (axis is None or i == normalize_axis_index(axis, len(
-            shape_of(a)))) else n for i, n in enumerate(shape_of(a))))
+        nd = len(shape_of(a))
+        keep = [1 if (axis is None or i == normalize_axis_index(axis, nd)) else n
+                for i, n in enumerate(shape_of(a))]
+        v = reshape(v, tuple(keep))
     return v
 
 

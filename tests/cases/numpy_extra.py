@@ -164,3 +164,24 @@ CASES: list[Case] = [
                        rng.choice([-1, 1], size=4),)],
          primitives=("real", "imag", "conj")),
 ]
+
+
+def _with_nans(shape, frac=0.3):
+    def draw(rng):
+        x = distinct(shape)(rng)[0]
+        mask = rng.uniform(size=shape) < frac
+        mask.flat[0] = False
+        x = np.where(mask, np.nan, x)
+        return (x,)
+    return draw
+
+
+CASES += [
+    Case("nanmedian_nanargmax", lambda x: anp.nanmedian(x, axis=-1)
+         + anp.take_along_axis(anp.nan_to_num(x), anp.nanargmax(x, axis=-1, keepdims=True),
+                               -1)[..., 0] + anp.nanmedian(x * 2.0),
+         [_with_nans((7,)), _with_nans((2, 5))], primitives=("argsort", "argmax")),
+    Case("allclose_isreal_iscomplex", lambda x, y: anp.where(anp.allclose(x, y, atol=10.0), x, y)
+         + anp.where(anp.isreal(x), x, 0.0) * anp.where(anp.iscomplex(y), 0.0, y),
+         [((4,), (4,))], primitives=("where", "less_equal")),
+]
