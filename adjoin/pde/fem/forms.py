@@ -204,17 +204,19 @@ class Geometry:
     ``x`` the quadrature points (n_cells, nq, d)."""
 
     def __init__(self, V: FunctionSpace):
-        ref, dim = V.element, V.dim
-        xi = ref.points
+        fn = V.data.__dict__.get("geometry_fn")
+        if fn is None:  # staged once per space data (the vmap interpretation runs once)
+            ref, dim = V.element, V.dim
+            xi, cells = ref.points, V.mesh.cells
 
-        def one(X_e):
-            detJ, Binv, B, x0 = cell_geometry(X_e, dim)
-            # x_q = x0 + B ξ_q, written elementwise (tiny matrices)
-            x = anp.sum(B[None, :, :] * xi[:, None, :], axis=2) + x0
-            return detJ, Binv, x
+            def one(X_e):
+                detJ, Binv, B, x0 = cell_geometry(X_e, dim)
+                # x_q = x0 + B ξ_q, written elementwise (tiny matrices)
+                x = anp.sum(B[None, :, :] * xi[:, None, :], axis=2) + x0
+                return detJ, Binv, x
 
-        mesh = V.mesh
-        self.detJ, self.Binv, self.x = api.vmap(one)(mesh.points[mesh.cells])
+            fn = V.data.geometry_fn = _Staged(lambda points: api.vmap(one)(points[cells]))
+        self.detJ, self.Binv, self.x = fn(V.mesh.points)
 
 
 def _small_matvec(M, v, dim, transpose=False):
@@ -470,15 +472,27 @@ def integrate(V: FunctionSpace, f, u=None, quadrature_degree: int | None = None,
     if quadrature_degree is not None and quadrature_degree != V.quadrature_degree:
         V = FunctionSpace(V.mesh, "P", V.degree, quadrature_degree=quadrature_degree)
     if not callable(f):
-        u, f = f, (lambda u, grad_u, x, **c: u)
+        u, f = f, _field
     if u is None:
         raise TypeError("integrate(V, f, u): f is a function, so give the field u too")
     names, fields, consts = _split_coefficients(V, coefficients)
+    g = Geometry(V)
+    dofs = V.dofs
+    if f is _field and not fields and not consts:   # ∫u dx: staged once per space
+        fn = V.data.__dict__.get("integral_fn")
+        if fn is None:
+            inner = cell_kernel(V, _field, None, [])
+            fn = V.data.integral_fn = _Staged(
+                lambda u, detJ, Binv, x: anp.sum(api.vmap(inner)(u[dofs], detJ, Binv, x)))
+        return fn(u, g.detJ, g.Binv, g.x)
     # ∫ f dx = Σ_i ∫ f φ_i dx: the basis is a partition of unity, so f0 = f
     inner = cell_kernel(V, f, None, names, consts)
-    g = Geometry(V)
-    r = api.vmap(inner)(u[V.dofs], g.detJ, g.Binv, g.x, *[c[V.dofs] for c in fields])
+    r = api.vmap(inner)(u[dofs], g.detJ, g.Binv, g.x, *[c[dofs] for c in fields])
     return anp.sum(r)
+
+
+def _field(u, grad_u, x):
+    return u
 
 
 def l2_error(V: FunctionSpace, u, exact, quadrature_degree: int | None = None):
