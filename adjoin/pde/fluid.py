@@ -57,7 +57,9 @@ class Solve:
     makes a warm start). ``diff``: ``ad.Implicit()`` (default: the derivative is one more
     solve with the same operator, the tape keeps the pressure only) or ``ad.Unroll()``
     (differentiate through every CG iteration: exact for the iterates, the tape grows with
-    them, and its derivative converges later than the pressure does).
+    them, and its derivative converges later than the pressure does). ``throw=False``
+    returns the last iterate of a solve that did not converge within ``maxiter`` instead of
+    raising (for studies of truncated solves; the ``SolveInfo`` says so).
     """
 
     method: str = "cg"
@@ -66,6 +68,7 @@ class Solve:
     maxiter: int | None = None
     x0: Any = dataclasses.field(default=None, compare=False, hash=False)
     diff: DiffStrategy | str = Implicit()
+    throw: bool = True
 
     def with_x0(self, x0) -> "Solve":
         return dataclasses.replace(self, x0=x0)
@@ -318,7 +321,7 @@ def make_incompressible(velocity: StaggeredGrid, obstacles: Sequence[Geometry] =
     x0 = None if x0 is None else anp.reshape(x0, (n,))
     p, info = linear_solve(op, anp.reshape(-div, (n,)), method=solve.method, diff=solve.diff, tol=solve.tol,
                            atol=solve.atol, maxiter=solve.maxiter, x0=x0,
-                           symmetric=True, return_info=True)
+                           symmetric=True, throw=solve.throw, return_info=True)
     p = anp.reshape(p, v.resolution)
     pressure = _centered(p, pressure_extrapolation(ext), v.bounds, v.resolution)
     grad_p = gradient(pressure, at="face", extrapolation=_no_offset(ext))
