@@ -32,7 +32,6 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 import adjoin as ad
-import adjoin.numpy as anp
 from adjoin.pde import fem
 from adjoin.pde.fem.examples import count_solves, nonlinear_poisson
 
@@ -169,8 +168,8 @@ def solves(n):
             J(f)
         with count_solves() as both:
             ad.grad(J)(f)
-        out[diff] = (primal.factorizations, primal.solves, both.factorizations - primal.factorizations,
-                     both.solves - primal.solves)
+        out[diff] = (primal.factorizations, primal.solves,
+                     both.factorizations - primal.factorizations, both.solves - primal.solves)
     return out
 
 

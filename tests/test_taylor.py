@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-import adjoin as ad
 import adjoin.numpy as anp
 from adjoin.optimize import root
 from adjoin.testing import GradCheckError, TaylorResult, taylor_test

@@ -65,8 +65,9 @@ def nonlinear_poisson(n: int = 32, g=1.0, source=None, tol: float = 1e-6, *, deg
     points. ``g``: the Dirichlet value (a number). ``points``: node coordinates replacing
     the mesh's (shape derivatives). ``diff``: how the Newton solve is differentiated
     ("implicit": one transposed solve; "unroll": through every Newton step). Every number
-    and array may be traced. ``maxiter``, ``throw``: as ``adjoin.optimize.root``. Returns ``(u, V)``: all nodal values and the space
-    (``(u, V, result)`` with ``full_output``, result the OptimizeResult of the Newton solve).
+    and array may be traced. ``maxiter``, ``throw``: as ``adjoin.optimize.root``. Returns
+    ``(u, V)``: all nodal values and the space (``(u, V, result)`` with ``full_output``,
+    result the OptimizeResult of the Newton solve).
     """
     mesh = _mesh(n, diagonal)
     if points is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-import adjoin.numpy as anp
 from adjoin.linalg import SparseMatrix, SparsePattern
 from adjoin.pde.fem.mesh import Mesh, _skfem
 
