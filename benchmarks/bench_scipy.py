@@ -1,8 +1,8 @@
 """adjoin.scipy (issue 12 §3): gradient times of special functions, distributions, matrix
 functions and convolutions, beside JAX (jit) where JAX has the function and its derivative.
 
-Per problem: adjoin's gradient (eager), its ratio to adjoin's primal, JAX's jitted gradient,
-and adjoin/JAX. Interleaved timing (common.compare), best of the rounds; on a shared
+Per problem: adjoin's gradient (eager), its ratio to adjoin's primal, adjoin's jitted
+gradient (ad.jit), JAX's jitted gradient, and the ratios adjoin/JAX and ad.jit/JAX. Interleaved timing (common.compare), best of the rounds; on a shared
 machine quote the ratios. Problems:
 
 - special: Σ gammaln(x) + erf(x) + log_ndtr(x) + i0e(x), 10⁵ points (elementwise rules);
@@ -86,8 +86,10 @@ def main():
     rows = []
     for name, f, args, argnums, make_jax, jargs in problems(rng):
         g = ad.grad(f, argnums=argnums)
+        jg = ad.jit(g)
         fns = {"primal": lambda f=f, args=args: f(*args),
-               "grad": lambda g=g, args=args: g(*args)}
+               "grad": lambda g=g, args=args: g(*args),
+               "jit grad": lambda jg=jg, args=args: jg(*args)}
         if make_jax is not None:
             fns["jax"] = C.peer_fn("jax", lambda: (lambda h=make_jax(peers["jax"], peers["jnp"]),
                                                    a=jargs: peers["jax"].block_until_ready(h(*a))))
@@ -96,13 +98,15 @@ def main():
         t = C.compare(fns, rounds=3, repeat=2, min_time=0.05)
         jax_t = t["jax"]
         rows.append((name, t["grad"].best, t["grad"].best / t["primal"].best,
-                     jax_t.best if isinstance(jax_t, C.Timing) else jax_t))
-    print(f"{'problem':<24}{'adjoin grad':>13}{'grad/primal':>13}{'JAX jit grad':>15}"
-          f"{'adjoin/JAX':>12}")
-    for name, tg, ratio, tj in rows:
+                     t["jit grad"].best, jax_t.best if isinstance(jax_t, C.Timing) else jax_t))
+    print(f"{'problem':<24}{'adjoin grad':>12}{'grad/primal':>12}{'ad.jit grad':>12}"
+          f"{'JAX jit grad':>14}{'adjoin/JAX':>11}{'jit/JAX':>9}")
+    for name, tg, ratio, tjit, tj in rows:
         jcol = C.fmt_time(tj) if not isinstance(tj, str) else tj
-        rcol = f"{tg / tj:.1f}" if not isinstance(tj, str) else "-"
-        print(f"{name:<24}{C.fmt_time(tg):>13}{ratio:>13.1f}{jcol:>15}{rcol:>12}")
+        r1 = f"{tg / tj:.1f}" if not isinstance(tj, str) else "-"
+        r2 = f"{tjit / tj:.1f}" if not isinstance(tj, str) else "-"
+        print(f"{name:<24}{C.fmt_time(tg):>12}{ratio:>12.1f}{C.fmt_time(tjit):>12}{jcol:>14}"
+              f"{r1:>11}{r2:>9}")
 
 
 if __name__ == "__main__":

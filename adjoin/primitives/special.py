@@ -381,20 +381,46 @@ gammaincc_p = binary("gammaincc", _ss.gammaincc,
 
 # --- regularized incomplete beta function ----------------------------------------------------
 def _ibeta_lower_quad(a, b, x, m, n):
-    """∫₀ˣ ∂ᵃᵐ∂ᵇⁿ[tᵃ⁻¹(1−t)ᵇ⁻¹/B(a,b)] dt at one point by adaptive quadrature, with u = tᵃ
-    (tᵃ⁻¹dt = du/a): the fallback of the DE rule."""
-    r = {(i, j): float(_rbeta_dk_impl(a, b, i, j)) for i in range(m + 1) for j in range(n + 1)}
-    coef = [(p, q, math.comb(m, p) * math.comb(n, q) * r[m - p, n - q])
-            for p in range(m + 1) for q in range(n + 1)]
+    """∫₀ˣ ∂ᵃᵐ∂ᵇⁿ[tᵃ⁻¹(1−t)ᵇ⁻¹/B(a,b)] dt at one point by adaptive quadrature (the fallback of
+    the DE rule): the integrand exp((a−1) log t + (b−1) log(1−t) − log B) Σ C C h (log t)ᵖ
+    (log(1−t))^q, with the mode as a break point; for a < 1, u = tᵃ (tᵃ⁻¹dt = du/a)."""
+    cache = {}
 
-    def f(u):
+    def fpart(i, j):
+        if (i, j) not in cache:
+            v = float(_ss.polygamma(i + j - 1, a + b))
+            if j == 0:
+                v -= float(_ss.polygamma(i - 1, a))
+            if i == 0:
+                v -= float(_ss.polygamma(j - 1, b))
+            cache[i, j] = v
+        return cache[i, j]
+
+    coef = [(p, q, math.comb(m, p) * math.comb(n, q)
+             * float(_exp_derivatives(fpart, m - p, n - q)))
+            for p in range(m + 1) for q in range(n + 1)]
+    lb = float(_ss.betaln(a, b))
+
+    def poly(lt, l1t):
+        return sum(c * lt ** p * l1t ** q for p, q, c in coef)
+
+    if a >= 1:
+        def f(t):
+            if t <= 0:
+                return 0.0
+            lt, l1t = math.log(t), math.log1p(-t)
+            return math.exp((a - 1.0) * lt + (b - 1.0) * l1t - lb) * poly(lt, l1t)
+        mode = (a - 1.0) / (a + b - 2.0) if a + b > 2 else 0.0
+        return _quad(f, 0.0, x, "betainc", points=(mode,) if 0 < mode < x else None)
+
+    def g(u):       # t = u^(1/a): tᵃ⁻¹dt = du/a
         if u <= 0:
             return 0.0
-        t = u ** (1.0 / a)
-        lt, l1t = math.log(u) / a, math.log1p(-t)
-        return math.exp((b - 1.0) * l1t) * sum(c * lt ** p * l1t ** q for p, q, c in coef) / a
+        lt = math.log(u) / a
+        l1t = math.log1p(-math.exp(lt))
+        return math.exp((b - 1.0) * l1t - lb) * poly(lt, l1t) / a
 
-    return _quad(f, 0.0, x ** a, "betainc")
+    return _quad(g, 0.0, x ** a, "betainc")
 
 
 def _ibeta_lower(a, b, x, m, n):
