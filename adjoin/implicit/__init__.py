@@ -10,7 +10,7 @@
 - :mod:`adjoin.implicit.root`: the ``implicit_root`` primitive (x*(θ) with F(x*, θ) = 0);
 - :mod:`adjoin.implicit.krylov`: CG, BiCGStab, GMRES, MINRES written with adjoin operations.
 """
-from adjoin.implicit.info import NotConvergedError, SolveInfo  # noqa: F401
+from adjoin.implicit.info import NonFiniteError, NotConvergedError, SolveInfo  # noqa: F401
 from adjoin.implicit.iterative import iterate, stopping_threshold  # noqa: F401
 from adjoin.implicit.linear import LinearOptions  # noqa: F401
 from adjoin.implicit.problem import (DirectSolver, IterativeSolver, OpaqueSolver,  # noqa: F401
@@ -19,7 +19,7 @@ from adjoin.implicit.root import implicit_root  # noqa: F401
 from adjoin.implicit.strategies import (DiffStrategy, Implicit, OneStep, Truncated,  # noqa: F401
                                         Unroll, UnsupportedStrategyError, as_strategy, solve)
 
-__all__ = ["NotConvergedError", "SolveInfo", "iterate", "stopping_threshold", "LinearOptions",
+__all__ = ["NonFiniteError", "NotConvergedError", "SolveInfo", "iterate", "stopping_threshold", "LinearOptions",
            "DirectSolver", "IterativeSolver", "OpaqueSolver", "SolveProblem", "implicit_root",
            "DiffStrategy", "Implicit", "OneStep", "Truncated", "Unroll",
            "UnsupportedStrategyError", "as_strategy", "solve"]

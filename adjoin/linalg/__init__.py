@@ -12,7 +12,7 @@ SciPy's calling conventions: the functions return the solution array (with
 - differentiable sparse matrices: scipy.sparse CSR/CSC/COO matrices are pytrees whose
   stored values are the differentiable leaves (:class:`SparseMatrix` inside transformations).
 """
-from adjoin.implicit.info import NotConvergedError, SolveInfo  # noqa: F401
+from adjoin.implicit.info import NonFiniteError, NotConvergedError, SolveInfo  # noqa: F401
 from adjoin.linalg._api import cho_factor, cho_solve, lstsq, solve, solve_triangular  # noqa: F401
 from adjoin.linalg._linear_solve import bicgstab, cg, gmres, linear_solve, minres  # noqa: F401
 from adjoin.linalg._operators import apply_operator  # noqa: F401
@@ -21,4 +21,5 @@ from adjoin.primitives.sparse import SparsePattern, sparse_matvec, sparse_solve 
 
 __all__ = ["solve", "solve_triangular", "cho_factor", "cho_solve", "lstsq", "linear_solve",
            "cg", "bicgstab", "gmres", "minres", "SparseMatrix", "SparsePattern",
-           "sparse_matvec", "sparse_solve", "apply_operator", "SolveInfo", "NotConvergedError"]
+           "sparse_matvec", "sparse_solve", "apply_operator", "SolveInfo", "NotConvergedError",
+           "NonFiniteError"]

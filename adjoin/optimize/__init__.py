@@ -15,7 +15,9 @@ Under vmap each example stops at its own tolerance and takes its own line-search
 - :func:`custom_root`, :func:`custom_fixed_point`: any solver, differentiated through its
   optimality condition (Blondel et al. 2022).
 """
-from adjoin.implicit.info import NotConvergedError  # noqa: F401
+from adjoin.implicit.info import NonFiniteError, NotConvergedError  # noqa: F401
+from adjoin.optimize._conditioning import (IllConditionedJacobianWarning,  # noqa: F401
+                                           SingularJacobianError)
 from adjoin.implicit.linear import LinearOptions  # noqa: F401
 from adjoin.optimize._custom import custom_fixed_point, custom_root  # noqa: F401
 from adjoin.optimize._fixed_point import fixed_point, picard  # noqa: F401
@@ -24,6 +26,6 @@ from adjoin.optimize._result import OptimizeResult, RootResults  # noqa: F401
 from adjoin.optimize._root import root  # noqa: F401
 from adjoin.optimize._scalar import root_scalar  # noqa: F401
 
-__all__ = ["root", "root_scalar", "fixed_point", "picard", "minimize", "custom_root",
+__all__ = ["NonFiniteError", "SingularJacobianError", "IllConditionedJacobianWarning", "root", "root_scalar", "fixed_point", "picard", "minimize", "custom_root",
            "custom_fixed_point", "OptimizeResult", "RootResults", "NotConvergedError",
            "LinearOptions"]
