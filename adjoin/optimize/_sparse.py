@@ -17,6 +17,8 @@ which differentiates with respect to J.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -252,7 +254,6 @@ def sparse_newton_solver(F, jac, pattern, backtrack=None):
     def implicit(problem, strategy):
         if not strategy.is_default():
             # the user configured the implicit rule's linear solves: the generic rule
-            import dataclasses
             generic = dataclasses.replace(problem.solver, implicit=None)
             return strategy.iterative(dataclasses.replace(problem, solver=generic))
         info = problem.new_info()

@@ -18,6 +18,7 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.trace import Tracer, shape_of
+from adjoin.primitives import sparse as sp_mod
 from adjoin.pde.fem.forms import DirichletBC, Problem
 from adjoin.pde.fem.mesh import unit_square
 from adjoin.pde.fem.space import FunctionSpace
@@ -110,7 +111,6 @@ def count_solves():
     diagnostic for comparing differentiation strategies; it wraps
     ``adjoin.primitives.sparse``'s factorization and ``SparseLU.solve`` for the duration of
     the block and restores them after)."""
-    from adjoin.primitives import sparse as sp_mod
     count = SolveCount()
     factor, solve = sp_mod._factor, sp_mod.SparseLU.solve
 

@@ -31,6 +31,7 @@ from adjoin.core.avals import aval_of
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import Tracer, dtype_of, shape_of
 from adjoin.linalg import SparseMatrix, SparsePattern
+from adjoin.optimize import root
 from adjoin.pde.fem.space import FunctionSpace
 from adjoin.transforms import api
 from adjoin.transforms.staging import stage
@@ -454,7 +455,6 @@ class Problem:
         steps, relative tolerance ``tol`` on ‖F‖∞, the implicit rule reusing the last
         factorization unless ``diff`` says otherwise). ``u0``: initial free-dof values
         (zeros). Returns all dof values (and the OptimizeResult with ``full_output``)."""
-        from adjoin.optimize import root
         if u0 is None:
             u0 = np.zeros(self.n_free)
         res = root(self.residual, u0, jac=self.jacobian, jac_sparsity=self.pattern, tol=tol,
