@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from adjoin.core.avals import ShapedArray
+from adjoin.core.parallel import blocked  # large eager ufuncs split over threads
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of, shape_of
 from adjoin.primitives import lax
@@ -111,7 +112,7 @@ def unary(name, impl, deriv, *, flops=1, uses="both", lowering=None):
     so that reverse mode keeps only those; ``lowering``: how jit compiles it
     (:class:`~adjoin.core.lowering.Lowering`).
     """
-    prim = Primitive(name, impl, saves=_SAVES[uses], lowering=lowering)
+    prim = Primitive(name, blocked(impl), saves=_SAVES[uses], lowering=lowering)
 
     def jvp(primals, tangents):
         x, = primals
@@ -152,7 +153,7 @@ def binary(name, impl, dx, dy, *, flops=1, uses="both", lowering=None):
 
     ``uses`` and ``lowering`` as for :func:`unary`.
     """
-    prim = Primitive(name, impl, saves=_SAVES[uses], lowering=lowering)
+    prim = Primitive(name, blocked(impl), saves=_SAVES[uses], lowering=lowering)
 
     def jvp(primals, tangents):
         x, y = primals

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from adjoin.core.graph import Var
+from adjoin.core.parallel import raw_ufunc
 
 __all__ = ["BufferAliases", "reuse_horizon", "returns_fresh"]
 
@@ -83,5 +84,5 @@ def reuse_horizon(aliases, last, pinned):
 def returns_fresh(eqn):
     """Whether the equation's impl always returns newly allocated memory (a ufunc called
     without ``out=``); any other impl may return a view of an input."""
-    return (isinstance(eqn.prim.impl, np.ufunc) and not eqn.prim.multiple_results
+    return (raw_ufunc(eqn.prim.impl) is not None and not eqn.prim.multiple_results
             and "out" not in eqn.params)

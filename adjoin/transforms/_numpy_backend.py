@@ -24,6 +24,7 @@ import numpy as np
 
 from adjoin.core.avals import is_inexact
 from adjoin.core.graph import Literal, Var
+from adjoin.core.parallel import raw_ufunc
 from adjoin.primitives.reductions import sum_p
 from adjoin.primitives.structural import broadcast_to_p
 from adjoin.transforms._buffers import BufferAliases, returns_fresh, reuse_horizon
@@ -42,8 +43,8 @@ def identifier(name):
 
 
 def _elementwise(prim):
-    impl = prim.impl
-    plain_ufunc = isinstance(impl, np.ufunc) and impl.signature is None  # not matmul
+    impl = raw_ufunc(prim.impl)
+    plain_ufunc = impl is not None and impl.signature is None  # not matmul
     return plain_ufunc or prim.lowering.elementwise
 
 
@@ -95,7 +96,7 @@ class NumpyGenerator:
     def fun(self, eqn):
         """The global name of the callable that runs ``eqn`` (its impl with params bound)."""
         prim, params = eqn.prim, eqn.params
-        impl = prim.impl
+        impl = raw_ufunc(prim.impl) or prim.impl  # jit blocks on its own
         if not params:
             key = ("impl", id(impl))
             if key not in self._fun_names:
@@ -275,7 +276,7 @@ class NumpyGenerator:
             return [f"    {outs} = {fn}({', '.join(ins)}){comment}"]
         out = eqn.outvars[0]
         call_args = list(ins)
-        if isinstance(prim.impl, np.ufunc) and not eqn.params and out.aval.ndim > 0:
+        if raw_ufunc(prim.impl) is not None and not eqn.params and out.aval.ndim > 0:
             for v in eqn.invars:
                 if (type(v) is Var and v in owned and last.get(v) == i
                         and self.reuse_after.get(v, i) <= i
@@ -337,7 +338,7 @@ class NumpyGenerator:
                 kl.append(f"    {o} = {ins[0]}")
             elif eqn.prim is broadcast_to_p:
                 kl.append(f"    {o} = _bcast({ins[0]}, {chunk_shape})")
-            elif isinstance(eqn.prim.impl, np.ufunc) and not eqn.params:
+            elif raw_ufunc(eqn.prim.impl) is not None and not eqn.params:
                 fn, _ = self.fun(eqn)
                 target = None
                 if out in out_names:

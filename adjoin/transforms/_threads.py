@@ -4,38 +4,18 @@
 from __future__ import annotations
 
 import itertools
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from adjoin.core import parallel as _parallel
 
 __all__ = ["NUM_THREADS", "run_chunks", "combine_partials"]
 
 
-def _default_threads():
-    env = os.environ.get("ADJOIN_NUM_THREADS")
-    if env:
-        return max(1, int(env))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-#: threads of the fused kernels (``ADJOIN_NUM_THREADS``; default: the usable cores)
-NUM_THREADS = _default_threads()
-_pool = None
-_pool_lock = threading.Lock()
-
-
-def _get_pool():
-    global _pool
-    if _pool is None:
-        with _pool_lock:
-            if _pool is None:
-                _pool = ThreadPoolExecutor(max(1, NUM_THREADS - 1), thread_name_prefix="adjoin-jit")
-    return _pool
+#: threads of the fused kernels (``ADJOIN_NUM_THREADS``; default: the usable cores); the
+#: pool is shared with the eager blocked ufuncs (``adjoin/core/parallel.py``)
+NUM_THREADS = _parallel.NUM_THREADS
+_get_pool = _parallel.get_pool
 
 
 def run_chunks(kernel, n, step, args):
