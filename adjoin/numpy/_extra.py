@@ -60,34 +60,44 @@ def _restore(out, axis):
 
 # --- sorting ------------------------------------------------------------------------------------
 
+def _is_stable(kind, stable):
+    if stable is not None:
+        return bool(stable)
+    return kind in ("stable", "mergesort")
+
+
 def argsort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
-    """``numpy.argsort`` (always stable). Integer output: no derivative."""
+    """``numpy.argsort`` (``kind="stable"`` or ``stable=True``: ties in index order).
+    Integer output: no derivative."""
     if order is not None:
         raise NotImplementedError("argsort: order= (structured arrays) is not supported")
+    st = _is_stable(kind, stable) or descending
     if not _traced(a):
+        k = "stable" if st else None
         if descending:
-            return np.flip(np.argsort(np.flip(a, axis if axis is not None else 0),
-                                      axis=axis, kind="stable"), axis if axis is not None
-                           else 0)
-        return np.argsort(a, axis=axis, kind="stable")
+            return np.argsort(-np.asarray(a), axis=axis, kind=k)
+        return np.argsort(a, axis=axis, kind=k)
     a, ax = _axis_last(a, axis)
     x = -a if descending else a
-    p = argsort_p.bind(x, axis=len(shape_of(a)) - 1)
+    p = argsort_p.bind(x, axis=len(shape_of(a)) - 1, stable=st)
     return _restore(p, ax)
 
 
 def sort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
     """``numpy.sort``, differentiable: sort(x) = take_along_axis(x, argsort(x)), so each
-    output's cotangent goes to the entry it came from (at ties: the stable order's choice,
-    a valid subgradient; see docs/derivative-conventions.md). ``axis=None`` sorts the
+    output's cotangent goes to the entry it came from (at ties, the entry NumPy's argsort
+    puts there; with ``kind="stable"``/``stable=True`` the first in index order: a valid
+    subgradient either way, see docs/derivative-conventions.md). ``axis=None`` sorts the
     flattened array."""
     if order is not None:
         raise NotImplementedError("sort: order= (structured arrays) is not supported")
+    st = _is_stable(kind, stable) or descending
     if not _traced(a):
-        out = np.sort(a, axis=axis, kind="stable")
-        return np.flip(out, axis if axis is not None else 0) if descending else out
+        if descending:
+            return -np.sort(-np.asarray(a), axis=axis, kind="stable")
+        return np.sort(a, axis=axis, kind="stable" if st else None)
     a, ax = _axis_last(a, axis)
-    p = argsort_p.bind(-a if descending else a, axis=len(shape_of(a)) - 1)
+    p = argsort_p.bind(-a if descending else a, axis=len(shape_of(a)) - 1, stable=st)
     return _restore(take_along_axis(a, p, -1), ax)
 
 

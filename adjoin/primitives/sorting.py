@@ -3,8 +3,8 @@
 All three return integer positions, so their derivative is zero (a permutation or a bin
 index is locally constant in the values). The differentiable functions are built on them
 in ``adjoin.numpy``: ``sort(x) = take_along_axis(x, argsort(x))`` carries the cotangent back
-to the entry each output came from (at ties, to the one the *stable* order puts first:
-see docs/derivative-conventions.md), ``partition`` likewise, and ``interp`` reads its
+to the entry each output came from (at ties, to the one NumPy's argsort puts there,
+or with ``stable=True`` the first in index order: see docs/derivative-conventions.md), ``partition`` likewise, and ``interp`` reads its
 interval from ``searchsorted``. Keeping the permutation a primitive of its own (rather
 than a differentiable ``sort``) means one O(n log n) sort per call and O(n) gathers in the
 derivatives.
@@ -28,14 +28,17 @@ def _sort_cost(a, **params):
     return int(a.size * max(1.0, np.log2(max(n, 2))))
 
 
-# p = argsort(x, axis) (stable): ṗ = 0, x̄ = 0 (integer output)
+# p = argsort(x, axis) (``stable``: equal values keep their index order; otherwise NumPy's
+# default introsort, 3x faster on 10⁵ floats): ṗ = 0, x̄ = 0 (integer output)
 argsort_p = Primitive(
-    "argsort", lambda x, axis: np.argsort(x, axis=axis, kind="stable"),
-    shape=lambda a, axis: ShapedArray(a.shape, np.intp),
-    jvp=lambda primals, tangents, axis: (argsort_p.bind(primals[0], axis=axis), None),
-    vjp=lambda needs, out_bar, out, x, axis: (None,),
-    batch=lambda vals, dims, axis: (argsort_p.bind(_to_front(vals[0], dims[0]),
-                                                   axis=axis + 1), 0),
+    "argsort", lambda x, axis, stable: np.argsort(x, axis=axis,
+                                                  kind="stable" if stable else None),
+    shape=lambda a, axis, stable: ShapedArray(a.shape, np.intp),
+    jvp=lambda primals, tangents, axis, stable: (
+        argsort_p.bind(primals[0], axis=axis, stable=stable), None),
+    vjp=lambda needs, out_bar, out, x, axis, stable: (None,),
+    batch=lambda vals, dims, axis, stable: (
+        argsort_p.bind(_to_front(vals[0], dims[0]), axis=axis + 1, stable=stable), 0),
     cost=_sort_cost)
 
 
