@@ -15,7 +15,8 @@ same formulas, so they all differentiate one discrete map.
 **Decisions on values.** Whether a step is accepted, the next step size and the checks
 (NaN, underflow) read concrete values (every vmap example: a batch shares one step
 sequence, controlled by the RMS error over the batch). Under ``jit`` values are abstract:
-fixed-step methods stage, adaptive ones raise and say so.
+fixed-step methods stage as this loop, adaptive ones as one bounded while_loop with the
+same decisions written as array operations (:mod:`adjoin.ode.staged`).
 """
 from __future__ import annotations
 

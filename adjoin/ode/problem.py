@@ -132,6 +132,20 @@ class IntegrationProblem:
     _explicit: tuple | None = None
     #: the staged loop's status and counts (set by the forward pass when it is staged)
     staged_info: dict | None = None
+    #: (field, y0) on a one-array state in its own shape (explicit methods), see _natural
+    natural: tuple | None = None
+
+    def run_natural(self, field=None, theta=None):
+        """``(stacked states (len(t), n), Trajectory)`` of the plain integration, on the
+        state's own shape when it is one array (the result is flattened once at the end)."""
+        theta = self.theta if theta is None else theta
+        if self.natural is not None and field is None:
+            nat_field, y0 = self.natural
+            outs, traj = self.integrator(nat_field).run(y0, self.ts, theta, grid=self.grid)
+            ys = anp.stack(outs)
+            return anp.reshape(ys, (shape_of(ys)[0], -1)), traj
+        outs, traj = self.integrator(field).run(self.y0, self.ts, theta, grid=self.grid)
+        return anp.stack(outs), traj
 
     def info(self) -> dict:
         """What the forward pass did, as ``odeint(..., return_info=True)`` returns it: the
@@ -182,9 +196,49 @@ def build_problem(name: str, func: Callable, y0, t, args: tuple, tab: Tableau, o
         raise TypeError(f"{name}: t must be an array of times, got {type(t).__name__}")
     ts = t if (isinstance(t, Tracer) and kind == "f") else anp.asarray(t, np.float64)
 
+    args_of = _memo_rebuild(rebuild)
+
     def field(y, tt, *th):
-        return pack.ravel(func(pack.unravel(y), tt, *rebuild(th)))
+        return pack.ravel(func(pack.unravel(y), tt, *args_of(th)))
 
     y0_flat = pack.ravel_leaves(pack.leaves)
     problem = IntegrationProblem(name, field, y0_flat, ts, theta, tab, opts, stats, grid)
+    if len(pack.shapes) == 1 and pack.tree.num_leaves == 1 and not tab.implicit:
+        problem.natural = _natural(func, pack, args_of, name)
     return problem, pack
+
+
+def _memo_rebuild(rebuild):
+    """``rebuild`` remembering its last result: within one integration the field is called
+    with the same parameter objects at every stage, so the args pytree is rebuilt once."""
+    last = [None, None]
+
+    def args_of(th):
+        prev = last[0]
+        if prev is None or len(prev) != len(th) or any(a is not b for a, b in zip(prev, th)):
+            last[0], last[1] = tuple(th), rebuild(th)
+        return last[1]
+
+    return args_of
+
+
+def _natural(func, pack, args_of, name):
+    """``(field, y0)`` on a one-array state in its own shape: no reshape to a flat vector
+    and back around every evaluation of F (two operations per stage that the flat
+    formulation costs). Used by Unroll and the plain forward pass of explicit methods."""
+    shape, tree = pack.shapes[0], pack.tree
+    bare = tree.node_type is None  # y0 is the array itself, not a container
+
+    def field(y, tt, *th):
+        out = func(y if bare else tree_unflatten(tree, [y]), tt, *args_of(th))
+        if not bare or isinstance(out, (list, tuple, dict)):
+            leaves, t = tree_flatten(out)
+            if t != tree:
+                raise TypeError(f"{name}: func must return a pytree like y0 ({tree}), got {t}")
+            out = leaves[0]
+        if tuple(shape_of(out)) != shape:
+            raise ValueError(f"{name}: func returned an array of shape "
+                             f"{tuple(shape_of(out))} for a state of shape {shape}")
+        return out
+
+    return field, pack.leaves[0]

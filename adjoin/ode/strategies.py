@@ -15,8 +15,12 @@ method, as the strategy module prescribes for a new solver family:
     integrated backward. Memory O(steps); approximate; as stable as the forward pass.
 
 ``ad.Unroll()`` (the strategy module's own) differentiates through every step: exact for
-the discrete map, forward and reverse, any order, inside ``jit`` for fixed-step methods;
-its tape grows with the steps (and keeps the operations of rejected adaptive attempts).
+the discrete map, forward and reverse, any order; its tape grows with the steps (and keeps
+the operations of rejected adaptive attempts). Inside ``jit``: every strategy with a
+fixed-step method; with an adaptive method Unroll (reverse mode through the bounded staged
+loop: cost ∝ max_steps) and Backsolve (its loops run forward only: cost ∝ steps taken);
+Checkpointed and Interpolated need the accepted steps recorded per step, which the staged
+loop does not do, and raise a ConcretizationError that says so.
 Unroll is defined in :mod:`adjoin.implicit.strategies`, which this package does not edit,
 so its ``integration`` rule is registered here (:data:`RULES`); :func:`integrate` looks up a
 strategy's ``integration`` method first and then this registry.
@@ -92,11 +96,14 @@ class Interpolated(DiffStrategy):
 
 
 def _unroll(strategy, problem: IntegrationProblem):
-    field, theta = problem.explicit() if problem.tab.implicit else (problem.field, problem.theta)
-    outs, traj = problem.integrator(field).run(problem.y0, problem.ts, theta, grid=problem.grid)
+    if problem.tab.implicit:
+        field, theta = problem.explicit()
+        ys, traj = problem.run_natural(field, theta)
+    else:
+        ys, traj = problem.run_natural()
     _count_forward(problem, traj)
     problem.stats.hold(0, 0)
-    return anp.stack(outs)
+    return ys
 
 
 #: integration rules of strategies defined outside this package (see the module docstring)
@@ -142,10 +149,9 @@ def integrate(strategy: DiffStrategy, problem: IntegrationProblem):
                 "use " + ", ".join(ADJOINTS))
         rule = lambda p: handler(strategy, p)  # noqa: E731
     if not trace_stack:  # nothing is differentiated: integrate and return the values
-        outs, traj = problem.integrator().run(problem.y0, problem.ts, problem.theta,
-                                              grid=problem.grid)
+        ys, traj = problem.run_natural()
         _count_forward(problem, traj)
-        return anp.stack(outs)
+        return ys
     return rule(problem)
 
 
