@@ -56,28 +56,27 @@ def sample_array(values, extrapolation: Extrapolation, origin: Sequence[float],
     flat = anp.reshape(a, (int(np.prod(n)),) + tuple(channels))
     strides = [int(np.prod(n[k + 1:])) for k in range(d)]
     points = anp.asarray(points)
-    lower, frac = [], []
+    # per axis, once: the two neighbouring indices (mapped by the extrapolation, times the
+    # stride) and their weights 1 − f and f
+    idx, wts = [], []
     for k in range(d):
         u = (points[..., k] - origin[k]) / dx[k]
         i0 = anp.floor(u)
-        frac.append(u - i0)
-        lower.append(anp.astype(i0, np.int64))
-
-    def index(k, offset):
-        i = lower[k] + offset
-        if mode == "wrap":
-            return anp.mod(i, n[k])
-        return anp.clip(i, 0, n[k] - 1)
-
+        f = u - i0
+        i0 = anp.astype(i0, np.int64)
+        pair = []
+        for offset in (0, 1):
+            i = i0 + offset if offset else i0
+            i = anp.mod(i, n[k]) if mode == "wrap" else anp.clip(i, 0, n[k] - 1)
+            pair.append(i * strides[k] if strides[k] != 1 else i)
+        idx.append(pair)
+        wts.append((1.0 - f, f))
     out, vals = None, []
     for corner in itertools.product((0, 1), repeat=d):
-        flat_index = None
-        weight = None
-        for k, c in enumerate(corner):
-            term = index(k, c) * strides[k] if strides[k] != 1 else index(k, c)
-            flat_index = term if flat_index is None else flat_index + term
-            w = frac[k] if c else 1.0 - frac[k]
-            weight = w if weight is None else weight * w
+        flat_index, weight = idx[0][corner[0]], wts[0][corner[0]]
+        for k in range(1, d):
+            flat_index = flat_index + idx[k][corner[k]]
+            weight = weight * wts[k][corner[k]]
         v = anp.take(flat, flat_index, axis=0)
         if corners:
             vals.append(v)
