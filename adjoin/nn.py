@@ -19,6 +19,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.core.trace import shape_of, trace_stack
 from adjoin.primitives.conv import conv_output_shape, conv_p
+from adjoin.primitives.special import erf_p
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d", "conv_general", "relu", "gelu", "silu",
            "swish", "softplus", "sigmoid", "log_sigmoid", "elu", "one_hot", "fans",
@@ -64,7 +65,6 @@ def gelu(x, approximate=False):
     if approximate:
         c = float(np.sqrt(2.0 / np.pi))
         return 0.5 * x * (1.0 + anp.tanh(c * (x + 0.044715 * x * x * x)))
-    from adjoin.primitives.special import erf_p
     z = x * float(1.0 / np.sqrt(2.0))
     erf = erf_p.bind(z) if trace_stack else erf_p.impl(z)
     return 0.5 * x * (1.0 + erf)

@@ -20,11 +20,12 @@ import numpy as np
 from adjoin.core.axes import normalize_axis_index
 from adjoin.core.trace import Tracer, concrete_value, dtype_of, shape_of, trace_stack
 from adjoin.numpy import _blas, _elementwise as _el, _reductions as _red, _shape as _sh
-from adjoin.numpy._indexing import _getitem, take, take_along_axis
+from adjoin.numpy._indexing import _getitem, _IndexUpdateHelper, take, take_along_axis
 from adjoin.numpy._sequences import _asarray, concatenate, stack
 from adjoin.primitives import elementwise as _e
 from adjoin.primitives.lax import astype, broadcast_to, moveaxis, reshape, transpose
 from adjoin.primitives.sorting import argpartition_p, argsort_p, searchsorted_p
+from adjoin.primitives.special import i0_p
 
 __all__ = ["sort", "argsort", "partition", "argpartition", "searchsorted", "diff", "ediff1d",
            "gradient", "interp", "trapezoid", "median", "percentile", "quantile", "cov",
@@ -805,7 +806,6 @@ def heaviside(x1, x2):
 
 def i0(x):
     """``numpy.i0``, the modified Bessel function of order 0: I₀' = I₁."""
-    from adjoin.primitives.special import i0_p
     if not trace_stack:
         return np.i0(x)
     return i0_p.bind(x)
@@ -950,7 +950,6 @@ def at(x):
     functional index update of ``x.at[idx]``, for *any* array. Use it in functions that must
     also run outside every transformation: plain NumPy arrays have no ``.at`` attribute,
     traced values do."""
-    from adjoin.numpy._indexing import _IndexUpdateHelper
     return _IndexUpdateHelper(x if isinstance(x, Tracer) else np.asarray(x))
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from adjoin.core.axes import normalize_axis_index
 from adjoin.core.trace import (ConcretizationError, Tracer, concrete_value, dtype_of, shape_of,
                                trace_stack)
-from adjoin.numpy._elementwise import negative, reciprocal
+from adjoin.numpy._elementwise import maximum, minimum, negative, power, reciprocal
 from adjoin.numpy._sequences import _asarray
 from adjoin.primitives.indexing import (basic_result_shape, gather_p, is_identity_index,
                                         normalize_basic, scatter_add_p, scatter_set_p, slice_p,
@@ -276,8 +276,7 @@ def _scatter_mul(w, u, arrays):
 
 def _combine(op):
     """x[idx] = op(x[idx], y) for the .at[] updates min, max and power."""
-    from adjoin.numpy import _elementwise as el
-    return {"min": el.minimum, "max": el.maximum, "power": el.power}[op]
+    return {"min": minimum, "max": maximum, "power": power}[op]
 
 
 def _scatter_combine(w, u, arrays, fn):
