@@ -280,10 +280,30 @@ def test_make_incompressible_leaves_divergence_at_tolerance(ext):
     assert all(np.allclose(a, b, atol=1e-8) for a, b in zip(again.values, out.values))
 
 
+@pytest.mark.parametrize("ext", [ZERO, PERIODIC, ZERO_GRADIENT])
+@pytest.mark.parametrize("res", [(9,), (8, 6, 5)])
+def test_projection_in_1d_and_3d_and_the_spectral_preconditioner(ext, res):
+    rng = np.random.default_rng(len(res))
+    box = Box(lower=(0.0,) * len(res), upper=(2.0, 1.5, 1.0)[:len(res)])
+    v = StaggeredGrid(0, ext, bounds=box, resolution=res)
+    v = v.with_values([rng.standard_normal(c.shape) for c in v.values])
+    out, p, info = make_incompressible(v, solve=Solve(tol=1e-12), return_info=True)
+    pre, pp, pinfo = make_incompressible(v, solve=Solve(tol=1e-12, preconditioner="spectral"),
+                                         return_info=True)
+    assert pinfo.iterations <= 2 < info.iterations or len(res) == 1
+    assert np.allclose(pp.values, p.values, atol=1e-9)
+    scale = np.abs(divergence(v).values).max()
+    for o in (out, pre):
+        assert np.abs(divergence(o).values).max() < 1e-9 * scale
+
+
 def test_make_incompressible_with_obstacle():
     v = _random_velocity(ZERO, res=(16, 12))
     obstacle = Box(x=(1.0, 1.6), y=(0.8, 1.5))
     out, p = make_incompressible(v, obstacles=(obstacle,), solve=Solve(tol=1e-11))
+    pre, _, info = make_incompressible(v, obstacles=obstacle, return_info=True,
+                                       solve=Solve(tol=1e-11, preconditioner="spectral"))
+    assert all(np.allclose(a, b, atol=1e-8) for a, b in zip(pre.values, out.values))
     centers = v.cell_centers()
     fluid = ~np.asarray(obstacle.lies_inside(centers))
     div = divergence(out).values

@@ -174,3 +174,18 @@ def test_against_phiflow_live():
         assert m == pytest.approx(pm, rel=1e-12)
         assert np.allclose(u, pu, rtol=0, atol=1e-11 * np.abs(pu).max())
         assert np.allclose(w, pw, rtol=0, atol=1e-11 * np.abs(pw).max())
+
+
+def test_vmap_over_strengths_and_jit():
+    tiny = SmokePlume(velocity_resolution=(16, 16), smoke_resolution=(32, 32))
+
+    def f(a):
+        v, _, _ = tiny.simulate(a, 2, progress=False)
+        return kinetic_energy(v)
+
+    strengths = np.array([0.1, 0.2, 0.3])
+    one_by_one = [f(a) for a in strengths]
+    assert np.allclose(ad.vmap(f)(strengths), one_by_one, rtol=1e-10)
+    assert np.allclose(ad.vmap(ad.grad(f))(strengths[:2]), [ad.grad(f)(a) for a in strengths[:2]],
+                       rtol=1e-8)
+    assert ad.jit(f)(0.2) == pytest.approx(one_by_one[1], rel=1e-12)

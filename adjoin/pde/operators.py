@@ -13,8 +13,11 @@ Stencils (h the cell size along the axis, p a centered field):
 
 They are chains of adjoin.numpy slicing and padding, so they are linear maps that
 differentiate, vmap and jit; their transposes (the reverse mode) are the matching
-scatter stencils. Measured on the smoke plume, a stencil costs less than the interpolation
-around it, so none is a primitive of its own.
+scatter stencils. Measured on the smoke plume (eager, one step from the state after 5):
+divergence of the 64² MAC velocity 0.15 ms and the face gradient 0.02 ms, against 19 ms for
+the MacCormack step and 2 ms for the semi-Lagrangian one; the stencils are under 1 % of a
+step, so none is a primitive of its own. (The pressure operator inside CG is assembled into
+a sparse matrix instead, see :mod:`adjoin.pde.fluid`: it runs ~240 times a step.)
 """
 from __future__ import annotations
 
