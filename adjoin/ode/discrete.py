@@ -17,6 +17,9 @@ Memory: the first pullback takes the forward pass's checkpoints from its residua
 the backward pass holds at most n states plus the one it steps from; pulling back the same
 forward pass a second time first recomputes them (one more forward sweep).
 
+Inside ``jit`` with an adaptive method the steps are not known when the program is staged:
+:func:`staged_checkpointed_integration` is the two-level variant on the staged loop.
+
 Forward mode and higher orders come from the framework: the pullback is written with
 adjoin operations, linear in ȳ, so its transpose is the pushforward, and at second order
 the checkpoints carry the outer derivative (the forward pass runs on traced values).
@@ -27,10 +30,13 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.pytree import register_pytree_node
-from adjoin.core.trace import shape_of
+from adjoin.core.trace import ConcretizationError, shape_of
+from adjoin.control import while_loop
+from adjoin.ode.controller import PIController, values
 from adjoin.ode.engine import StepTable, concrete_times, uniform_fractions
 from adjoin.ode.revolve import (OnlineCheckpoints, Reversal, first_chain, online_reversal,
                                 optimal_recomputations)
+from adjoin.ode.staged import DEFAULT_STAGED_MAX_STEPS, _put, staged_adaptive
 from adjoin.transforms.api import vjp
 from adjoin.transforms.custom import custom_vjp
 
@@ -140,6 +146,8 @@ def checkpointed_integration(n: int, problem):
     field, theta = problem.explicit()
     stats = problem.stats
     known = problem.known_steps
+    if not known and _staged(problem, field, theta):
+        return staged_checkpointed_integration(n, problem, field, theta)
 
     def primal(y0, ts, *th):
         outs, _ = problem.integrator(field).run(y0, ts, list(th), grid=problem.grid)
@@ -191,6 +199,117 @@ def checkpointed_integration(n: int, problem):
         stats.recomputed_steps += rev.recomputed
         stats.taped_steps += L
         return pull.result()
+
+    core = custom_vjp(primal)
+    core.defvjp(fwd, bwd)
+    return core(problem.y0, problem.ts, *theta)
+
+
+# --- adaptive steps inside jit ------------------------------------------------------------
+
+def _staged(problem, field, theta) -> bool:
+    """Are the values of this integration staged (inside jit/make_graph)?"""
+    try:
+        values(problem.y0)
+        for p in theta:
+            values(p)
+        values(field(problem.y0, concrete_times(problem.ts, problem.name)[0], *theta))
+        return False
+    except ConcretizationError:
+        return True
+
+
+def staged_checkpointed_integration(n: int, problem, field, theta):
+    """Checkpointed(n) for an adaptive method inside jit: the discrete adjoint of the steps
+    the staged loop took (:mod:`adjoin.ode.staged`), two-level.
+
+    The forward loop keeps every accepted step's (interval, s₀, s₁) (3 numbers a step, a
+    table of max_steps rows) and the state before every d-th step, d = ⌈max_steps / n⌉
+    (n checkpoints). The backward pass runs, segment by segment from the last, one staged
+    loop that recomputes the segment's ≤ d states from its checkpoint and one that pulls the
+    adjoint back through them, step by step (the vjp of each step, jumps ȳᵢ at the output
+    times), so every step is recomputed once and the states held are n + d: O(n + max_steps/n)
+    instead of Revolve's n (a schedule over a traced number of steps is not staged here).
+    Reverse mode only (forward mode and second order of an adaptive integration inside jit:
+    Unroll).
+    """
+    stats = problem.stats
+    tc = concrete_times(problem.ts, problem.name)
+    K = int(tc.size)
+    max_steps = int(problem.opts.max_steps or DEFAULT_STAGED_MAX_STEPS)
+    d = -(-max_steps // n)
+    n_shape = tuple(shape_of(problem.y0))
+    ctl = PIController(problem.tab.err_order or problem.tab.order)
+
+    def run(y0, ts, th, record):
+        integ = problem.integrator(field)
+        return staged_adaptive(integ, y0, ts, tc, list(th), ctl, max_steps, record)
+
+    def primal(y0, ts, *th):
+        return run(y0, ts, th, None)[0]
+
+    def fwd(y0, ts, *th):
+        ys, info = run(y0, ts, th, (d, n))
+        problem.staged_info = {k: v for k, v in info.items()
+                               if k not in ("table", "checkpoints")}
+        stats.hold(n + d, (n + d) * _nbytes(y0))
+        return ys, (info["table"], info["checkpoints"], info["steps"], ts, list(th))
+
+    def bwd(res, ybar):
+        table, ckpts, L, ts, th = res
+        integ = problem.integrator(field)
+        ts_arr = anp.asarray(ts, np.float64)
+        eye = np.eye(K)
+
+        def step_of(row):
+            i = anp.astype(row[0], np.int64)
+            s0, s1 = row[1], row[2]
+
+            def step(y, T0, T1, *p):
+                D = T1 - T0
+                return integ.step(y, T0 + s0 * D, (s1 - s0) * D, None, list(p))[0]
+
+            return i, s0, step
+
+        def segment(c):
+            seg, a, tbar = c[0], c[1], c[2]
+            thbar = list(c[3:])
+            lo = seg * d
+            cnt = anp.minimum(d, L - lo)
+
+            def rc_body(c2):
+                j, y, buf = c2
+                i, _, step = step_of(anp.take(table, lo + j, axis=0))
+                buf = _put(buf, j, y)
+                return (j + 1, step(y, anp.take(ts_arr, i), anp.take(ts_arr, i + 1), *th), buf)
+
+            _, _, buf = while_loop(lambda c2: c2[0] < cnt, rc_body,
+                                   (np.int64(0), anp.take(ckpts, seg, axis=0),
+                                    anp.zeros((d,) + n_shape)), max_steps=d)
+
+            def rv_body(c3):
+                j, a, tbar = c3[0], c3[1], c3[2]
+                i, s0, step = step_of(anp.take(table, lo + j, axis=0))
+                _, pb = vjp(step, anp.take(buf, j, axis=0), anp.take(ts_arr, i),
+                            anp.take(ts_arr, i + 1), *th)
+                cts = pb(a)
+                tbar = tbar + anp.take(eye, i, axis=0) * cts[1] \
+                    + anp.take(eye, i + 1, axis=0) * cts[2]
+                acc = [g if ct is None else g + ct for g, ct in zip(c3[3:], cts[3:])]
+                # y_k is the output at t_i when step k starts interval i
+                a = cts[0] + anp.where(s0 == 0.0, anp.take(ybar, i, axis=0), 0.0)
+                return (j - 1, a, tbar, *acc)
+
+            out = while_loop(lambda c3: c3[0] >= 0, rv_body,
+                             (cnt - 1, a, tbar, *thbar), max_steps=d)
+            return (seg - 1, *out[1:])
+
+        thbar0 = [anp.zeros(shape_of(p)) for p in th]
+        init = (anp.astype((L + d - 1) // d - 1, np.int64), ybar[K - 1], anp.zeros(K),
+                *thbar0)
+        out = while_loop(lambda c: c[0] >= 0, segment, init, max_steps=n)
+        stats.record_backward(0, 0)
+        return (out[1], out[2], *out[3:])
 
     core = custom_vjp(primal)
     core.defvjp(fwd, bwd)

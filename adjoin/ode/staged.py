@@ -98,11 +98,22 @@ def initial_step(evaluate, y, f, t0, order, rtol, atol, direction, span):
     return anp.minimum(anp.minimum(100.0 * h0, h1), abs(span))
 
 
-def staged_adaptive(integ, y0, ts, tc, theta, ctl, max_steps: int):
+def _put(buf, index, row):
+    """buf with buf[index] = row for a traced index (a select on a one-hot mask)."""
+    cap = int(shape_of(buf)[0])
+    hit = anp.reshape(anp.arange(cap) == index, (cap,) + (1,) * (len(shape_of(buf)) - 1))
+    return anp.where(hit, anp.reshape(row, (1,) + tuple(shape_of(buf)[1:])), buf)
+
+
+def staged_adaptive(integ, y0, ts, tc, theta, ctl, max_steps: int, record=None):
     """``(outputs (K, n), info)``: the adaptive integration of ``integ`` through the output
     times ``ts`` (concrete values ``tc``) as one while_loop (see the module docstring).
     ``info``: a dict of int64/float64 scalars: status, t (where it stopped), steps,
-    rejected, attempts."""
+    rejected, attempts.
+
+    ``record=(d, m)``: also keep, for the checkpointed adjoint, every accepted step's
+    (interval, s₀, s₁) (``info["table"]``, max_steps rows) and the state before every d-th
+    accepted step (``info["checkpoints"]``, m rows)."""
     tab, opts = integ.tab, integ.opts
     K = int(tc.size)
     spans = np.abs(np.diff(tc))
@@ -122,13 +133,16 @@ def staged_adaptive(integ, y0, ts, tc, theta, ctl, max_steps: int):
     i64, f64 = np.int64, np.float64
     init = (i64(0), f64(0.0), y0, f0, h_first, f64(1.0), i64(0), i64(0), i64(0), i64(OK),
             f64(np.nan), outs0)
+    if record is not None:
+        d, m = record
+        init = init + (anp.zeros((int(max_steps), 3)), anp.zeros((m,) + n_shape))
     max_step = float(opts.max_step)
 
     def running(c):
         return anp.logical_and(c[0] < K - 1, c[9] == OK)
 
     def attempt(c):
-        i, s, y, f, h_next, r_prev, attempts, nacc, nrej, status, t_bad, outs = c
+        i, s, y, f, h_next, r_prev, attempts, nacc, nrej, status, t_bad, outs = c[:12]
         j = anp.minimum(i, K - 2)  # a frozen iteration after the end (reverse mode) reads in bounds
         T0, T1 = anp.take(ts_arr, j), anp.take(ts_arr, j + 1)
         span = anp.take(spans, j)
@@ -151,6 +165,14 @@ def staged_adaptive(integ, y0, ts, tc, theta, ctl, max_steps: int):
         accepted = anp.logical_and(r <= 1.0, anp.logical_not(fail))
         f1 = ks[-1] if tab.fsal else integ.field(y1, t + h, *theta)
         factor, r_prev = pi_factor(ctl, r, r_prev, accepted)
+        extra = ()
+        if record is not None:  # before y moves on: the step and (every d-th) its start
+            table, ckpts = c[12], c[13]
+            row = anp.stack([anp.astype(j, np.float64), s, s1])
+            table = anp.where(accepted, _put(table, nacc, row), table)
+            slot = anp.logical_and(accepted, nacc % d == 0)
+            ckpts = anp.where(slot, _put(ckpts, nacc // d, stop_gradient(y)), ckpts)
+            extra = (table, ckpts)
         # the state after the attempt
         y = anp.where(accepted, y1, y)
         f = anp.where(accepted, f1, f)
@@ -174,12 +196,14 @@ def staged_adaptive(integ, y0, ts, tc, theta, ctl, max_steps: int):
         nrej = nrej + anp.astype(anp.logical_and(anp.logical_not(accepted),
                                                  anp.logical_not(fail)), np.int64)
         return (i, s, y, f, stop_gradient(h_next), r_prev, attempts, nacc, nrej, status,
-                t_bad, outs)
+                t_bad, outs) + extra
 
     out = while_loop(running, attempt, init, max_steps=int(max_steps) + 1)
     status = out[9]
     info = {"status": status, "t": out[10], "steps": out[7], "rejected": out[8],
             "attempts": out[6]}
+    if record is not None:
+        info["table"], info["checkpoints"] = out[12], out[13]
     # a failure makes every output and every derivative NaN (the rows never reached have no
     # derivative at all, so NaN values alone would leave a finite, wrong gradient)
     # (the last state carries the derivative: (poison − 1)·y is 0 on success, NaN on failure)

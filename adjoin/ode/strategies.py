@@ -18,9 +18,11 @@ method, as the strategy module prescribes for a new solver family:
 the discrete map, forward and reverse, any order; its tape grows with the steps (and keeps
 the operations of rejected adaptive attempts). Inside ``jit``: every strategy with a
 fixed-step method; with an adaptive method Unroll (reverse mode through the bounded staged
-loop: cost ∝ max_steps) and Backsolve (its loops run forward only: cost ∝ steps taken);
-Checkpointed and Interpolated need the accepted steps recorded per step, which the staged
-loop does not do, and raise a ConcretizationError that says so.
+loop: cost ∝ max_steps), Backsolve (its loops run forward only: cost ∝ steps taken) and
+Checkpointed(n) (a two-level discrete adjoint on the staged loop, reverse mode, n + ⌈max_steps/n⌉
+states, :func:`adjoin.ode.discrete.staged_checkpointed_integration`); Interpolated needs the
+dense output of every step, which the staged loop does not keep, and raises a
+ConcretizationError that says so.
 Unroll is defined in :mod:`adjoin.implicit.strategies`, which this package does not edit,
 so its ``integration`` rule is registered here (:data:`RULES`); :func:`integrate` looks up a
 strategy's ``integration`` method first and then this registry.
