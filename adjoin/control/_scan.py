@@ -13,9 +13,10 @@ Rules:
 - vjp: a loop backwards over the cotangent of the carry. Step i pulls
   ``(c̄_{i+1}, ȳ_i)`` back through f at ``(c_i, x_i)``: ``c̄_i, x̄_i, k̄ += f_i^*(c̄_{i+1}, ȳ_i)``.
   Reverse mode (the ``reverse`` hook) records each step's primitives on the tape
-  (per-step residuals), or, with ``checkpoint=True`` (and when the values are
-  being staged), stores only the carries c_i and recomputes each step's residuals
-  in the backward loop;
+  (per-step residuals); when the values are being staged (under jit) it stages two
+  loops instead: a forward loop that also stacks each step's residuals and a backward
+  loop over them (no recomputation; ``_stacked_reverse``). With ``checkpoint=True`` it
+  stores only the carries c_i and recomputes each step's residuals in the backward loop;
 - batch: the loop of the vmapped body (all carries batched).
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.core.axes import drop_axis
 from adjoin.core.avals import ShapedArray, aval_of, is_inexact, zero_tangent
+from adjoin.core.graph import Graph
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import Tracer, dtype_of, shape_of, trace_stack
@@ -247,10 +249,101 @@ def _scan_reverse(trace, args, params):
         y_avals = _y_avals(body, args, nc, nx) if length == 0 else None
         return carry + _stack_ys(ys, y_avals or [aval_of(y) for y in ys[0]], length)
     primals, in_idx = trace.split_args(args)
+    if not params["checkpoint"]:
+        return _stacked_reverse(trace, primals, in_idx, params)
     outs, carries = _forward_with_carries(primals, params)
     saved = carries + primals[nc:]
     return trace.record(_checkpointed_vjp, {"params": params},
                         tuple(in_idx), saved, outs, True, scan_p)
+
+
+# --- staged reverse mode with stacked residuals ------------------------------------------
+#
+# The body's vjp, staged once as the joint program (c, x, k, c̄', ȳ) -> (c', y, c̄, x̄, k̄),
+# is split by dependence on the cotangents (adjoin/transforms/_jit_call.py): the forward
+# part F: (c, x, k) -> (c', y, r) and the backward part B: (r, c̄', ȳ) -> (c̄, x̄, k̄).
+# The forward scan runs F and stacks the per-step residuals r_i as extra outputs; the
+# backward scan runs B in the opposite direction over (r_i, ȳ_i), carrying c̄ and the sum
+# of the k̄. Residuals that are an x slice or a constant are read from xs and the
+# constants themselves, not stacked again.
+
+def _split_body(body, step_avals):
+    from adjoin.transforms._jit_call import Program, stage_flat
+    from adjoin.transforms._optimize import optimize
+    key = (id(body), tuple((tuple(a.shape), a.dtype) for a in step_avals))
+    hit = _SPLIT_CACHE.get(key)
+    if hit is not None and hit[0] is body:
+        return hit[1]
+    graph, _ = optimize(stage_flat(body, step_avals))
+    fwd, bwd = Program(graph, getattr(body, "__name__", "body"), "numpy").split_programs()
+    _SPLIT_CACHE[key] = (body, (graph, fwd.graph, bwd.graph))
+    return graph, fwd.graph, bwd.graph
+
+
+_SPLIT_CACHE: dict = {}
+
+
+def _graph_fn(graph, name):
+    def fn(*a):
+        return graph.evaluate_flat(*a)
+    fn.graph = graph
+    fn.__name__ = name
+    return fn
+
+
+def _stacked_reverse(trace, primals, in_idx, params):
+    body, nc, nx, length = params["body"], params["num_carry"], params["num_xs"], params["length"]
+    step_avals = _step_avals(primals, nc, nx)
+    graph, F, B = _split_body(body, step_avals)
+    n_out = len(graph.outvars)
+    residuals = F.outvars[n_out:]
+    x_pos = {v: i for i, v in enumerate(F.invars[nc:nc + nx])}
+    k_pos = {v: i for i, v in enumerate(F.invars[nc + nx:])}
+    stacked = [j for j, r in enumerate(residuals) if r not in x_pos and r not in k_pos]
+    F_stacked = Graph(F.invars, F.constvars, F.consts, F.eqns,
+                      list(F.outvars[:n_out]) + [residuals[j] for j in stacked])
+    name = getattr(body, "__name__", "body")
+    res = scan_p.bind(*primals, **dict(params, body=_graph_fn(F_stacked, f"fwd({name})")))
+    outs = list(res[:n_out])
+    saved = list(res[n_out:]) + list(primals[nc:])   # stacked residuals, xs, consts
+    layout = (tuple(stacked), tuple(x_pos.get(r, -1) for r in residuals),
+              tuple(k_pos.get(r, -1) for r in residuals))
+    return trace.record(_stacked_vjp, {"params": params, "B": B, "layout": layout},
+                        tuple(in_idx), saved, outs, True, scan_p)
+
+
+def _stacked_vjp(needs, cts, outs, *saved, params, B, layout):
+    nc, nx = params["num_carry"], params["num_xs"]
+    stacked, x_of, k_of = layout
+    ns = len(stacked)
+    rs, xs, consts = list(saved[:ns]), list(saved[ns:ns + nx]), list(saved[ns + nx:])
+    nk, ny = len(consts), len(outs) - nc
+    nr = len(x_of)
+    in_avals = B.out_avals   # (c̄, x̄ slices, k̄)
+    cbar0 = [np.zeros(a.shape, a.dtype) if c is None else c for c, a in zip(cts[:nc], in_avals)]
+    acc0 = [np.zeros(a.shape, a.dtype) for a in in_avals[nc + nx:]]
+    ybars = [np.zeros(shape_of(o), dtype_of(o)) if c is None else c
+             for c, o in zip(cts[nc:], outs[nc:])]
+    slot = {j: i for i, j in enumerate(stacked)}
+
+    def bwd_body(*a):
+        cbar, kacc = a[:nc], a[nc:nc + nk]
+        r_i, x_i = a[nc + nk:nc + nk + ns], a[nc + nk + ns:nc + nk + ns + nx]
+        ybar = a[nc + nk + ns + nx:nc + nk + ns + nx + ny]
+        k = a[nc + nk + ns + nx + ny:]
+        r = [r_i[slot[j]] if j in slot else (x_i[x_of[j]] if x_of[j] >= 0 else k[k_of[j]])
+             for j in range(nr)]
+        g = B.evaluate_flat(*r, *cbar, *ybar)
+        return (list(g[:nc]) + [acc + kb for acc, kb in zip(kacc, g[nc + nx:])]
+                + list(g[nc:nc + nx]))
+
+    bwd_body.__name__ = f"vjp({getattr(params['body'], '__name__', 'body')})"
+    res = scan_p.bind(*cbar0, *acc0, *rs, *xs, *ybars, *consts, body=bwd_body,
+                      num_carry=nc + nk, num_xs=ns + nx + ny, length=params["length"],
+                      reverse=not params["reverse"], checkpoint=False)
+    c_bar, k_bar, x_bar = res[:nc], res[nc:nc + nk], res[nc + nk:]
+    result = list(c_bar) + list(x_bar) + list(k_bar)
+    return [r if n else None for r, n in zip(result, needs)]
 
 
 # --- batching -------------------------------------------------------------------------
