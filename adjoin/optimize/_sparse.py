@@ -45,10 +45,13 @@ MAX_REFINEMENTS = 10
 # =====================================================================================
 
 def as_pattern(S, n, what="jac_sparsity"):
-    """The SparsePattern (CSR, sorted, no duplicates) of a sparsity pattern given as a
-    SparsePattern, a scipy.sparse matrix or a dense boolean/0-1 array of shape (n, n)."""
+    """The SparsePattern of a sparsity pattern given as a SparsePattern (kept as it is), a
+    scipy.sparse matrix or a dense boolean/0-1 array of shape (n, n) (CSR, sorted, no
+    duplicates)."""
     if isinstance(S, SparsePattern):
-        M = sp.csr_matrix((np.ones(S.nnz), (S.row, S.col)), shape=S.shape)
+        if S.shape != (n, n):
+            raise ValueError(f"{what} has shape {S.shape}, but the Jacobian of fun is {(n, n)}")
+        return S  # used as given: the values jac returns live on this very pattern
     elif sp.issparse(S):
         M = sp.csr_matrix(S, dtype=float, copy=True)
         M.data[:] = 1.0
