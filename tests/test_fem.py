@@ -197,6 +197,12 @@ def test_jacobian_is_sparse_and_exact():
     assert Jm.nnz < 0.2 * P.n_free ** 2
     dense = np.asarray(ad.jacfwd(P.residual)(u))
     np.testing.assert_allclose(Jm.to_scipy().toarray(), dense, atol=1e-12)
+    # the same values from a colouring of the pattern (one jvp per colour)
+    from adjoin.optimize._sparse import color_columns, colored_jacobian
+    ncol = color_columns(P.pattern).max() + 1
+    assert ncol <= 20
+    np.testing.assert_allclose(np.asarray(colored_jacobian(P.residual, P.pattern)(u)),
+                               np.asarray(Jm.data), atol=1e-12)
 
 
 # ------------------------------------------------------------------------------------
