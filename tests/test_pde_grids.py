@@ -6,8 +6,9 @@ import pytest
 import adjoin as ad
 import adjoin.numpy as anp
 from adjoin.pde import (NEUMANN, PERIODIC, ZERO, ZERO_GRADIENT, Box, CenteredGrid, Solve,
-                        Sphere, StaggeredGrid, constant, curl, divergence, gradient, laplace,
-                        mac_cormack, make_incompressible, resample, semi_lagrangian)
+                        Sphere, StaggeredGrid, buoyancy, constant, curl, divergence, gradient,
+                        inflow, laplace, mac_cormack, make_incompressible, resample,
+                        semi_lagrangian)
 from adjoin.pde.fluid import OperatorNotSymmetricError, _checked_matrix, _Operator, masked_laplace
 from adjoin.pde.grids import sample_array
 from adjoin.testing import check_grads
@@ -209,6 +210,16 @@ def test_box_mask_and_sphere_mask_gradients():
                                 soft=True).values) * grid.cell_volume
 
     check_grads(area, (np.array([3.1, 2.9]), 1.7), order=1, modes=("fwd", "rev"))
+    # the helpers: inflow = strength · soft mask; buoyancy = density · factor on the faces
+    src = inflow(Sphere(x=3.0, y=3.0, radius=1.2), grid, 0.3)
+    mask = resample(Sphere(x=3.0, y=3.0, radius=1.2), to=grid, soft=True)
+    assert np.allclose(src.values, 0.3 * mask.values)
+    v = StaggeredGrid(0, ZERO, bounds=grid.bounds, x=6, y=6)
+    up = buoyancy(src, v, (0.0, 0.1))
+    assert np.all(up.values[0] == 0) and np.allclose(np.sum(up.values[1]) > 0, True)
+    check_grads(lambda a, x: anp.sum(buoyancy(inflow(Sphere(x=x, y=3.0, radius=1.2), grid, a),
+                                              v, (0.0, 0.1)).values[1] ** 2),
+                (0.3, 3.05), order=1)
     d_area = ad.grad(area, argnums=1)(np.array([3.1, 2.9]), 1.7)
     assert d_area == pytest.approx(2 * np.pi * 1.7, rel=0.05)   # d(πr²)/dr
 

@@ -136,7 +136,7 @@ class Sphere(Geometry):
             center = anp.stack([anp.asarray(c, dtype=float) for c in center])
         if center is None or radius is None:
             raise TypeError("Sphere needs center= (or x=, y=, z=) and radius=")
-        self.center = anp.asarray(center, dtype=float) if not hasattr(center, "aval") else center
+        self.center = anp.astype(anp.asarray(center), float)
         self.radius = radius
         self.rank = int(anp.shape(self.center)[-1])
 

@@ -238,8 +238,7 @@ class CenteredGrid(Grid):
             raise TypeError(f"{name}: a CenteredGrid and a {type(other).__name__}; resample one "
                             "onto the other first")
         elif isinstance(other, (tuple, list)):
-            o = anp.asarray(other, dtype=float) if not any(hasattr(v, "aval") for v in other) \
-                else anp.stack([anp.asarray(v) for v in other])
+            o = anp.stack([anp.astype(anp.asarray(c), float) for c in other])
             if not self.is_vector:
                 a = self.values[..., None]
                 return _centered(op(o, a) if reverse else op(a, o), ext, self.bounds,
