@@ -30,7 +30,7 @@ import scipy.sparse.linalg as spla
 import adjoin.numpy as anp
 from adjoin.implicit.strategies import DiffStrategy, Implicit
 from adjoin.linalg import linear_solve
-from adjoin.pde.extrapolation import (Constant, Extrapolation, ONE, PERIODIC, ZERO,
+from adjoin.pde.extrapolation import (Constant, Extrapolation, PERIODIC, ZERO,
                                       ZERO_GRADIENT)
 from adjoin.pde.geometry import Geometry
 from adjoin.pde.grids import CenteredGrid, StaggeredGrid, _centered, _staggered, resample

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
