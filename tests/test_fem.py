@@ -200,7 +200,7 @@ def test_jacobian_is_sparse_and_exact():
     # the same values from a colouring of the pattern (one jvp per colour)
     from adjoin.optimize._sparse import color_columns, colored_jacobian
     ncol = color_columns(P.pattern).max() + 1
-    assert ncol <= 20
+    assert ncol <= 30          # P2 on a crossed mesh: up to 25 dofs couple
     np.testing.assert_allclose(np.asarray(colored_jacobian(P.residual, P.pattern)(u)),
                                np.asarray(Jm.data), atol=1e-12)
 
