@@ -15,6 +15,26 @@ import adjoin.scipy.linalg as L
 import adjoin.scipy.signal as S
 import adjoin.scipy.special as sp
 import adjoin.scipy.stats as stats
+from tests.cases import scipy_linalg, scipy_signal, scipy_special, scipy_stats
+
+REFERENCES = [r for m in (scipy_special, scipy_stats, scipy_signal, scipy_linalg)
+              for r in m.REFERENCES]
+
+
+@pytest.mark.parametrize("name, fn, ref, inputs, rtol, atol", REFERENCES,
+                         ids=[r[0] for r in REFERENCES])
+def test_values_against_scipy(name, fn, ref, inputs, rtol, atol):
+    """Every sweep case of adjoin.scipy that has a SciPy counterpart gives SciPy's values on
+    the case's draws (eagerly and under jit)."""
+    rng = np.random.default_rng(0)
+    for spec in inputs:
+        args = spec(rng)
+        want = ref(*args)
+        for got in (fn(*args), ad.jit(fn)(*args)):
+            for g, w in zip(got if isinstance(got, tuple) else (got,),
+                            want if isinstance(want, tuple) else (want,)):
+                np.testing.assert_allclose(g, w, rtol=rtol, atol=atol,
+                                           err_msg=f"{name} against SciPy, inputs {args}")
 
 
 @pytest.mark.parametrize("f, arg", [(lambda v: sp.iv(v, 2.0), "v"), (lambda v: sp.ive(v, 2.0), "v"),
