@@ -100,12 +100,12 @@ def main():
         rows.append((name, t["grad"].best, t["grad"].best / t["primal"].best,
                      t["jit grad"].best, jax_t.best if isinstance(jax_t, C.Timing) else jax_t))
     print(f"{'problem':<24}{'adjoin grad':>12}{'grad/primal':>12}{'ad.jit grad':>12}"
-          f"{'JAX jit grad':>14}{'adjoin/JAX':>11}{'jit/JAX':>9}")
+          f"{'JAX jit grad':>16}{'adjoin/JAX':>11}{'jit/JAX':>9}")
     for name, tg, ratio, tjit, tj in rows:
         jcol = C.fmt_time(tj) if not isinstance(tj, str) else tj
         r1 = f"{tg / tj:.1f}" if not isinstance(tj, str) else "-"
         r2 = f"{tjit / tj:.1f}" if not isinstance(tj, str) else "-"
-        print(f"{name:<24}{C.fmt_time(tg):>12}{ratio:>12.1f}{C.fmt_time(tjit):>12}{jcol:>14}"
+        print(f"{name:<24}{C.fmt_time(tg):>12}{ratio:>12.1f}{C.fmt_time(tjit):>12}{jcol:>16}"
               f"{r1:>11}{r2:>9}")
 
 
