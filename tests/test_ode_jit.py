@@ -113,11 +113,21 @@ def test_checkpointed_under_jit_equals_unroll(method):
     np.testing.assert_allclose(gy, gy_ref, rtol=1e-12)
 
 
-def test_interpolated_says_what_to_use_under_jit():
-    with pytest.raises(ad.ConcretizationError, match="Checkpointed\\(n\\) or ad.Backsolve"):
-        jit(ad.grad(lambda r: loss(r, ad.Interpolated())))(R)
-    # fixed steps: every adjoint stages
-    for adjoint in (ad.Checkpointed(4), ad.Interpolated()):
+@pytest.mark.parametrize("method", ["dopri5", "bosh3"])
+def test_interpolated_under_jit_equals_eager(method):
+    """The interpolating adjoint on the staged loop's dense output: the eager pullback, to
+    rounding (w.r.t. the parameter and y0, losses on several outputs)."""
+    g = jit(ad.grad(lambda r: loss(r, ad.Interpolated(), method, max_steps=200)))(R)
+    np.testing.assert_allclose(g, ad.grad(lambda r: loss(r, ad.Interpolated(), method))(R),
+                               rtol=1e-12)
+    L = lambda y0, **kw: anp.sum(odeint(logistic, y0, TS, R, method=method, rtol=1e-8,  # noqa
+                                        atol=1e-8, adjoint=ad.Interpolated(), **kw)[1:] ** 2)
+    np.testing.assert_allclose(jit(ad.grad(lambda y0: L(y0, max_steps=200)))(Y0),
+                               ad.grad(L)(Y0), rtol=1e-12)
+
+
+def test_every_adjoint_stages_with_fixed_steps():
+    for adjoint in (ad.Checkpointed(4), ad.Interpolated(), ad.Backsolve()):
         g = jit(ad.grad(lambda r: loss(r, adjoint, "rk4", dt0=0.05)))(R)
         g_ref = ad.grad(lambda r: loss(r, ad.Unroll(), "rk4", dt0=0.05))(R)
         np.testing.assert_allclose(g, g_ref, rtol=1e-6)

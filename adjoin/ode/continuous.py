@@ -19,7 +19,8 @@ comes from on the way back:
   diffrax#596, torchdiffeq#184);
 - Interpolated reads y from the forward pass's dense output and integrates [a, a_θ] only,
   one backward step per forward step (SciMLSensitivity's InterpolatingAdjoint). Memory
-  O(steps); as stable as the forward pass.
+  O(steps); as stable as the forward pass. Inside jit with an adaptive method:
+  :func:`staged_interpolated_integration` (the same pullback as one staged loop).
 
 Fixed-step methods (and given grids) integrate backward on the forward grid; Backsolve with
 an adaptive method controls the error of the augmented state with the same tolerances.
@@ -37,10 +38,13 @@ from __future__ import annotations
 import numpy as np
 
 import adjoin.numpy as anp
-from adjoin.core.trace import shape_of
-from adjoin.ode.dense import DenseRecorder
+from adjoin.control import while_loop
+from adjoin.core.trace import ConcretizationError, shape_of
+from adjoin.ode.controller import PIController, values
+from adjoin.ode.dense import DenseRecorder, StepInterpolant
 from adjoin.ode.engine import concrete_times, output_boundaries, step_times, uniform_fractions
 from adjoin.transforms.api import vjp
+from adjoin.ode.staged import DEFAULT_STAGED_MAX_STEPS, staged_adaptive
 from adjoin.transforms.custom import custom_vjp
 
 
@@ -179,6 +183,8 @@ def _held_bytes(pieces) -> int:
 def interpolated_integration(problem):
     """The states at the output times, differentiated by the interpolating adjoint."""
     field, theta = problem.explicit()
+    if not problem.known_steps and _staged(problem, field, theta):
+        return staged_interpolated_integration(problem, field, theta)
     stats = problem.stats
     tab = problem.tab
     n = int(shape_of(problem.y0)[0])
@@ -235,3 +241,86 @@ def interpolated_integration(problem):
 
 
 __all__ = ["backsolve_integration", "interpolated_integration"]
+
+
+# --- adaptive steps inside jit ------------------------------------------------------------
+
+def _staged(problem, field, theta) -> bool:
+    """Are the values of this integration staged (inside jit/make_graph)?"""
+    try:
+        values(problem.y0)
+        for p in theta:
+            values(p)
+        values(field(problem.y0, concrete_times(problem.ts, problem.name)[0], *theta))
+        return False
+    except ConcretizationError:
+        return True
+
+
+def staged_interpolated_integration(problem, field, theta):
+    """Interpolated for an adaptive method inside jit: the staged forward loop keeps every
+    accepted step's (interval, s₀, s₁) and interpolant coefficients (max_steps rows, as
+    the eager Interpolated keeps one interpolant per step); the backward pass is one staged
+    loop over the steps taken, last first, that takes one backward step of [a, a_θ] per
+    forward step with y read from that step's interpolant, exactly as the eager pullback.
+    Reverse mode only."""
+    stats = problem.stats
+    tab = problem.tab
+    tc = concrete_times(problem.ts, problem.name)
+    K = int(tc.size)
+    n = int(shape_of(problem.y0)[0])
+    max_steps = int(problem.opts.max_steps or DEFAULT_STAGED_MAX_STEPS)
+    ctl = PIController(tab.err_order or tab.order)
+    kind = "dopri5" if tab.dense == "dopri5" else "hermite"
+
+    def run(y0, ts, th, dense):
+        integ = problem.integrator(field)
+        return staged_adaptive(integ, y0, ts, tc, list(th), ctl, max_steps, dense=dense)
+
+    def primal(y0, ts, *th):
+        return run(y0, ts, th, False)[0]
+
+    def fwd(y0, ts, *th):
+        ys, info = run(y0, ts, th, True)
+        problem.staged_info = {k: v for k, v in info.items() if k not in ("table", "dense")}
+        stats.hold(max_steps, int(np.prod(shape_of(info["dense"]), dtype=np.int64)) * 8)
+        return ys, (ys, info["table"], info["dense"], info["steps"], ts, list(th))
+
+    def bwd(res, ybar):
+        ys, table, coef, L, ts, th = res
+        ts_arr = anp.asarray(ts, np.float64)
+        eye = np.eye(K)
+        p = sum(_sizes(th))
+        tbar = anp.zeros(K)
+        for i in range(1, K):
+            tbar = tbar + eye[i] * _vdot(ybar[i], field(ys[i], ts_arr[i], *th))
+
+        def body(c):
+            k, a, a_theta, tb = c
+            row = anp.take(table, k, axis=0)
+            i = anp.astype(row[0], np.int64)
+            s0, s1 = row[1], row[2]
+            T0 = anp.take(ts_arr, i)
+            D = anp.take(ts_arr, i + 1) - T0
+            t_k, h_k = T0 + s0 * D, (s1 - s0) * D
+            rows = anp.take(coef, k, axis=0)
+            piece = StepInterpolant(kind, None, None,
+                                    tuple(rows[j] for j in range(shape_of(rows)[0])))
+            rhs = adjoint_field(field, n, False, state_at=lambda t: piece((t - t_k) / h_k, h_k))
+            integ = problem.integrator(rhs, head=n)
+            z, _ = integ.step(anp.concatenate([a, a_theta]), t_k + h_k, -h_k, None, th)
+            a = z[:n] + anp.where(anp.logical_and(s0 == 0.0, k > 0),
+                                  anp.take(ybar, i, axis=0), 0.0)
+            return (k - 1, a, z[n:], tb)
+
+        init = (anp.astype(L - 1, np.int64), ybar[K - 1], anp.zeros(p), tbar)
+        _, a, a_theta, tbar = while_loop(lambda c: c[0] >= 0, body, init,
+                                         max_steps=max_steps)
+        tbar = tbar - eye[0] * _vdot(a, field(ys[0], ts_arr[0], *th))
+        grads = _split_theta(a_theta, th) if th else []
+        stats.record_backward(0, 0)
+        return (a + ybar[0], tbar, *grads)
+
+    core = custom_vjp(primal)
+    core.defvjp(fwd, bwd)
+    return core(problem.y0, problem.ts, *theta)

@@ -328,10 +328,9 @@ class Integrator:
         if observer is not None:
             raise ConcretizationError(
                 f"{self.what}: under jit/make_graph an adaptive method ('{self.tab.name}') "
-                "runs as one staged loop, which keeps no dense output of its steps, so "
-                "ad.Interpolated() cannot follow it; inside jit use adjoint=ad.Unroll(), "
-                "ad.Checkpointed(n) or ad.Backsolve(), or a fixed-step method "
-                "(method='rk4', dt0=...) with any adjoint")
+                "runs as one staged loop, which calls no observer of its steps (the "
+                "adjoints record what they need inside the loop: adjoin.ode.staged); call "
+                "this outside jit")
         if tc.size < 2:
             return [y0], Trajectory([np.zeros(1)])
         max_steps = self.opts.max_steps or DEFAULT_STAGED_MAX_STEPS

@@ -38,6 +38,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.control import while_loop
 from adjoin.core.trace import shape_of
+from adjoin.ode.dense import step_interpolant
 from adjoin.ode.errors import MaxStepsError, NonFiniteStateError, StepSizeUnderflowError
 from adjoin.transforms.custom import stop_gradient
 
@@ -105,7 +106,8 @@ def _put(buf, index, row):
     return anp.where(hit, anp.reshape(row, (1,) + tuple(shape_of(buf)[1:])), buf)
 
 
-def staged_adaptive(integ, y0, ts, tc, theta, ctl, max_steps: int, record=None):
+def staged_adaptive(integ, y0, ts, tc, theta, ctl, max_steps: int, record=None,
+                    dense: bool = False):
     """``(outputs (K, n), info)``: the adaptive integration of ``integ`` through the output
     times ``ts`` (concrete values ``tc``) as one while_loop (see the module docstring).
     ``info``: a dict of int64/float64 scalars: status, t (where it stopped), steps,
@@ -113,7 +115,10 @@ def staged_adaptive(integ, y0, ts, tc, theta, ctl, max_steps: int, record=None):
 
     ``record=(d, m)``: also keep, for the checkpointed adjoint, every accepted step's
     (interval, s₀, s₁) (``info["table"]``, max_steps rows) and the state before every d-th
-    accepted step (``info["checkpoints"]``, m rows)."""
+    accepted step (``info["checkpoints"]``, m rows). ``dense``: keep every accepted step's
+    (interval, s₀, s₁) and the coefficients of its interpolant (``info["table"]``,
+    ``info["dense"]``: (max_steps, c, n), :mod:`adjoin.ode.dense`), for the interpolating
+    adjoint."""
     tab, opts = integ.tab, integ.opts
     K = int(tc.size)
     spans = np.abs(np.diff(tc))
@@ -136,6 +141,10 @@ def staged_adaptive(integ, y0, ts, tc, theta, ctl, max_steps: int, record=None):
     if record is not None:
         d, m = record
         init = init + (anp.zeros((int(max_steps), 3)), anp.zeros((m,) + n_shape))
+    if dense:
+        ncoef = 5 if tab.dense == "dopri5" else 4
+        init = init + (anp.zeros((int(max_steps), 3)),
+                       anp.zeros((int(max_steps), ncoef) + n_shape))
     max_step = float(opts.max_step)
 
     def running(c):
@@ -173,6 +182,13 @@ def staged_adaptive(integ, y0, ts, tc, theta, ctl, max_steps: int, record=None):
             slot = anp.logical_and(accepted, nacc % d == 0)
             ckpts = anp.where(slot, _put(ckpts, nacc // d, stop_gradient(y)), ckpts)
             extra = (table, ckpts)
+        if dense:
+            table, coef = c[12], c[13]
+            row = anp.stack([anp.astype(j, np.float64), s, s1])
+            table = anp.where(accepted, _put(table, nacc, row), table)
+            piece = step_interpolant(tab, None, None, h, y, f, y1, f1, ks)
+            coef = anp.where(accepted, _put(coef, nacc, anp.stack(list(piece.coeffs))), coef)
+            extra = (table, coef)
         # the state after the attempt
         y = anp.where(accepted, y1, y)
         f = anp.where(accepted, f1, f)
@@ -204,6 +220,8 @@ def staged_adaptive(integ, y0, ts, tc, theta, ctl, max_steps: int, record=None):
             "attempts": out[6]}
     if record is not None:
         info["table"], info["checkpoints"] = out[12], out[13]
+    if dense:
+        info["table"], info["dense"] = out[12], out[13]
     # a failure makes every output and every derivative NaN (the rows never reached have no
     # derivative at all, so NaN values alone would leave a finite, wrong gradient)
     # (the last state carries the derivative: (poison − 1)·y is 0 on success, NaN on failure)

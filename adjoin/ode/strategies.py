@@ -20,9 +20,10 @@ the operations of rejected adaptive attempts). Inside ``jit``: every strategy wi
 fixed-step method; with an adaptive method Unroll (reverse mode through the bounded staged
 loop: cost ∝ max_steps), Backsolve (its loops run forward only: cost ∝ steps taken) and
 Checkpointed(n) (a two-level discrete adjoint on the staged loop, reverse mode, n + ⌈max_steps/n⌉
-states, :func:`adjoin.ode.discrete.staged_checkpointed_integration`); Interpolated needs the
-dense output of every step, which the staged loop does not keep, and raises a
-ConcretizationError that says so.
+states, :func:`adjoin.ode.discrete.staged_checkpointed_integration`) and Interpolated (the
+staged loop keeps every step's interpolant, max_steps rows; its pullback is one staged loop,
+:func:`adjoin.ode.continuous.staged_interpolated_integration`). Reverse mode for the three
+custom-rule strategies; forward mode and second order inside jit: Unroll.
 Unroll is defined in :mod:`adjoin.implicit.strategies`, which this package does not edit,
 so its ``integration`` rule is registered here (:data:`RULES`); :func:`integrate` looks up a
 strategy's ``integration`` method first and then this registry.
