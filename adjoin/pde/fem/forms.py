@@ -279,6 +279,11 @@ def cell_kernel(V, f0, f1, names, consts=None):
     return kernel
 
 
+#: assemblers kept per structure; pass module-level f0/f1 functions (not lambdas made anew
+#: at each call) to reuse one staged assembly across calls
+_MAX_ASSEMBLERS = 8
+
+
 class _Staged:
     """``fn`` staged once per input signature into a graph (adjoin's staging: the vmap and
     jacfwd of the kernel are applied once, when staged), then evaluated equation by
@@ -394,6 +399,8 @@ class Problem:
         key = (self.f0, self.f1, tuple(self.names), tuple(sorted(self.consts)))
         cache = self.structure.assemblers
         if key not in cache:
+            if len(cache) >= _MAX_ASSEMBLERS:  # forms made afresh per call (lambdas): oldest out
+                cache.pop(next(iter(cache)))
             cache[key] = _Assembler(self.V, self.structure, self.f0, self.f1, self.names)
         return cache[key]
 
