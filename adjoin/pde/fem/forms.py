@@ -352,6 +352,11 @@ class Problem:
     ``residual(u_free)``, ``jacobian(u_free)`` (an adjoin.linalg.SparseMatrix on
     ``pattern``), ``full(u_free)`` (all dofs), ``solve(...)`` (Newton by
     adjoin.optimize.root with the sparse Jacobian).
+
+    The assembly is staged once per (f0, f1, mesh) and reused by later Problems with the
+    same functions: define f0 and f1 once (module level), not as new lambdas at each call.
+    Use it for scalar problems on simplicial meshes; systems (vector-valued or mixed
+    spaces) are not supported.
     """
 
     def __init__(self, V: FunctionSpace, f0=None, f1=None, bcs=(), neumann=(),
