@@ -348,3 +348,15 @@ def test_bad_input_messages():
         fem.FunctionSpace(fem.unit_square(2), "N1curl", 1)
     with pytest.raises(ValueError, match="shape"):
         V.mesh.with_points(np.zeros((3, 2)))
+
+
+def test_vmap_and_jit_of_the_fem_functional():
+    def J(g):
+        u, V = nonlinear_poisson(8, g=g, tol=1e-12)
+        return fem.integrate(V, u)
+
+    gs = np.array([0.5, 1.0, 2.0])
+    np.testing.assert_allclose(ad.vmap(J)(gs), [float(J(g)) for g in gs], rtol=1e-12)
+    np.testing.assert_allclose(ad.vmap(ad.grad(J))(gs), [float(ad.grad(J)(g)) for g in gs],
+                               rtol=1e-10)
+    assert float(ad.jit(ad.grad(J))(1.0)) == pytest.approx(float(ad.grad(J)(1.0)), rel=1e-12)
