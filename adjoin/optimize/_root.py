@@ -136,14 +136,14 @@ def root(fun, x0, args=(), method: str = "newton", jac=None, tol: float = 1e-10,
     x0 = as_float(x0)
     shape = tuple(anp.shape(x0))
     n = int(np.prod(shape, dtype=np.int64))
+    if jac is not None or jac_sparsity is not None:
+        return _sparse_root(fun, x0, args, kind, jac, jac_sparsity, tol, atol, maxiter,
+                            throw, diff, linear, options, n)
     F, theta = parametrize(fun, x0, args)
 
     Ff = on_flat_vectors(F, shape, "root: fun")
 
     u0 = anp.reshape(x0, (n,))
-    if jac is not None or jac_sparsity is not None:
-        return _sparse_root(fun, x0, args, kind, jac, jac_sparsity, tol, atol, maxiter,
-                            throw, diff, linear, options, n)
     lin = linear_options(linear, n)
     # Newton steps: dense for small problems unless told otherwise (the implicit rule may
     # still use a Krylov method, see linear_options)
