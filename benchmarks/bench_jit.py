@@ -47,8 +47,8 @@ BACKEND = os.environ.get("BENCH_JIT_BACKEND", "numba")
 
 def _warm(jf, *args):
     """``jf`` after enough calls that ``backend="auto"`` has settled on its program."""
-    from adjoin.transforms import jit as J
-    for _ in range(J.TIER_CALLS + 1):
+    from adjoin.transforms import _tiers
+    for _ in range(_tiers.TIER_CALLS + 1):
         jf(*args)
     return jf
 FIRST_CALLS: list = []

@@ -20,6 +20,7 @@ import pytest
 import adjoin as ad
 import adjoin.numpy as anp
 from adjoin.transforms import _numba_backend as nb
+from adjoin.transforms import _tiers
 from adjoin.transforms import jit as jit_module
 
 pytest.importorskip("numba")
@@ -126,8 +127,8 @@ def test_parallel_kernel_with_sums_matches_numpy(monkeypatch):
 
 
 def test_auto_tiers_up_after_warm_calls(monkeypatch):
-    monkeypatch.setattr(jit_module, "TIER_CALLS", 3)
-    monkeypatch.setattr(jit_module, "TIER_SECONDS", 1e9)
+    monkeypatch.setattr(_tiers, "TIER_CALLS", 3)
+    monkeypatch.setattr(_tiers, "TIER_SECONDS", 1e9)
     f = lambda x: anp.sum(anp.exp(anp.sin(x)) * x)  # noqa: E731
     jf = ad.jit(f, backend="auto")
     x = np.linspace(0, 1, 5)

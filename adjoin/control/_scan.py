@@ -292,7 +292,7 @@ def _graph_fn(graph, name):
 
 
 def _stacked_reverse(trace, primals, in_idx, params):
-    body, nc, nx, length = params["body"], params["num_carry"], params["num_xs"], params["length"]
+    body, nc, nx = params["body"], params["num_carry"], params["num_xs"]
     step_avals = _step_avals(primals, nc, nx)
     graph, F, B = _split_body(body, step_avals)
     n_out = len(graph.outvars)

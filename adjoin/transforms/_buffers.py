@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from adjoin.core.graph import Var
 from adjoin.core.parallel import raw_ufunc
 

@@ -115,7 +115,7 @@ def compile_graph(graph: Graph, *, name="jitted", fuse=True, fuse_min=None,
 
 
 def _compile_numba(graph, name, nb):
-    gen = nb.NumbaGenerator(graph, name)
+    gen = nb.NumbaGenerator(graph, name, FUSE_MIN_SIZE, _numpy_backend.CHUNK)
     src, ns = gen.generate()
     if gen.kernel_names:
         ksrc = gen.module_source()

@@ -35,6 +35,7 @@ from adjoin.core.lowering import Lowering
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
 from adjoin.transforms._optimize import optimize
+from adjoin.transforms._tiers import _Entry
 from adjoin.transforms.staging import StagingTrace
 
 __all__ = ["jit_call_p", "Program", "inline_calls", "stage_flat"]
@@ -57,7 +58,6 @@ class Program:
     """
 
     def __init__(self, graph, name, backend, fuse=True):
-        from adjoin.transforms.jit import _Entry
         if graph.out_tree is None:
             graph = Graph(graph.invars, graph.constvars, graph.consts, graph.eqns,
                           graph.outvars, graph.in_tree, tree_flatten(list(graph.outvars))[1])

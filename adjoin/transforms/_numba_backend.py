@@ -47,9 +47,9 @@ import types
 
 import numpy as np
 
-from adjoin.core.graph import Literal, Var
+from adjoin.core.graph import Literal
 from adjoin.primitives.structural import broadcast_to_p
-from adjoin.transforms._numpy_backend import NumpyGenerator
+from adjoin.transforms._numpy_backend import CHUNK, NumpyGenerator
 from adjoin.transforms._threads import NUM_THREADS
 
 __all__ = ["available", "unavailable_reason", "is_numba_error", "NumbaGenerator", "PARALLEL_MIN", "cache_dir",
@@ -139,11 +139,9 @@ def _lit_src(val):
 class NumbaGenerator(NumpyGenerator):
     """The NumPy program of a graph with its elementwise chains as numba kernels."""
 
-    def __init__(self, graph, name, parallel_min=None, max_size=None, fuse_min=None, chunk=None):
-        from adjoin.transforms import _compile, _numpy_backend
-        super().__init__(graph, name, fuse=True,
-                         fuse_min=_compile.FUSE_MIN_SIZE if fuse_min is None else fuse_min,
-                         chunk=_numpy_backend.CHUNK if chunk is None else chunk)
+    def __init__(self, graph, name, fuse_min, chunk=CHUNK, parallel_min=None, max_size=None):
+        # fuse_min, chunk: the NumPy blockwise kernels of chains above ``max_size`` elements
+        super().__init__(graph, name, fuse=True, fuse_min=fuse_min, chunk=chunk)
         self.parallel_min = PARALLEL_MIN if parallel_min is None else parallel_min
         self.max_size = NUMBA_MAX_SIZE if max_size is None else max_size
         self.np_groups = 0
@@ -191,7 +189,7 @@ class NumbaGenerator(NumpyGenerator):
         size = int(np.prod(S, dtype=np.int64))
         if size > self.max_size:   # a NumPy blockwise kernel on threads
             self.np_groups += 1
-            n0, f0 = self.num_groups, self.fused_eqns
+            f0 = self.fused_eqns
             lines = super()._emit_group(g, i, items, last, out_set, kernels, owned)
             self.np_fused_eqns = getattr(self, "np_fused_eqns", 0) + self.fused_eqns - f0
             return lines

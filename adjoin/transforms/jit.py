@@ -26,16 +26,16 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
-import time
 
 import numpy as np
 
 from adjoin.core.avals import ShapedArray, aval_of
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import Tracer
-from adjoin.transforms._compile import compile_graph
+from adjoin.transforms import _tiers
 from adjoin.transforms._jit_call import Program, inline_calls, jit_call_p
+from adjoin.transforms._tiers import (AUTO_MIN_FRACTION, BACKENDS, DEFAULT_BACKEND,  # noqa: F401
+                                      TIER_CALLS, TIER_SECONDS, _Entry)
 from adjoin.transforms._optimize import optimize
 from adjoin.transforms.staging import StagingTrace, StagingTracer
 
@@ -80,133 +80,6 @@ class JitTrace(StagingTrace):
             return f"inside jit of '{self.fun_name}'"
         what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         return f"it depends on {what} of the jitted function '{self.fun_name}'"
-
-
-#: the back end of ``jit`` when none is given: ``ADJOIN_JIT_BACKEND`` or ``"auto"``
-DEFAULT_BACKEND = os.environ.get("ADJOIN_JIT_BACKEND", "auto")
-#: ``backend="auto"``: a signature moves from the NumPy program to compiled (numba) code
-#: after this many calls, or once its calls have taken ``TIER_SECONDS`` in all
-TIER_CALLS = int(os.environ.get("ADJOIN_JIT_TIER_CALLS", 8))
-TIER_SECONDS = float(os.environ.get("ADJOIN_JIT_TIER_SECONDS", 0.05))
-BACKENDS = ("auto", "numba", "numpy")
-#: ``backend="auto"`` compiles with numba only programs with at least this fraction of their
-#: equations in numba kernels (elsewhere compile time buys little: the MLP's matmuls)
-AUTO_MIN_FRACTION = float(os.environ.get("ADJOIN_JIT_AUTO_MIN_FRACTION", 0.5))
-
-
-def _compiled_fraction(c):
-    total = sum(n for _, n in c.parts)
-    return sum(n for k, n in c.parts if k == "numba") / max(total, 1)
-
-
-class _Entry:
-    """One cache entry: the staged and optimized graphs of one signature and their code.
-
-    ``fn`` is what a call runs. With ``backend="auto"`` it starts as the NumPy program
-    (milliseconds to generate) and counts calls and their time; once the signature has
-    run ``TIER_CALLS`` times or ``TIER_SECONDS`` in all, it is compiled by numba and
-    ``fn`` becomes the compiled program (tiered compilation: code that runs once is
-    never worth seconds of LLVM). ``backend="numba"`` compiles at the first call.
-    """
-
-    __slots__ = ("graph", "optimized", "stats", "_compiled", "_final", "out_tree", "single",
-                 "name", "fuse", "backend", "fn", "_calls", "_spent", "note", "_program")
-
-    def __init__(self, graph, optimized, stats, name, fuse, backend):
-        self.graph = graph
-        self.optimized = optimized
-        self.stats = stats
-        self.out_tree = graph.out_tree
-        self.single = graph.out_tree.node_type is None
-        self.name = name
-        self.fuse = fuse
-        self.backend = backend
-        self._compiled = None     # the NumPy (or scalar) program
-        self._final = None        # the program of the last tier
-        self._calls = 0
-        self._spent = 0.0
-        self.note = None
-        self._program = None
-        if backend == "numba":
-            self.fn = self._first_numba
-        elif backend == "auto":
-            self.fn = self._tier0
-        else:
-            self.fn = self._first_numpy
-
-    @property
-    def program(self):
-        """The optimized graph as a ``jit_call`` program (for calls under transformations)."""
-        if self._program is None:
-            self._program = Program(self.optimized, self.name, self.backend, self.fuse)
-        return self._program
-
-    @property
-    def compiled(self):
-        """The NumPy program (scalar for 0-d programs)."""
-        if self._compiled is None:
-            fuse, fuse_min = self.fuse, None
-            if not isinstance(fuse, bool):  # an int: the fusion threshold in elements
-                fuse, fuse_min = True, int(fuse)
-            self._compiled = compile_graph(self.optimized, name=self.name, fuse=fuse,
-                                           fuse_min=fuse_min)
-        return self._compiled
-
-    @property
-    def final(self):
-        """The program this signature runs once warm (numba where it applies)."""
-        if self._final is None:
-            base = self.compiled
-            if self.backend == "numpy" or base.backend == "scalar":
-                self._final = base
-            else:
-                c = compile_graph(self.optimized, name=self.name, backend="numba")
-                if c.note is not None:
-                    self.note = c.note
-                    c = base
-                elif self.backend == "auto" and _compiled_fraction(c) < AUTO_MIN_FRACTION:
-                    self.note = (f"backend='auto' keeps the NumPy program: numba would compile "
-                                 f"{_compiled_fraction(c):.0%} of the equations (< "
-                                 f"{AUTO_MIN_FRACTION:.0%}); backend='numba' forces it")
-                    c = base
-                self._final = c
-        return self._final
-
-    # --- tiers ---------------------------------------------------------------------------
-    def _first_numpy(self, *flat):
-        self.fn = self.compiled.fn
-        return self.fn(*flat)
-
-    def _tier0(self, *flat):
-        t0 = time.perf_counter()
-        out = self.compiled.fn(*flat)
-        self._spent += time.perf_counter() - t0
-        self._calls += 1
-        if self._calls >= TIER_CALLS or self._spent >= TIER_SECONDS:
-            self.fn = self._first_numba
-        return out
-
-    def _first_numba(self, *flat):
-        """The first run of the numba program: its kernels compile now (or load from the
-        disk cache); a kernel numba cannot type leaves this signature on NumPy."""
-        try:
-            final = self.final
-            out = final.fn(*flat)
-        except Exception as e:
-            from adjoin.transforms._numba_backend import is_numba_error
-            if not is_numba_error(e):
-                raise
-            self.note = (f"numba could not compile this program ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0][:200]}); it runs as NumPy code")
-            self._final = self.compiled
-            self.fn = self.compiled.fn
-            return self.fn(*flat)
-        self.fn = final.fn
-        return out
-
-    def run(self, flat):
-        out = self.fn(*flat)
-        return out[0] if self.single else self.out_tree.unflatten(out)
 
 
 class Lowered:
@@ -257,7 +130,7 @@ class Lowered:
         if c.num_fused:
             lines.append(f"  {c.num_fused} compiled/fused kernel(s)")
         if e.backend == "auto" and c.backend == "numba":
-            lines.append(f"  the first {TIER_CALLS} calls (or {TIER_SECONDS:g} s of calls) "
+            lines.append(f"  the first {_tiers.TIER_CALLS} calls (or {_tiers.TIER_SECONDS:g} s of calls) "
                          "ran the NumPy program; later calls run the numba program")
         if self.note:
             lines.append(f"  note: {self.note}")
@@ -356,7 +229,9 @@ class JittedFunction:
             out = entry.optimized.evaluate_flat(*flat)
             return entry.out_tree.unflatten(out)
         if traced:  # another transformation: one jit_call, whose rules are compiled programs
-            out = jit_call_p.bind(*flat, program=entry.program)
+            if entry._program is None:
+                entry._program = Program(entry.optimized, entry.name, entry.backend, entry.fuse)
+            out = jit_call_p.bind(*flat, program=entry._program)
             return entry.out_tree.unflatten(list(out))
         if self._no_static and not kwargs:
             fk = _fast_key(args)
