@@ -14,6 +14,8 @@ Target: grad ÷ f ≤ 2.5.
 """
 from __future__ import annotations
 
+import sys
+
 import common as C  # benchmarks/ is on sys.path when a script here runs
 
 import numpy as np
@@ -174,7 +176,37 @@ def run():
     return entries, tape
 
 
+def threshold(kmin=12, kmax=22):
+    """How the eager blocked ufuncs' threshold (adjoin/core/parallel.py BLOCK_MIN_SIZE) is
+    measured: exp and add on 2^k float64 elements, the ufunc alone vs split over the
+    threads, interleaved, best of 7. The threshold is the smallest size from which the split
+    is faster for both."""
+    import timeit
+
+    from adjoin.core import parallel as P
+    C.header(f"Eager ufuncs split over {P.NUM_THREADS} threads: speed-up by size "
+             f"(threshold in use: {P.BLOCK_MIN_SIZE} elements)")
+    rows = []
+    for k in range(kmin, kmax + 1):
+        n = 1 << k
+        x, y = np.random.default_rng(k).random(n), np.random.default_rng(k + 1).random(n)
+        row = [f"2^{k}"]
+        for uf, args in ((np.exp, (x,)), (np.add, (x, y))):
+            num = max(3, int(2e6 / n))
+            one, split = [], []
+            for _ in range(7):
+                one.append(timeit.timeit(lambda: uf(*args), number=num) / num)
+                split.append(timeit.timeit(lambda: P._run_blocked(uf, args), number=num) / num)
+            row += [C.fmt_time(min(one)), C.fmt_time(min(split)), f"{min(one) / min(split):.2f}"]
+        rows.append(row)
+    C.table(rows, ["size", "exp 1 thread", "exp split", "speed-up", "add 1 thread", "add split",
+                   "speed-up"])
+
+
 if __name__ == "__main__":
     C.describe_env()
-    run()
-    C.print_summary()
+    if "--threshold" in sys.argv:
+        threshold()
+    else:
+        run()
+        C.print_summary()

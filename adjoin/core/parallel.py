@@ -10,11 +10,14 @@ fused kernels: ``ADJOIN_NUM_THREADS``, default the usable cores). The result is
 bit-for-bit the ufunc's (elementwise work does not depend on how it is split); the
 caller's ``np.errstate`` applies in the workers.
 
-The threshold (``ADJOIN_BLOCK_MIN``, default 2¹⁷ elements): measured with
-``benchmarks/bench_elementwise_big.py --threshold`` on this project's 2-core machine,
-splitting ``exp`` and ``add`` over two threads starts to win between 2¹⁵ and 2¹⁷
-float64 elements (below, the ~20 µs of handing a block to a thread costs more than
-half the ufunc's time); 2¹⁷ is where both were faster in every run.
+The threshold (``ADJOIN_BLOCK_MIN``, default 2²⁰ elements) is measured by
+``python benchmarks/bench_elementwise_big.py --threshold``: ``exp`` and ``add`` on 2^k
+float64 elements, the ufunc alone against the split, interleaved, best of 7. On this
+project's shared 2-core machine (load average 8-12 from other jobs, Dec 2026) the split
+broke even at 2²⁰-2²¹ elements for ``exp`` and stayed behind below (a block handed to a
+busy core waits ~0.1-0.2 ms); on an idle core the hand-off costs ~20 µs, which ``exp``
+repays from ~2¹⁵ elements. 2²⁰ is the size from which the split did not lose in the
+measured run; set ``ADJOIN_BLOCK_MIN`` lower on a machine with idle cores.
 
 The elementwise families (``adjoin/primitives/_families.py``) wrap their ufunc impls
 with it; jit unwraps them (:func:`raw_ufunc`) and does its own blocking.
@@ -43,7 +46,7 @@ def _default_threads():
 #: threads for blocked ufuncs and jit's fused kernels (``ADJOIN_NUM_THREADS``)
 NUM_THREADS = _default_threads()
 #: ufuncs on at least this many elements run blockwise on threads (``ADJOIN_BLOCK_MIN``)
-BLOCK_MIN_SIZE = int(os.environ.get("ADJOIN_BLOCK_MIN", 1 << 17))
+BLOCK_MIN_SIZE = int(os.environ.get("ADJOIN_BLOCK_MIN", 1 << 20))
 
 _pool = None
 _pool_lock = threading.Lock()
