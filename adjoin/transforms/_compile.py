@@ -24,14 +24,19 @@ fused (inside numpy)
     (NumPy's ufuncs release the GIL; ``_threads.py``). Full sums of values of the chain are
     accumulated per block, so the summed array is never written to memory.
 
-Why blocked NumPy rather than numexpr or numba: measured on this project's
-2-core machine (4·10⁶ float64 elements), NumPy's own ufuncs (SIMD exp; sin, cos,
-tanh at 13-18 ns per element) over blocks on 2 threads ran the 10-operation chain
-in ~205 ms, numexpr 2.14 (2 threads, no VML: libm per element) in ~290 ms, plain
-NumPy in ~335 ms; numba would add LLVM as a dependency and seconds of compile
-time per kernel. The threshold: at 128×512 (the MLP's activations) blockwise
-kernels were no faster than one NumPy call per equation (within noise), so
-fusion starts at 2¹⁷ elements. See benchmarks/bench_jit.py.
+numba (``_numba_backend.py``, ``backend="numba"``)
+    the NumPy program with its elementwise chains on small arrays (up to
+    ``NUMBA_MAX_SIZE`` elements) compiled into loops by numba; chains on larger arrays
+    stay with the fused NumPy kernels.
+
+Why blocked NumPy for large arrays: measured on this project's 2-core machine
+(4·10⁶ float64 elements), NumPy's own ufuncs (SIMD exp; sin, cos, tanh at 13-18 ns per
+element) over blocks on 2 threads ran the 10-operation chain in ~205 ms, numexpr 2.14
+(2 threads, no VML: libm per element) in ~290 ms, plain NumPy in ~335 ms; numba's loops
+call libm per element too (no SVML in this install) and lose to NumPy's SIMD from a
+few thousand elements on. The threshold: at 128×512 (the MLP's activations) blockwise
+kernels were no faster than one NumPy call per equation (within noise), so fusion
+starts at 2¹⁷ elements. See benchmarks/bench_jit.py.
 """
 from __future__ import annotations
 

@@ -1,27 +1,35 @@
-"""jit's numba back end: elementwise chains of any size become compiled loops.
+"""jit's numba back end: elementwise chains on small arrays become compiled loops.
 
 The program keeps the shape of the NumPy back end (``_numpy_backend.py``): a generated
-Python function that calls each primitive's NumPy implementation in turn. What
-changes is what happens to elementwise work. Every maximal chain of elementwise
-equations on arrays of one shape (any size, down to one element) whose primitives
-state a float form in their lowering slot (``Lowering.scalar``, an alias, a
-``broadcast_to``), and every full sum of a value of such a chain, becomes one loop
-nest compiled by numba (LLVM): one pass over memory, no temporaries, the values of
-one element in registers. Inputs of smaller shape are read through broadcast indices
-(a bias row, a 0-d scale), so the broadcast array is never built. Chains on at least
-``PARALLEL_MIN`` elements run their outer loop as a ``prange`` on numba's threads;
-smaller ones run serially (a parallel region costs microseconds to start).
+Python function that calls each primitive's NumPy implementation in turn. What changes
+is the elementwise work on small arrays. Every maximal chain of at least
+``MIN_KERNEL_EQNS`` elementwise equations on arrays of one shape with at most
+``NUMBA_MAX_SIZE`` elements, whose primitives state a float form in their lowering slot
+(``Lowering.scalar``, an alias, a ``broadcast_to``), and every full sum of a value of
+such a chain, becomes one loop nest compiled by numba (LLVM): one pass over memory, no
+temporaries, the values of one element in registers, one call instead of one NumPy call
+(~1 µs) per equation. Inputs of smaller shape are read through broadcast indices (a
+bias row, a 0-d scale), so the broadcast array is never built. Identical loops (the
+steps of an unrolled loop) share one kernel.
+
+Larger chains keep NumPy's ufuncs, blockwise on threads from ``FUSE_MIN_SIZE``: NumPy's
+SIMD transcendental functions (exp, sin, tanh) beat numba's per-element libm calls from
+a few thousand elements on (measured: a 5-operation chain of sin/exp/tanh, numba ÷ NumPy
+0.07 at 100 elements, ~0.9 at 1,000, 1.5 at 10⁴ and 10⁵; numba ships without Intel's
+SVML here). ``PARALLEL_MIN`` can turn on ``prange`` loops for large kernels; it is off by
+default (a parallel kernel compiles several seconds longer, and GNU OpenMP's spinning
+threads competed with OpenBLAS's in the MLP).
 
 Everything else (matmul, reductions over some axes, indexing, linear algebra,
-primitives without a float form) stays a NumPy call between the compiled kernels:
-the graph is split into compiled segments and NumPy calls.
+primitives without a float form) stays a NumPy call between the compiled kernels: the
+graph is split into compiled segments and NumPy calls (``Compiled.parts`` counts them).
 
 Compiled kernels are cached on disk. The kernels of one program are written as a
 Python module named by the hash of its text (which contains the shapes, dtypes and
 every operation: graph and signature) under ``cache_dir()`` (``ADJOIN_CACHE_DIR``,
-default ``~/.cache/adjoin``), and numba's own on-disk cache (``cache=True``) keeps
-their machine code next to it: a second process that stages the same program loads
-machine code instead of compiling.
+default ``~/.cache/adjoin``), and numba's own on-disk cache (``cache=True``) keeps their
+machine code next to it: a second process that stages the same program loads machine
+code instead of compiling.
 
 Semantics: values are float64 (or bool) in and out, as in the scalar back end; the
 float forms follow NumPy's results on finite and non-finite inputs (``error_model=
@@ -30,10 +38,11 @@ warnings. Sums accumulate in loop order instead of NumPy's pairwise order (the s
 value up to rounding). Transcendental functions are libm's (NumPy's SIMD versions can
 differ in the last bit).
 
-When to use: small and medium arrays, where one NumPy call per equation costs more
-than the arithmetic (ODE right-hand sides, small networks, particle systems), and
-long elementwise chains on large arrays. Compilation costs 0.1-1 s per program (once
-per machine, thanks to the cache); the NumPy back end compiles in milliseconds.
+When to use: programs on small arrays that run many times (ODE right-hand sides, small
+networks, particle systems, control problems). Compilation costs 0.2-2 s per kernel
+(once per machine, thanks to the cache); ``jit``'s default ``backend="auto"`` only
+compiles a signature after it has run a few times and when most of its equations are
+in kernels.
 """
 from __future__ import annotations
 

@@ -10,14 +10,17 @@
    eagerly on the staging tracers, so ``jit(grad(f))`` stages the forward and the
    backward program into one graph.
 3. The graph is optimized (constant folding, forwarding of no-ops, common
-   subexpressions, dead code: ``adjoin/transforms/_optimize.py``) and compiled to
-   the source of one Python function (``adjoin/transforms/_compile.py``): floats
-   only for scalar programs, NumPy calls otherwise, with elementwise chains on
-   large arrays fused into blockwise multithreaded kernels.
+   subexpressions, dead code: ``adjoin/transforms/_optimize.py``) and compiled
+   (``adjoin/transforms/_compile.py``): floats only for scalar programs, NumPy calls
+   otherwise (elementwise chains on large arrays fused into blockwise multithreaded
+   kernels), and with ``backend="numba"`` (or ``"auto"`` once a signature is warm)
+   elementwise chains on small arrays compiled into loops by numba.
 4. Calls with concrete arrays run the compiled function. Calls with the tracers
-   of another transformation (``grad(jit(f))``, ``vmap(jit(f))``, an outer
-   ``jit``) evaluate the optimized graph with ``bind`` per equation, so that
-   transformation sees ordinary primitives (an outer jit inlines the graph).
+   of another transformation (``grad(jit(f))``, ``vmap(jit(f))``, ``jvp(jit(f))``)
+   bind one ``jit_call`` primitive (``_jit_call.py``), whose rules are derived,
+   optimized and compiled programs (a forward part that keeps residuals and a
+   backward part, a jvp program, a vmap program); under an outer ``jit`` the call is
+   inlined into the outer graph.
 
 A function that closes over the tracers of an enclosing transformation is
 staged again at each call (its graph holds those tracers as constants).
