@@ -97,12 +97,16 @@ def _one_step_loss(source, solve):
 
 def test_implicit_and_unrolled_cg_agree_once_the_unrolled_derivative_converged():
     """The slide's warning, with numbers: the gradient with respect to the inflow field
-    (64² values) through one step. The primal is converged to round-off from tol 1e-8 on,
-    the implicit gradient is as accurate as the primal at every tolerance, but the unrolled
-    derivative still errs by ~1e-7..1e-5 there: it converges only when CG is run further
-    (tol 1e-14, ~145 iterations on this 32² pressure grid), where both agree to round-off.
-    (The KE's cotangent of the pressure is the divergence left, residual-sized, and the
-    unrolled iterations amplify it by their 1/‖r‖ sensitivities.)"""
+    (64² values) through one step. From tol 1e-8 on the primal is converged to round-off
+    (110 CG iterations) and the implicit gradient as accurate as the primal at every
+    tolerance, but the unrolled derivative still errs by 1e-8 .. 1e-5 at tol 1e-8 and 1e-10:
+    it converges only when CG runs further (tol 1e-14, 143 iterations on this 32² pressure
+    grid), where both agree to round-off. (The kinetic energy's cotangent of the pressure is
+    the divergence left, residual-sized; the unrolled iterations amplify it, and with it the
+    round-off of the dot products, by their 1/‖r‖ sensitivities: the unrolled errors at tol
+    1e-8..1e-12 change from run to run with the threads' summation order, by 10×, so the
+    bounds below have wide margins. benchmarks/bench_smoke.py --unroll-study prints the
+    table.)"""
     source = 0.2 * SMALL.inflow_mask().values
     ref_value, ref = ad.value_and_grad(_one_step_loss)(source, Solve(tol=1e-14))
 
@@ -110,13 +114,15 @@ def test_implicit_and_unrolled_cg_agree_once_the_unrolled_derivative_converged()
         value, g = ad.value_and_grad(_one_step_loss)(source, Solve(tol=tol, diff=diff))
         return abs(value - ref_value) / ref_value, np.linalg.norm(g - ref) / np.linalg.norm(ref)
 
-    primal_8, unrolled_8 = errors(1e-8, ad.Unroll())
-    _, implicit_8 = errors(1e-8, ad.Implicit())
-    assert primal_8 < 1e-14                              # the primal has converged
-    assert implicit_8 < 1e-12                            # and so has the implicit derivative
-    assert unrolled_8 > 1e-8                             # the unrolled one has not (2.5e-7)
+    unrolled = {}
+    for tol in (1e-8, 1e-10):
+        primal, unrolled[tol] = errors(tol, ad.Unroll())
+        _, implicit = errors(tol, ad.Implicit())
+        assert primal < 1e-14                            # the primal has converged
+        assert implicit < 1e-13                          # and so has the implicit derivative
+    assert max(unrolled.values()) > 1e-10               # the unrolled one has not (1e-8..1e-5)
     _, unrolled_14 = errors(1e-14, ad.Unroll())
-    assert unrolled_14 < 1e-12                           # once converged, they agree (6e-17)
+    assert unrolled_14 < 1e-11                           # once converged, they agree (<1e-13)
 
 
 def test_unrolled_and_implicit_strength_gradients_agree():
