@@ -301,6 +301,27 @@ def _dtype_for(xp, dtype):
     return getattr(xp, {"bool": "bool"}.get(name, name), dtype)
 
 
+# --- laziness ------------------------------------------------------------------------------
+
+def persist(tree: Any) -> Any:
+    """Dask arrays in a pytree, computed and kept in (cluster) memory (``dask.persist``);
+    every other leaf unchanged. Iterative methods call it once per iteration on their state,
+    so that the graph of iteration k does not hold the graphs of iterations 0..k-1 and the
+    concrete stopping test (``float(residual)``, computed once per iteration: a loop needs a
+    concrete answer to stop) costs one iteration's work. Cheap on NumPy values."""
+    from adjoin.core.pytree import tree_flatten
+    leaves, treedef = tree_flatten(tree)
+    lazy = [i for i, x in enumerate(leaves)
+            if type(x) is not np.ndarray and type(x).__module__.startswith("dask")]
+    if not lazy:
+        return tree
+    import dask
+    done = dask.persist(*[leaves[i] for i in lazy])
+    for i, x in zip(lazy, done):
+        leaves[i] = x
+    return treedef.unflatten(leaves)
+
+
 # --- impls for namespaces other than NumPy -------------------------------------------------
 
 #: ``NAMESPACE_IMPLS[primitive name](xp, *args, **params)``: the primitive's implementation
@@ -365,7 +386,7 @@ def _foreign_zeros(x, dtype):
 __all__ = ["BackendError", "MixedBackendError", "backend_name", "backend_of", "is_numpy",
            "is_array", "namespace", "native_namespace", "scipy_for", "zeros", "full",
            "zeros_like", "ones_like", "asarray_like", "to_numpy", "NAMESPACE_IMPLS",
-           "impl_fallback", "install", "unsupported_message"]
+           "impl_fallback", "install", "unsupported_message", "persist"]
 
 
 install()

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 import adjoin.numpy as anp
+from adjoin.backends import persist as _persist
 from adjoin.core.pytree import tree_map
 from adjoin.core.trace import Tracer, all_values
 from adjoin.implicit.info import NonFiniteError, SolveInfo, nonfinite_summary
@@ -119,7 +120,7 @@ def iterate(solver, state, theta, threshold, maxiter, keep_last=0) -> Iterated:
             break
         if history is not None:
             history.append(state)
-        state = solver.step(state, *theta)
+        state = _persist(solver.step(state, *theta))  # Dask: one iteration's graph at a time
     residual, thr = worst(err, threshold) if err is not None else (float("nan"), float("nan"))
     return Iterated(state, SolveInfo(solver.name, k, residual, thr, ok, nonfinite),
                     list(history or []), threshold)
