@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from adjoin.backends import is_array as _is_array
 from adjoin.core.trace import ConcretizationError, Tracer, concrete_value, dtype_of, shape_of
 from adjoin.implicit import krylov
 from adjoin.implicit.info import SolveInfo, check_finite
@@ -139,7 +140,7 @@ def linear_solve(A: Any, b: Any, *, method: str = "auto",
                          f"{DIRECT} (direct) or {ITERATIVE} (iterative)")
     if restart is not None and base != "gmres":
         raise ValueError(f"linear_solve: restart= is a gmres option, not a {base} one")
-    b = b if isinstance(b, Tracer) else np.asarray(b)
+    b = b if isinstance(b, Tracer) or _is_array(b) else np.asarray(b)  # any backend
     matvec, ops, rmatvec = as_operator(A, b)
     check_finite(f"linear_solve ({base})",
                  {"the right-hand side b": b, "the initial guess x0": x0,
