@@ -97,42 +97,57 @@ class Program:
         tan_avals = [a for a, m in zip(avals, mask) if m]
         return self._derive(("jvp", mask), lambda: stage_flat(fn, list(avals) + tan_avals), "jvp")
 
-    def joint_graph(self):
-        """The optimized graph ``(x, ȳ) -> (f(x), x̄)`` (None cotangents as zeros)."""
-        hit = self._derived.get("joint_graph")
+    def joint_graph(self, needs=None):
+        """The optimized graph ``(x, ȳ) -> (f(x), x̄)``, with the cotangents of the inputs
+        that ``needs`` (default: all) marks; the others are never computed."""
+        n_in = len(self.graph.invars)
+        needs = tuple([True] * n_in) if needs is None else tuple(needs)
+        key = ("joint_graph", needs)
+        hit = self._derived.get(key)
         if hit is not None:
             return hit
         from adjoin.transforms.autodiff import vjp
         graph = self.graph
-        n_in = len(graph.invars)
+        wanted = [i for i in range(n_in) if needs[i]]
 
         def fn(*flat):
             primals, cts = flat[:n_in], flat[n_in:]
-            outs, pullback = vjp(lambda *a: list(graph.evaluate_flat(*a)), *primals)
+            diff = [primals[i] for i in wanted]
+
+            def partial(*d):
+                full = list(primals)
+                for i, v in zip(wanted, d):
+                    full[i] = v
+                return list(graph.evaluate_flat(*full))
+
+            outs, pullback = vjp(partial, *diff)
             in_cts = pullback(list(cts))
-            in_cts = [np.zeros(a.shape, a.dtype) if c is None else c
-                      for a, c in zip(graph.in_avals, in_cts)]
+            in_cts = [np.zeros(graph.in_avals[i].shape, graph.in_avals[i].dtype) if c is None
+                      else c for i, c in zip(wanted, in_cts)]
             return list(outs) + list(in_cts)
 
         ct_avals = [ShapedArray(a.shape, a.dtype) for a in graph.out_avals]
         joint, _ = optimize(stage_flat(fn, list(graph.in_avals) + ct_avals))
-        self._derived["joint_graph"] = joint
+        self._derived[key] = joint
         return joint
 
     def vjp_joint_program(self):
         """``(x, ȳ) -> x̄`` (recomputes f)."""
         def make():
-            j = self.joint_graph()
+            j = self.joint_graph()   # every input's cotangent
             n_out = len(self.graph.outvars)
             return Graph(j.invars, j.constvars, j.consts, j.eqns, j.outvars[n_out:])
         return self._derive("vjp", make, "vjp")
 
-    def split_programs(self):
-        """(forward ``x -> (f(x), residuals)``, backward ``(residuals, ȳ) -> x̄``)."""
-        hit = self._derived.get("split")
+    def split_programs(self, needs=None):
+        """(forward ``x -> (f(x), residuals)``, backward ``(residuals, ȳ) -> x̄``), x̄ for
+        the inputs ``needs`` marks (default: all)."""
+        n_in = len(self.graph.invars)
+        needs = tuple([True] * n_in) if needs is None else tuple(needs)
+        hit = self._derived.get(("split", needs))
         if hit is not None:
             return hit
-        j = self.joint_graph()
+        j = self.joint_graph(needs)
         n_in, n_out = len(self.graph.invars), len(self.graph.outvars)
         primal_in, ct_in = j.invars[:n_in], j.invars[n_in:]
         outs, in_cts = j.outvars[:n_out], j.outvars[n_out:]
@@ -159,9 +174,9 @@ class Program:
             need(v)
         fwd = Graph(primal_in, j.constvars, j.consts, fwd_eqns, list(outs) + residuals)
         bwd = Graph(residuals + list(ct_in), j.constvars, j.consts, bwd_eqns, in_cts)
-        pf = self._derive("fwd", lambda: fwd, "fwd")
-        pb = self._derive("bwd", lambda: bwd, "bwd")
-        self._derived["split"] = (pf, pb)
+        pf = self._derive(("fwd", needs), lambda: fwd, "fwd")
+        pb = self._derive(("bwd", needs), lambda: bwd, "bwd")
+        self._derived[("split", needs)] = (pf, pb)
         return pf, pb
 
     def batched_outputs(self, dims):
@@ -224,15 +239,17 @@ def _vjp(needs, cts, outs, *primals, program):
 def _reverse(trace, args, params):
     program = params["program"]
     primals, in_idx = trace.split_args(args)
-    fwd, bwd = program.split_programs()
+    needs = tuple(k >= 0 for k in in_idx)   # cotangents only for the traced inputs
+    fwd, bwd = program.split_programs(needs)
     res = jit_call_p.bind(*primals, program=fwd)
     n = len(program.graph.outvars)
-    return trace.record(_bwd_rule, {"program": bwd}, tuple(in_idx), list(res[n:]),
-                        list(res[:n]), True, jit_call_p)
+    return trace.record(_bwd_rule, {"program": bwd, "computed": needs}, tuple(in_idx),
+                        list(res[n:]), list(res[:n]), True, jit_call_p)
 
 
-def _bwd_rule(needs, cts, outs, *residuals, program):
-    in_cts = jit_call_p.bind(*residuals, *cts, program=program)
+def _bwd_rule(needs, cts, outs, *residuals, program, computed):
+    it = iter(jit_call_p.bind(*residuals, *cts, program=program))
+    in_cts = [next(it) if c else None for c in computed]
     return [c if n else None for c, n in zip(in_cts, needs)]
 
 
