@@ -19,8 +19,8 @@ __all__ = ["DEFAULT_BACKEND", "TIER_CALLS", "TIER_SECONDS", "AUTO_MIN_FRACTION",
 DEFAULT_BACKEND = os.environ.get("ADJOIN_JIT_BACKEND", "auto")
 #: ``backend="auto"``: a signature moves from the NumPy program to compiled (numba) code
 #: after this many calls, or once its calls have taken ``TIER_SECONDS`` in all
-TIER_CALLS = int(os.environ.get("ADJOIN_JIT_TIER_CALLS", 8))
-TIER_SECONDS = float(os.environ.get("ADJOIN_JIT_TIER_SECONDS", 0.05))
+TIER_CALLS = int(os.environ.get("ADJOIN_JIT_TIER_CALLS", 32))
+TIER_SECONDS = float(os.environ.get("ADJOIN_JIT_TIER_SECONDS", 0.25))
 BACKENDS = ("auto", "numba", "numpy")
 #: ``backend="auto"`` compiles with numba only programs with at least this fraction of their
 #: equations in numba kernels (elsewhere compile time buys little: the MLP, 32%, stays
