@@ -301,6 +301,27 @@ def _dtype_for(xp, dtype):
     return getattr(xp, {"bool": "bool"}.get(name, name), dtype)
 
 
+# --- operations whose NumPy-protocol version misbehaves on a backend ---------------------------
+
+def roll(x: Any, shifts, axes):
+    """``np.roll`` on x's backend. On Dask the result keeps x's chunks: ``dask.array.roll``
+    concatenates slices and leaves ragged chunks that fragment further at every roll (a
+    stencil loop would end with chunks of one element)."""
+    out = np.roll(x, shifts, axes)
+    if backend_name(x) == "dask" and getattr(out, "chunks", None) != x.chunks:
+        out = out.rechunk(x.chunks)
+    return out
+
+
+def require_numpy(prim: str, *xs: Any) -> None:
+    """Raise :class:`BackendError` if any of ``xs`` is an array of another backend: for impls
+    that only NumPy has (in-place accumulation, LAPACK factor objects), which would
+    otherwise convert a Dask array to NumPy silently (computing it) or fail obscurely."""
+    for x in xs:
+        if not is_numpy(x) and not isinstance(x, (list, tuple)) and hasattr(x, "shape"):
+            raise BackendError(unsupported_message(backend_name(x), prim))
+
+
 # --- laziness ------------------------------------------------------------------------------
 
 def persist(tree: Any) -> Any:
@@ -386,7 +407,8 @@ def _foreign_zeros(x, dtype):
 __all__ = ["BackendError", "MixedBackendError", "backend_name", "backend_of", "is_numpy",
            "is_array", "namespace", "native_namespace", "scipy_for", "zeros", "full",
            "zeros_like", "ones_like", "asarray_like", "to_numpy", "NAMESPACE_IMPLS",
-           "impl_fallback", "install", "unsupported_message", "persist"]
+           "impl_fallback", "install", "unsupported_message", "persist", "roll",
+           "require_numpy"]
 
 
 install()
