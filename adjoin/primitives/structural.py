@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adjoin import backends as _backends
 from adjoin.core.avals import ShapedArray
 from adjoin.core.lowering import Lowering, same_aval
 from adjoin.core.primitive import Primitive
@@ -178,7 +179,8 @@ flip_p.def_rules(jvp=_linear_jvp(flip_p), batch=_front_batch(flip_p, ("axes",)))
 
 # z = roll(x, shifts, axes): ż = roll(ẋ, shifts) ; x̄ = roll(z̄, −shifts)
 roll_p = Primitive(
-    "roll", lambda x, shifts, axes: np.roll(x, shifts, axes),
+    "roll", lambda x, shifts, axes: (np.roll(x, shifts, axes) if type(x) is np.ndarray
+                                     else _backends.roll(x, shifts, axes)),  # Dask: chunks kept
     shape=lambda a, shifts, axes: ShapedArray(a.shape, a.dtype),
     vjp=lambda needs, out_bar, out, x, shifts, axes: (
         roll_p.bind(out_bar, shifts=tuple(-s for s in shifts), axes=axes),),
