@@ -262,6 +262,8 @@ def _scatter_batch(prim):
 # z = x; z[i] += u (repeated indices accumulate): ż = ẋ + scatter_add(0, u̇, i) ;
 # x̄ = z̄ ; ū = z̄[i] (gather)
 def _scatter_add_impl(x, u, *idx):
+    if type(x) is not np.ndarray or type(u) is not np.ndarray:
+        _backends.require_numpy("scatter_add", x, u)  # no silent np.array of a Dask array
     z = np.array(x, dtype=np.result_type(x, u), copy=True)
     np.add.at(z, tuple(idx), u)
     return z
@@ -305,6 +307,8 @@ scatter_add_p.def_rules(batch=_scatter_batch(scatter_add_p))
 # z = x; z[i] = u (last write wins): ż = scatter_set(ẋ, u̇, i) ;
 # x̄ = z̄ with zeros at i ; ū = z̄[i] ⊙ [this update is the one that was written]
 def _scatter_set_impl(x, u, *idx):
+    if type(x) is not np.ndarray or type(u) is not np.ndarray:
+        _backends.require_numpy("scatter_set", x, u)  # no silent np.array of a Dask array
     z = np.array(x, dtype=np.result_type(x, u), copy=True)
     z[tuple(idx)] = u
     return z
