@@ -131,3 +131,15 @@ def test_every_adjoint_stages_with_fixed_steps():
         g = jit(ad.grad(lambda r: loss(r, adjoint, "rk4", dt0=0.05)))(R)
         g_ref = ad.grad(lambda r: loss(r, ad.Unroll(), "rk4", dt0=0.05))(R)
         np.testing.assert_allclose(g, g_ref, rtol=1e-6)
+
+
+def test_solve_ivp_with_t_eval_under_jit():
+    from adjoin.ode import solve_ivp
+
+    def g(a):
+        sol = solve_ivp(lambda t, y, a: -a * y, (0.0, 1.0), np.array([1.0, 2.0]),
+                        t_eval=np.array([0.5, 1.0]), args=(a,), rtol=1e-8, atol=1e-10)
+        return anp.sum(sol.y)
+
+    np.testing.assert_allclose(jit(g)(0.7), g(0.7), rtol=1e-13)
+    np.testing.assert_allclose(jit(ad.grad(g))(0.7), ad.grad(g)(0.7), rtol=1e-12)
