@@ -359,3 +359,14 @@ def test_sample_array_corners():
     corners = sample_array(a, ZERO_GRADIENT, (0.0, 0.0), (1.0, 1.0), np.array([[0.5, 2.5]]),
                            corners=True)
     assert sorted(float(c[0]) for c in corners) == [2.0, 3.0, 6.0, 7.0]
+
+
+def test_traced_scalars_times_grids():
+    g = CenteredGrid(1.0, x=3, y=3)
+    assert isinstance(np.float64(2.0) * g, CenteredGrid)        # NumPy defers to the grid
+    assert ad.grad(lambda a: anp.sum((g * a).values))(0.5) == 9.0
+    assert ad.grad(lambda a: anp.sum((g * (a, 2 * a)).values))(0.5) == 27.0
+    # a traced scalar on the left cannot reach the grid's __rmul__: an error, not a silently
+    # dropped derivative
+    with pytest.raises(TypeError):
+        ad.grad(lambda a: anp.sum((a * g).values))(0.5)

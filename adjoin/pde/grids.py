@@ -119,6 +119,15 @@ def _is_scalar(v):
 class Grid:
     """Common part of :class:`CenteredGrid` and :class:`StaggeredGrid`."""
 
+    #: NumPy arrays and scalars defer to the grid's own arithmetic (``np.float64(2) * grid``)
+    __array_ufunc__ = None
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError(
+            f"a {type(self).__name__} is not an array: use its .values, and write a traced "
+            "scalar on the right (grid * x, not x * grid: a traced x on the left would treat "
+            "the grid as a constant and drop the derivative)")
+
     bounds: Box
     extrapolation: Extrapolation
     resolution: tuple
