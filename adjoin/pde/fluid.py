@@ -17,6 +17,22 @@ condition number does not grow) so that A is definite on the whole space: the pr
 zero mean is the unique solution (PhiFlow pins the same constant with a Lagrange multiplier,
 ``rank_deficiency=1``), and the transposed solve of the reverse mode is well posed for any
 cotangent.
+
+How it runs: the stencil (:class:`_Operator`, written with the grid operators) defines A;
+it is assembled once per grid and obstacle set into a SciPy CSR matrix, which is checked
+against the stencil on random vectors, and applied inside CG as one constant
+``LinearOperator`` product (one primitive per iteration instead of ~20). Obstacles
+(static geometries) are hard masks of the cell centers: their cells get the identity row,
+and the faces touching them are closed (zero velocity; PhiFlow's ``apply_boundary_conditions``
+and ``hard_bcs``, without moving obstacles). ``Solve(preconditioner="spectral")`` inverts the
+unmasked Laplacian by DCT/DST/FFT.
+
+Differentiation: ``Solve(diff=ad.Implicit())`` (default) differentiates the solution,
+whatever the iterations: the tangent / adjoint is one more CG solve with A. ``ad.Unroll()``
+differentiates the iterations themselves; measured on the smoke plume, its derivative of a
+field-valued sensitivity needs a much tighter tolerance than the pressure does (the kinetic
+energy's pressure cotangent is residual-sized, and the unrolled iterations amplify it:
+``benchmarks/bench_smoke.py --unroll-study``).
 """
 from __future__ import annotations
 
