@@ -370,3 +370,18 @@ def test_traced_scalars_times_grids():
     # dropped derivative
     with pytest.raises(TypeError):
         ad.grad(lambda a: anp.sum((a * g).values))(0.5)
+
+
+@pytest.mark.parametrize("res", [(8,), (6, 5, 4)])
+def test_advection_in_1d_and_3d(res):
+    d = len(res)
+    box = Box(lower=(0.0,) * d, upper=tuple(float(n) for n in res))     # unit cells
+    rng = np.random.default_rng(d)
+    s = CenteredGrid(rng.random(res), PERIODIC, bounds=box)
+    shift = (1.0,) + (0.0,) * (d - 1)
+    u = StaggeredGrid(shift, PERIODIC, bounds=box, resolution=res)
+    for scheme in (semi_lagrangian, mac_cormack):
+        assert np.allclose(scheme(s, u, 1.0).values, np.roll(s.values, 1, axis=0))
+    moved = semi_lagrangian(u, u, 0.5)                        # a uniform field stays uniform
+    assert all(np.allclose(c, v) for c, v in zip(moved.values, shift))
+    check_grads(lambda a: mac_cormack(s.with_values(a), u, 0.3).values, (s.values,), order=1)
