@@ -134,6 +134,8 @@ def namespace(*xs: Any) -> ModuleType:
                 continue
             if is_numpy(x):
                 continue
+        if not is_array(x):
+            continue  # an opaque value (an LU factorization, a solver's info): no backend
         others.append(x)
     if not others:
         return np
