@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adjoin.backends import is_foreign as _foreign
 from adjoin.core.axes import normalize_axis_index
 from adjoin.core.trace import dtype_of, shape_of, trace_stack
 from adjoin.numpy._elementwise import conj
@@ -76,7 +77,7 @@ def _c2c(prim, x, s, axes, norm):
 
 def fft(a, n=None, axis=-1, norm=None):
     """``numpy.fft.fft``: ż = fft(ẋ), x̄ = fft(z̄) (JAX convention)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.fft.fft(a, n, axis, norm)
     axis = normalize_axis_index(axis, len(shape_of(a)))
     return _c2c(_f.fft_p, a, None if n is None else (n,), (axis,), norm)
@@ -84,7 +85,7 @@ def fft(a, n=None, axis=-1, norm=None):
 
 def ifft(a, n=None, axis=-1, norm=None):
     """``numpy.fft.ifft``: ż = ifft(ẋ), x̄ = ifft(z̄)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.fft.ifft(a, n, axis, norm)
     axis = normalize_axis_index(axis, len(shape_of(a)))
     return _c2c(_f.ifft_p, a, None if n is None else (n,), (axis,), norm)
@@ -92,7 +93,7 @@ def ifft(a, n=None, axis=-1, norm=None):
 
 def fftn(a, s=None, axes=None, norm=None):
     """``numpy.fft.fftn``."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.fft.fftn(a, s, _np_axes(s, axes), norm)
     axes, s = _axes_and_sizes(a, s, axes, "fftn")
     return _c2c(_f.fft_p, a, s, axes, norm)
@@ -100,7 +101,7 @@ def fftn(a, s=None, axes=None, norm=None):
 
 def ifftn(a, s=None, axes=None, norm=None):
     """``numpy.fft.ifftn``."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.fft.ifftn(a, s, _np_axes(s, axes), norm)
     axes, s = _axes_and_sizes(a, s, axes, "ifftn")
     return _c2c(_f.ifft_p, a, s, axes, norm)
@@ -123,7 +124,7 @@ def _real_input(a, name):
 def rfftn(a, s=None, axes=None, norm=None):
     """``numpy.fft.rfftn``: the last axis is halved to N//2 + 1.
     x̄ = Re(fftn(z̄ zero-padded to the full spectrum)) (any N, odd or even)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.fft.rfftn(a, s, _np_axes(s, axes), norm)
     _real_input(a, "rfftn")
     axes, s = _axes_and_sizes(a, s, axes, "rfftn")
@@ -137,7 +138,7 @@ def rfftn(a, s=None, axes=None, norm=None):
 
 def rfft(a, n=None, axis=-1, norm=None):
     """``numpy.fft.rfft``."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.fft.rfft(a, n, axis, norm)
     return rfftn(a, None if n is None else (n,), (axis,), norm)
 
@@ -149,7 +150,7 @@ def rfft2(a, s=None, axes=(-2, -1), norm=None):
 def irfftn(a, s=None, axes=None, norm=None):
     """``numpy.fft.irfftn``: real output of lengths ``s`` (default 2(m − 1) on the last axis).
     ȳ_k = m_k·conj(rfftn(z̄)) with m_k = 2 for the interior half-spectrum entries."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.fft.irfftn(a, s, _np_axes(s, axes), norm)
     axes, s = _axes_and_sizes(a, s, axes, "irfftn")
     if not axes:
@@ -168,7 +169,7 @@ def irfftn(a, s=None, axes=None, norm=None):
 
 def irfft(a, n=None, axis=-1, norm=None):
     """``numpy.fft.irfft``."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.fft.irfft(a, n, axis, norm)
     return irfftn(a, None if n is None else (n,), (axis,), norm)
 
@@ -179,14 +180,14 @@ def irfft2(a, s=None, axes=(-2, -1), norm=None):
 
 def hfft(a, n=None, axis=-1, norm=None):
     """``numpy.fft.hfft``: irfft(conj(a)) with the opposite normalization."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.fft.hfft(a, n, axis, norm)
     return irfft(conj(a), n, axis, _f._SWAP[_norm(norm)])
 
 
 def ihfft(a, n=None, axis=-1, norm=None):
     """``numpy.fft.ihfft``: conj(rfft(a)) with the opposite normalization."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.fft.ihfft(a, n, axis, norm)
     return conj(rfft(a, n, axis, _f._SWAP[_norm(norm)]))
 
@@ -204,13 +205,13 @@ def _shift(x, axes, sign):
 
 def fftshift(x, axes=None):
     """``numpy.fft.fftshift`` (a roll: its derivative rolls back)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return np.fft.fftshift(x, axes)
     return _shift(x, axes, +1)
 
 
 def ifftshift(x, axes=None):
     """``numpy.fft.ifftshift``."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return np.fft.ifftshift(x, axes)
     return _shift(x, axes, -1)
