@@ -77,6 +77,15 @@ def is_numpy(x: Any) -> bool:
     return t is np.ndarray or t in _SCALARS or isinstance(x, np.generic)
 
 
+def is_foreign(x: Any) -> bool:
+    """An array of a backend other than NumPy (Dask, CuPy, array-API): for the NumPy fast
+    paths of ``adjoin.numpy``, which send such arrays through the primitives instead."""
+    t = type(x)
+    if t is np.ndarray or t in _SCALARS or isinstance(x, (np.generic, Tracer, list, tuple)):
+        return False
+    return hasattr(x, "shape") and backend_name(x) != "numpy"
+
+
 def is_array(x: Any) -> bool:
     """An array of any backend (not a tracer, not a Python scalar)."""
     if type(x) is np.ndarray or isinstance(x, np.generic):
@@ -358,6 +367,12 @@ NAMESPACE_IMPLS: dict[str, Callable] = {}
 _MISSING = (TypeError, AttributeError, NotImplementedError, RuntimeError)
 
 
+#: ``BACKEND_IMPLS[backend][primitive name](xp, *args, **params)``: a backend's own version
+#: of a primitive, tried before NAMESPACE_IMPLS (e.g. Dask's FFT needs one chunk along the
+#: transformed axes)
+BACKEND_IMPLS: dict[str, dict[str, Callable]] = {}
+
+
 def impl_fallback(prim, args, params, exc: BaseException):
     """Called by the dispatch after ``prim.impl`` raised ``exc``: run the primitive's
     array-API implementation on a non-NumPy backend, or raise a clear error. On NumPy
@@ -375,7 +390,7 @@ def impl_fallback(prim, args, params, exc: BaseException):
             f"primitive '{name}' got a NumPy array and a CuPy array; CuPy does not copy "
             f"host arrays to the device on its own. Move the NumPy array with "
             f"cupy.asarray(x) first.") from exc
-    fn = NAMESPACE_IMPLS.get(name)
+    fn = (BACKEND_IMPLS.get(b, {}).get(name) or NAMESPACE_IMPLS.get(name))
     if fn is None:
         if isinstance(exc, (BackendError, MixedBackendError)) or not isinstance(exc, _MISSING):
             raise exc  # e.g. a ValueError for mismatched shapes: the backend's own message
@@ -407,6 +422,7 @@ def _foreign_zeros(x, dtype):
 
 
 __all__ = ["BackendError", "MixedBackendError", "backend_name", "backend_of", "is_numpy",
+           "is_foreign",
            "is_array", "namespace", "native_namespace", "scipy_for", "zeros", "full",
            "zeros_like", "ones_like", "asarray_like", "to_numpy", "NAMESPACE_IMPLS",
            "impl_fallback", "install", "unsupported_message", "persist", "roll",

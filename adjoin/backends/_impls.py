@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adjoin.backends import NAMESPACE_IMPLS, _device_kw, _dtype_for, is_numpy
+from adjoin.backends import BACKEND_IMPLS, NAMESPACE_IMPLS, _device_kw, _dtype_for, is_numpy
 
 
 def _like(xp, args):
@@ -410,9 +410,18 @@ def _pinv(xp, a, rcond, hermitian):
     return xp.linalg.pinv(a) if rcond is None else xp.linalg.pinv(a, rtol=rcond)
 
 
+def _complex(xp, x):
+    """The array API's complex FFTs take complex input only (NumPy promotes real input)."""
+    if not xp.isdtype(x.dtype, "complex floating"):
+        return xp.astype(x, xp.complex128 if x.dtype == xp.float64 else xp.complex64)
+    return x
+
+
 def _fft(name):
     def fn(xp, x, axes, norm):
         x, = _lift(xp, (x,))
+        if name != "rfftn":
+            x = _complex(xp, x)
         return getattr(xp.fft, name)(x, axes=axes, norm=norm or "backward")
     return fn
 
@@ -425,4 +434,27 @@ NAMESPACE_IMPLS["rfft"] = _fft("rfftn")
 @_reg("irfft")
 def _irfft(xp, y, axes, lengths, norm):
     y, = _lift(xp, (y,))
+    y = _complex(xp, y)
     return xp.fft.irfftn(y, s=lengths, axes=axes, norm=norm or "backward")
+
+
+# --- Dask ----------------------------------------------------------------------------------------
+# dask.array.fft transforms along axes held in one chunk: rechunk those axes (the other axes
+# keep their chunks), then transform.
+
+def _dask_fft(name):
+    def fn(xp, x, axes, norm, lengths=None):
+        import dask.array as da
+        axes = tuple(range(x.ndim)) if axes is None else tuple(axes)
+        x = x.rechunk({a % x.ndim: -1 for a in axes})
+        f = getattr(da.fft, name)
+        if lengths is not None:
+            return f(x, s=lengths, axes=axes, norm=norm)
+        return f(x, axes=axes, norm=norm)
+    return fn
+
+
+BACKEND_IMPLS["dask"] = {
+    "fft": _dask_fft("fftn"), "ifft": _dask_fft("ifftn"), "rfft": _dask_fft("rfftn"),
+    "irfft": lambda xp, y, axes, lengths, norm: _dask_fft("irfftn")(xp, y, axes, norm, lengths),
+}
