@@ -1,0 +1,317 @@
+"""Array backends (issue 11): the sweep's array-API families on array-api-strict and on
+chunked Dask arrays, equal to NumPy's values and derivatives to 1e-12; CuPy when a GPU is
+present; clear errors; grad of a Dask program on a dask.distributed cluster; CG on Dask.
+
+array-api-strict arrays are made on its non-CPU device ("device1"), where every NumPy-only
+call (np.asarray, a ufunc, np.linalg) raises: a result that comes back as an
+array-api-strict array on that device went through the array namespace only.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+import adjoin as ad
+import adjoin.numpy as anp
+from adjoin import backends
+from adjoin.core.pytree import tree_flatten
+from tests import _backend_gaps as GAPS
+from tests.cases import blas, elementwise, fft, indexing, linalg, reductions, structural
+
+FAMILIES = {"elementwise": elementwise, "reductions": reductions, "structural": structural,
+            "indexing": indexing, "blas": blas, "fft": fft, "linalg": linalg}
+
+TOL = 1e-12
+
+
+def _cases(families):
+    out = []
+    for fam in families:
+        for case in FAMILIES[fam].CASES:
+            out.append(pytest.param(case, id=f"{fam}:{case.name}"))
+    return out
+
+
+def _inputs(case):
+    rng = np.random.default_rng(zlib.crc32(case.name.encode()))
+    args = next(iter(case.draw(rng, np.float64)))
+    return args, rng
+
+
+def _rand_like(a, rng):
+    a = np.asarray(a)
+    if a.dtype.kind == "c":
+        return rng.standard_normal(a.shape) + 1j * rng.standard_normal(a.shape)
+    return rng.standard_normal(a.shape)
+
+
+def _float_leaves(tree):
+    return [x for x in tree_flatten(tree)[0] if np.dtype(backends.to_numpy(x).dtype).kind in "fc"]
+
+
+def _numpy_reference(case, args, rng):
+    """Value, jvp and vjp of the case on NumPy, with the tangents and cotangent used."""
+    out = case.fun(*args)
+    if case.order == 0:
+        return out, None, None, None, None
+    diff = [i for i, a in enumerate(args) if np.asarray(a).dtype.kind in "fc"]
+    t = [_rand_like(args[i], rng) for i in diff]
+
+    def f_diff(*d):
+        full = list(args)
+        for i, v in zip(diff, d):
+            full[i] = v
+        return case.fun(*full)
+
+    _, out_dot = ad.jvp(f_diff, tuple(args[i] for i in diff), tuple(t))
+    flat_out, tree_out = tree_flatten(out)
+    ct = [_rand_like(o, rng) for o in flat_out]
+    _, pull = ad.vjp(f_diff, *[args[i] for i in diff])
+    x_bar = pull(tree_out.unflatten(ct))
+    return out, (diff, t, ct, tree_out), out_dot, x_bar, f_diff
+
+
+def _run_on(case, to_backend, check_type):
+    args, rng = _inputs(case)
+    out, spec, out_dot, x_bar, _ = _numpy_reference(case, args, rng)
+    b_args = tuple(to_backend(a) for a in args)
+    b_out = case.fun(*b_args)
+    _assert_close(b_out, out, check_type, "value")
+    if spec is None:
+        return
+    diff, t, ct, tree_out = spec
+
+    def f_diff(*d):
+        full = list(b_args)
+        for i, v in zip(diff, d):
+            full[i] = v
+        return case.fun(*full)
+
+    primals = tuple(b_args[i] for i in diff)
+    _, b_dot = ad.jvp(f_diff, primals, tuple(to_backend(v) for v in t))
+    _assert_close(b_dot, out_dot, check_type, "jvp")
+    _, pull = ad.vjp(f_diff, *primals)
+    b_bar = pull(tree_out.unflatten([to_backend(c) for c in ct]))
+    _assert_close(b_bar, x_bar, check_type, "vjp")
+
+
+def _assert_close(got, want, check_type, what):
+    g_flat, g_tree = tree_flatten(got)
+    w_flat, w_tree = tree_flatten(want)
+    assert len(g_flat) == len(w_flat), f"{what}: {g_tree} vs {w_tree}"
+    for g, w in zip(g_flat, w_flat):
+        check_type(g, what)
+        gn, wn = backends.to_numpy(g), np.asarray(w)
+        assert gn.shape == wn.shape, f"{what}: shape {gn.shape} vs NumPy's {wn.shape}"
+        np.testing.assert_allclose(gn, wn, rtol=TOL, atol=TOL, err_msg=what)
+
+
+# --- array-api-strict ---------------------------------------------------------------------
+
+xp_strict = pytest.importorskip("array_api_strict")
+DEVICE1 = xp_strict.Device("device1")
+
+
+def _to_strict(a):
+    a = np.asarray(a)
+    return xp_strict.asarray(a, device=DEVICE1)
+
+
+def _is_strict(x, what):
+    assert isinstance(x, xp_strict._array_object.Array) or isinstance(x, (bool, int, float)), \
+        f"{what}: a {type(x).__name__} came back instead of an array-api-strict array"
+
+
+# families and cases that the array API standard does not cover, with the reason
+STRICT_OUT = {
+    "solve": "solve's impl returns the LU factors (SciPy's lu_factor) for its rules",
+    "lu": "LU with pivots is not in the array API",
+    "eig": "eig (non-symmetric eigenvalues) is not in the array API",
+    "einsum": "einsum is not in the array API",
+}
+
+
+def _strict_params():
+    out = []
+    for p in _cases(["elementwise", "reductions", "structural", "indexing", "blas", "fft",
+                     "linalg"]):
+        case = p.values[0]
+        reason = next((r for k, r in STRICT_OUT.items() if k in case.primitives), None)
+        marks = [pytest.mark.skip(reason=reason)] if reason else []
+        if p.id in GAPS.STRICT:
+            marks.append(pytest.mark.xfail(reason=GAPS.STRICT[p.id], strict=False))
+        out.append(pytest.param(case, id=p.id, marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("case", _strict_params())
+def test_array_api_strict(case):
+    _run_on(case, _to_strict, _is_strict)
+
+
+# --- Dask --------------------------------------------------------------------------------
+
+da = pytest.importorskip("dask.array")
+
+
+def _to_dask(a):
+    a = np.asarray(a)
+    return da.from_array(a, chunks=tuple(max(1, (n + 1) // 2) for n in a.shape))
+
+
+def _is_dask(x, what):
+    assert isinstance(x, da.Array), f"{what}: a {type(x).__name__} came back instead of a Dask array"
+
+
+DASK_OUT = {
+    "solve": "LU factors (SciPy) of a chunked matrix",
+    "lu_solve": "LU factors (SciPy) of a chunked matrix",
+    "eig": "no eig in dask.array.linalg",
+    "eigh": "no eigh in dask.array.linalg",
+    "slogdet": "no slogdet/det in dask.array.linalg",
+    "det": "no slogdet/det in dask.array.linalg",
+    "pinv": "no pinv in dask.array.linalg",
+}
+
+
+def _dask_params():
+    out = []
+    for p in _cases(["elementwise", "reductions", "structural", "indexing", "blas", "fft",
+                     "linalg"]):
+        case = p.values[0]
+        reason = next((r for k, r in DASK_OUT.items() if k in case.primitives), None)
+        marks = [pytest.mark.skip(reason=reason)] if reason else []
+        if p.id in GAPS.DASK:
+            marks.append(pytest.mark.xfail(reason=GAPS.DASK[p.id], strict=False))
+        out.append(pytest.param(case, id=p.id, marks=marks))
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:The `numpy.*is not implemented by Dask array:FutureWarning")
+@pytest.mark.parametrize("case", _dask_params())
+def test_dask_chunked(case):
+    import dask
+    with dask.config.set(scheduler="synchronous"):
+        _run_on(case, _to_dask, _is_dask)
+
+
+# --- grad of a Dask program: lazy, and computed on a dask.distributed cluster ----------------
+
+def _diffusion_loss(u, nu):
+    """Ten explicit steps of 2-D periodic diffusion, then the mean square."""
+    for _ in range(10):
+        lap = (anp.roll(u, 1, 0) + anp.roll(u, -1, 0) + anp.roll(u, 1, 1) + anp.roll(u, -1, 1)
+               - 4.0 * u)
+        u = u + nu * lap
+    return anp.mean(u * u)
+
+
+def test_grad_of_dask_is_lazy_and_computes_on_a_local_cluster():
+    distributed = pytest.importorskip("distributed")
+    rng = np.random.default_rng(11)
+    u0 = rng.standard_normal((16, 16))
+    g_np = ad.grad(_diffusion_loss)(u0, 0.1)
+    u0_d = da.from_array(u0, chunks=(8, 8))
+    g = ad.grad(_diffusion_loss)(u0_d, 0.1)
+    assert isinstance(g, da.Array), "grad of a Dask program must be a (lazy) Dask array"
+    assert g.chunks == u0_d.chunks
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        g_c = client.compute(g).result()
+    np.testing.assert_allclose(g_c, g_np, rtol=1e-12, atol=1e-14)
+
+
+# --- CG on Dask: matrix-free stencil operator, implicit gradient --------------------------------
+
+def _stencil(u, k):
+    """(k + 2) u − u₋₁ − u₊₁, periodic: symmetric positive definite for k > 0."""
+    return (k + 2.0) * u - anp.roll(u, 1) - anp.roll(u, -1)
+
+
+def _cg_loss(b, k):
+    import adjoin.linalg as alg
+    x = alg.cg(lambda v: _stencil(v, k), b, tol=1e-10)
+    return anp.sum(x * x)
+
+
+def test_cg_on_dask_with_implicit_gradient():
+    import dask
+    b = np.random.default_rng(5).standard_normal(16)
+    gb_np, gk_np = ad.grad(_cg_loss, argnums=(0, 1))(b, 2.0)
+    with dask.config.set(scheduler="synchronous"):
+        b_d = da.from_array(b, chunks=8)
+        gb, gk = ad.grad(_cg_loss, argnums=(0, 1))(b_d, 2.0)
+        assert isinstance(gb, da.Array)
+        np.testing.assert_allclose(gb.compute(), gb_np, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(backends.to_numpy(gk)), gk_np, rtol=1e-9)
+
+
+# --- clear errors --------------------------------------------------------------------------------
+
+def test_mixing_two_backends_names_both():
+    x = da.from_array(np.ones(4), chunks=2)
+    y = _to_strict(np.ones(4))
+    with pytest.raises(backends.MixedBackendError, match="dask.*array_api_strict|array_api_strict.*dask"):
+        anp.add(x, y)
+    with pytest.raises(backends.MixedBackendError, match="dask"):
+        ad.grad(lambda a: anp.sum(anp.sin(a) * y))(x)
+
+
+def test_missing_operation_names_backend_primitive_and_fix():
+    x = da.from_array(np.arange(6.0), chunks=3)
+    with pytest.raises(backends.BackendError) as e:
+        ad.grad(lambda a: anp.sum(a.at[np.array([0, 0, 2])].add(1.0) ** 2))(x)
+    msg = str(e.value)
+    assert "dask" in msg and "scatter_add" in msg and "compute" in msg
+
+
+def test_scipy_namespace_per_backend_and_missing_submodule():
+    import scipy
+    assert backends.scipy_for(np.ones(2)) is scipy
+    d = backends.scipy_for(da.ones(2), what="linalg")
+    assert d is da.linalg
+    with pytest.raises(backends.BackendError, match="array_api_strict.*'gammainc'"):
+        backends.scipy_for(_to_strict(np.ones(2)), prim="gammainc", what="special")
+
+
+def test_numpy_stays_numpy_and_creation_follows_the_backend():
+    assert backends.namespace(np.ones(2), 1.0) is np
+    x = da.ones((4,), chunks=2)
+    assert isinstance(backends.zeros((3,), np.float64, like=x), da.Array)
+    s = _to_strict(np.ones(2))
+    z = backends.zeros((3,), np.float64, like=s)
+    assert isinstance(z, xp_strict._array_object.Array) and z.device == DEVICE1
+    g = ad.grad(lambda a: anp.sum(a * a))(np.ones(3))
+    assert type(g) is np.ndarray
+
+
+# --- CuPy (a GPU) -----------------------------------------------------------------------------------
+
+def _cupy():
+    cp = pytest.importorskip("cupy")
+    try:
+        if cp.cuda.runtime.getDeviceCount() < 1:
+            pytest.skip("no CUDA device")
+    except Exception as e:  # no driver
+        pytest.skip(f"no CUDA device ({e})")
+    return cp
+
+
+@pytest.mark.parametrize("case", _cases(["elementwise", "reductions", "structural", "blas"]))
+def test_cupy(case):
+    cp = _cupy()
+    _run_on(case, lambda a: cp.asarray(np.asarray(a)),
+            lambda x, what: isinstance(x, cp.ndarray) or np.isscalar(x) or pytest.fail(
+                f"{what}: a {type(x).__name__} came back instead of a CuPy array"))
+
+
+def test_cupy_grad_and_cg():
+    cp = _cupy()
+    b = np.random.default_rng(5).standard_normal(16)
+    gb_np, gk_np = ad.grad(_cg_loss, argnums=(0, 1))(b, 2.0)
+    gb, gk = ad.grad(_cg_loss, argnums=(0, 1))(cp.asarray(b), 2.0)
+    assert isinstance(gb, cp.ndarray)
+    np.testing.assert_allclose(cp.asnumpy(gb), gb_np, rtol=1e-9)
