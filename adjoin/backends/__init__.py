@@ -26,6 +26,14 @@ into chunks. Two different non-NumPy backends in one operation (CuPy with Dask, 
 array-api-strict) raise :class:`MixedBackendError`. A NumPy array meeting a CuPy array is
 CuPy's own rule (CuPy refuses implicit host-to-device copies): the error names both.
 
+Laziness (Dask): every adjoin operation on a Dask array builds graph; ``grad`` returns a
+lazy Dask array, computed with ``.compute()`` or ``client.compute`` on a cluster. Loops that
+stop on a value (Krylov methods, Newton, ``while_loop``) need a concrete stopping test:
+they compute the residual norm, one scalar per iteration, and persist their state
+(:func:`persist`) so that each iteration's graph is short. Inner products in the Krylov
+methods are ``sum(a * b)``: reductions over the chunks. ``scan`` and ``fori_loop`` with a
+fixed length stay lazy.
+
 When not to use this module: code on plain NumPy arrays (the fast paths already are plain
 NumPy); inside derivative rules, which are written with adjoin operations and so follow the
 backend of their arguments on their own.
