@@ -315,3 +315,41 @@ def test_cupy_grad_and_cg():
     gb, gk = ad.grad(_cg_loss, argnums=(0, 1))(cp.asarray(b), 2.0)
     assert isinstance(gb, cp.ndarray)
     np.testing.assert_allclose(cp.asnumpy(gb), gb_np, rtol=1e-9)
+
+
+# --- control flow and Newton on Dask ---------------------------------------------------------------
+
+def _scan_loss(x):
+    from adjoin import control
+
+    def body(c, _):
+        c = 0.9 * c + anp.sin(c)
+        return c, anp.sum(c)
+    c, ys = control.scan(body, x, None, length=5)
+    return anp.sum(c) + anp.sum(ys)
+
+
+def _while_loss(x):
+    from adjoin import control
+    c, _ = control.while_loop(lambda s: s[1] < 5, lambda s: (0.9 * s[0] + anp.sin(s[0]), s[1] + 1),
+                              (x, 0), max_steps=10)
+    return anp.sum(c)
+
+
+def _newton_loss(p):
+    from adjoin import optimize
+    # matrix-free Newton (GMRES on J·v): no dense Jacobian of a chunked array
+    return anp.sum(optimize.root(lambda u, p: u ** 3 + u - p, anp.zeros_like(p), args=(p,),
+                                 linear="gmres").x)
+
+
+@pytest.mark.parametrize("fun", [_scan_loss, _while_loss, _newton_loss],
+                         ids=["scan", "while_loop", "newton"])
+def test_control_flow_and_newton_on_dask(fun):
+    import dask
+    x = np.linspace(0.1, 1.0, 8)
+    g_np = ad.grad(fun)(x)
+    with dask.config.set(scheduler="synchronous"):
+        g = ad.grad(fun)(da.from_array(x, chunks=4))
+        assert isinstance(g, da.Array)
+        np.testing.assert_allclose(g.compute(), g_np, rtol=1e-12, atol=1e-14)
