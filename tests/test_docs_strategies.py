@@ -20,3 +20,11 @@ def test_time_stepping_strategy_example_runs():
 def test_pde_operator_with_adjoint_example_runs():
     block = _block("adding-a-solver-or-strategy.md", "class AdvectionDiffusion")
     exec(compile(block, "docs/adding-a-solver-or-strategy.md", "exec"), {})
+
+
+def test_pde_guide_examples_run():
+    text = (DOCS / "pde.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 9
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"docs/pde.md (block {i + 1})", "exec"), {"print": lambda *a: None})
