@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adjoin.backends import is_foreign as _foreign
 from adjoin.core.axes import normalize_axis_index
 from adjoin.core.trace import (ConcretizationError, Tracer, concrete_value, dtype_of, shape_of,
                                trace_stack)
@@ -174,8 +175,8 @@ def _getitem(x, idx):
     if not trace_stack and type(x) is np.ndarray:
         return x[idx]
     if not trace_stack and not isinstance(x, Tracer):
-        return np.asarray(x)[idx]
-    if not isinstance(x, Tracer) and not isinstance(x, np.ndarray):
+        return (x if _foreign(x) else np.asarray(x))[idx]  # a Dask/CuPy array stays one
+    if not isinstance(x, Tracer) and not isinstance(x, np.ndarray) and not _foreign(x):
         x = np.asarray(x)
     nidx, adv = _plan(x, idx)
     y = x if is_identity_index(nidx, shape_of(x)) else slice_p.bind(x, idx=nidx)
