@@ -366,10 +366,10 @@ def test_traced_scalars_times_grids():
     assert isinstance(np.float64(2.0) * g, CenteredGrid)        # NumPy defers to the grid
     assert ad.grad(lambda a: anp.sum((g * a).values))(0.5) == 9.0
     assert ad.grad(lambda a: anp.sum((g * (a, 2 * a)).values))(0.5) == 27.0
-    # a traced scalar on the left cannot reach the grid's __rmul__: an error, not a silently
-    # dropped derivative
-    with pytest.raises(TypeError):
-        ad.grad(lambda a: anp.sum((a * g).values))(0.5)
+    # a traced scalar on the left gives way to the grid's __rmul__ (as a NumPy array does)
+    assert ad.grad(lambda a: anp.sum((a * g).values))(0.5) == 9.0
+    assert ad.grad(lambda a: anp.sum((g + a * g - a).values))(0.5) == 0.0
+    assert ad.jvp(lambda a: (a * g).values, (0.5,), (1.0,))[1].sum() == 9.0
 
 
 @pytest.mark.parametrize("res", [(8,), (6, 5, 4)])

@@ -14,6 +14,8 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Callable
 
+import numpy as np
+
 from adjoin.core.trace import register_array_api
 
 #: what every class body defines (and ``__hash__ = None``, which defining ``__eq__`` adds:
@@ -112,7 +114,31 @@ def tracer_methods(ns: ModuleType) -> dict[str, Callable]:
                 axes = axes[0]
             return ns.transpose(self, axes or None)
 
-    return {k: v for k, v in vars(ArrayMethods).items() if k not in _CLASS_PLUMBING}
+    table = {k: v for k, v in vars(ArrayMethods).items() if k not in _CLASS_PLUMBING}
+    for name in _BINARY_OPERATORS:
+        table[name] = _deferring(table[name])
+    return table
+
+
+#: the binary operators that give way to an operand which handles them itself
+_BINARY_OPERATORS = tuple(f"__{r}{op}__" for op in ("add", "sub", "mul", "truediv",
+                                                    "floordiv", "mod", "pow", "matmul")
+                          for r in ("", "r"))
+_PLAIN_OPERANDS = frozenset({float, int, complex, bool, np.ndarray, np.float64})
+
+
+def _deferring(method):
+    """``method`` returning NotImplemented for an operand whose class sets
+    ``__array_ufunc__ = None`` (NumPy's protocol for "my own operators handle arrays": a
+    grid, a sparse matrix), so that Python calls that operand's reflected operator, as a
+    NumPy array does; otherwise ``x * grid`` would treat the grid as a constant."""
+    def operator(self, o):
+        t = type(o)
+        if t not in _PLAIN_OPERANDS and getattr(t, "__array_ufunc__", 0) is None:
+            return NotImplemented
+        return method(self, o)
+    operator.__name__ = method.__name__
+    return operator
 
 
 def _item(x, args):
