@@ -13,8 +13,9 @@ of φ around the backtraced point (PhiFlow's limiter, which keeps the scheme fro
 extrema). The clamp is a ``clip``: its derivative passes where the correction stays inside the
 bounds and follows the bounding value where it does not.
 
-For the array-level schemes on periodic 1-D/n-D grids (upwind, Lax–Wendroff, spectral) see
-:mod:`adjoin.pde.schemes`.
+For the array-level schemes with their continuous adjoints (upwind, Lax–Wendroff, spectral,
+1-D semi-Lagrangian and MacCormack, explicit diffusion; periodic or inflow/outflow
+boundaries), used by :func:`adjoin.pde.integrate`, see :mod:`adjoin.pde.schemes`.
 """
 from __future__ import annotations
 
