@@ -25,7 +25,8 @@ sys.path.insert(0, HERE)
 import common as C  # noqa: E402
 
 BENCHMARKS = ["dispatch", "scalar_chain", "mlp", "elementwise_big", "jacobian", "memory",
-              "cg_poisson", "newton", "jit", "ode"]
+              "cg_poisson", "newton", "jit", "scipy", "ode", "advection", "smoke", "fem",
+              "dask"]
 
 
 def main(argv):
