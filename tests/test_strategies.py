@@ -201,8 +201,6 @@ def _expectation(solver, strategy, transform):
     """'fd', 'approx: <reason>' or ('error', pattern)."""
     if solver.kind == "opaque" and strategy != "Implicit":
         return ("error", r"does not apply to this opaque solver.*diff=Implicit\(\)")
-    if solver.kind == "iterative" and strategy != "Implicit" and transform == "jit":
-        return ("error", r"runs the iterations in Python.*Use diff=Implicit\(\)")
     for key in ((solver.name, strategy, transform), (solver.name, strategy, "*")):
         if key in APPROXIMATE:
             return "approx: " + APPROXIMATE[key]

@@ -20,7 +20,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.backends import persist as _persist
 from adjoin.core.pytree import tree_map
-from adjoin.core.trace import Tracer, all_values
+from adjoin.core.trace import ConcretizationError, Tracer, all_values
 from adjoin.implicit.info import NonFiniteError, SolveInfo, nonfinite_summary
 from adjoin.transforms.custom import stop_gradient
 
@@ -28,6 +28,18 @@ from adjoin.transforms.custom import stop_gradient
 def stopped(tree):
     """The values of ``tree`` without derivatives (traced leaves cut, batch axes kept)."""
     return tree_map(lambda x: stop_gradient(x) if isinstance(x, Tracer) else x, tree)
+
+
+def is_abstract(value) -> bool:
+    """Whether ``value`` is being staged (jit, make_graph): it has no concrete data, so a
+    decision on it must be written as array operations (``where``, a structured loop)."""
+    if not isinstance(value, Tracer):
+        return False
+    try:
+        all_values(value)
+    except ConcretizationError:
+        return True
+    return False
 
 
 def every(cond) -> bool:

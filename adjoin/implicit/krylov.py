@@ -43,7 +43,7 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.trace import dtype_of
-from adjoin.implicit.iterative import converged, iterate
+from adjoin.implicit.iterative import converged, is_abstract, iterate
 from adjoin.implicit.problem import IterativeSolver
 
 
@@ -177,6 +177,11 @@ def make_gmres(matvec, *, M=None, threshold=0.0, restart=20, batch_ndim=0):
         R = []            # columns of the rotated Hessenberg matrix (upper triangular)
         rot = []          # (c, s) of the Givens rotations so far
         g = [beta]        # rotated right-hand side β e₁; |g[j+1]| is the residual estimate
+        # staged (Unroll/Truncated/OneStep under jit): the cycle cannot stop on a value, so it
+        # runs every Arnoldi step and keeps live[j] = "no earlier step converged"; the columns
+        # after the eager cycle's last one get y = 0, so x is the eager cycle's iterate
+        staged = is_abstract(beta) or is_abstract(threshold)
+        live, alive = [], True
         for j in range(restart):
             z = _apply(M, V[j])
             w = A(z)
@@ -196,7 +201,11 @@ def make_gmres(matvec, *, M=None, threshold=0.0, restart=20, batch_ndim=0):
             g.append(-anp.conj(sn) * g[j])
             g[j] = c * g[j]
             R.append(h)
-            if converged(anp.abs(g[j + 1]), threshold):
+            if staged:
+                live.append(alive)
+                alive = anp.logical_and(alive, anp.logical_not(
+                    anp.all(anp.abs(g[j + 1]) <= threshold)))
+            elif converged(anp.abs(g[j + 1]), threshold):
                 break
         k = len(R)
         y = [None] * k                 # back substitution R y = g (guarded)
@@ -205,6 +214,8 @@ def make_gmres(matvec, *, M=None, threshold=0.0, restart=20, batch_ndim=0):
             for m in range(i + 1, k):
                 acc = acc - R[m][i] * y[m]
             y[i] = safe_divide(acc, R[i][i])
+            if staged:
+                y[i] = anp.where(live[i], y[i], 0.0)
         for i in range(k):
             x = x + y[i] * Z[i]
         return dict(x=x, r=b - A(x))

@@ -39,7 +39,8 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.pytree import tree_leaves
-from adjoin.core.trace import ConcretizationError, Tracer, TracerArrayConversionError, all_values
+from adjoin.core.trace import Tracer, TracerArrayConversionError
+from adjoin.implicit import staged as _staged_mod
 from adjoin.implicit.iterative import converged, iterate, stopped, worst
 from adjoin.implicit.krylov import METHODS
 from adjoin.implicit.problem import SolveProblem
@@ -274,22 +275,21 @@ class Implicit(DiffStrategy):
 
 
 # --------------------------------------------------------------------------------------
-# Unroll, Truncated, OneStep: iterations in Python, on concrete values
+# Unroll, Truncated, OneStep: iterations in Python on concrete values; under jit,
+# structured loops (adjoin.implicit.staged)
 # --------------------------------------------------------------------------------------
 
-def _require_concrete(problem: SolveProblem, strategy):
-    """The Python-level strategies decide when to stop on values; staged values have none."""
-    for leaf in tree_leaves([problem.x0, problem.theta]):
-        if isinstance(leaf, Tracer):
-            try:
-                all_values(leaf)
-            except ConcretizationError:
-                raise UnsupportedStrategyError(
-                    f"{problem.name}: diff={strategy!r} runs the iterations in Python and "
-                    "decides when to stop on concrete values, but under jit (or make_graph) "
-                    "the values are abstract. Use diff=Implicit() (the default: the whole "
-                    "solve stages as one equation whose iterations run when the compiled "
-                    "program runs), or call the solver outside jit.") from None
+def _staged(problem: SolveProblem, strategy) -> bool:
+    """Whether the solve is being staged (jit, make_graph): then the strategy runs as
+    structured loops (:mod:`adjoin.implicit.staged`) instead of Python iterations."""
+    if not _staged_mod.is_staged(problem):
+        return False
+    if not _staged_mod.loops_available():  # adjoin.control not imported (never via adjoin)
+        raise UnsupportedStrategyError(
+            f"{problem.name}: diff={strategy!r} under jit (or make_graph) stages as "
+            "adjoin.control loops, which are not loaded; import adjoin (or adjoin.linalg) "
+            "first, or use diff=Implicit()")
+    return True
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -297,14 +297,17 @@ class Unroll(DiffStrategy):
     """Differentiate through every iteration (the tape grows with the iterations).
 
     Use it to differentiate the iterates of a solver that is stopped early on purpose, or to
-    compare with :class:`Implicit`. The iterations run in Python on concrete values: not
-    inside ``jit``.
+    compare with :class:`Implicit`. Eagerly the iterations run in Python; inside ``jit`` they
+    are a scan of ``maxiter`` masked steps (:mod:`adjoin.implicit.staged`: reverse mode
+    stores every step's residuals up to ``maxiter``, and ``throw=True`` gives NaN instead
+    of raising).
     """
 
     shorthand: ClassVar[str] = "unroll"
 
     def iterative(self, problem: SolveProblem):
-        _require_concrete(problem, self)
+        if _staged(problem, self):
+            return _staged_mod.unroll(problem)
         solver = problem.solver
         it = iterate(solver, solver.init(problem.x0, *problem.theta), problem.theta,
                      problem.threshold, problem.maxiter)
@@ -316,7 +319,8 @@ class Unroll(DiffStrategy):
 class Truncated(DiffStrategy):
     """Iterate without derivatives, then differentiate only the last ``k`` iterations
     (all of them when the solver needed fewer than k). An approximation whose error decays
-    with k as the iteration contracts; not inside ``jit``."""
+    with k as the iteration contracts. Inside ``jit``: a while_loop without derivatives and
+    a scan of k differentiated steps (:mod:`adjoin.implicit.staged`)."""
 
     k: int
 
@@ -327,7 +331,8 @@ class Truncated(DiffStrategy):
                              "iterations k")
 
     def iterative(self, problem: SolveProblem):
-        _require_concrete(problem, self)
+        if _staged(problem, self):
+            return _staged_mod.truncated(problem, int(self.k))
         solver, theta = problem.solver, problem.theta
         theta_s = stopped(theta)
         it = iterate(solver, solver.init(stopped(problem.x0), *theta_s), theta_s,
@@ -349,16 +354,18 @@ class OneStep(DiffStrategy):
 
     For Newton-type (superlinear) steps the derivative of the last step at the solution is
     the exact first derivative; for linearly converging iterations it is an approximation.
-    Not inside ``jit``.
+    Inside ``jit``: a while_loop without derivatives and one differentiated step
+    (:mod:`adjoin.implicit.staged`).
     """
 
     shorthand: ClassVar[str] = "one_step"
 
     def iterative(self, problem: SolveProblem):
-        _require_concrete(problem, self)
         if problem.maxiter < 1:
             raise ValueError(f"{problem.name}: diff=OneStep() needs maxiter ≥ 1 (it "
                              "differentiates the last of maxiter iterations)")
+        if _staged(problem, self):
+            return _staged_mod.one_step(problem)
         solver, theta = problem.solver, problem.theta
         theta_s = stopped(theta)
         it = iterate(solver, solver.init(stopped(problem.x0), *theta_s), theta_s,

@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 import adjoin.numpy as anp
+from adjoin.control import while_loop
 from adjoin.core.pytree import tree_partition
 from adjoin.core.trace import ConcretizationError, Tracer, dtype_of, trace_stack
 from adjoin.implicit.info import NonFiniteError, nonfinite_summary
-from adjoin.implicit.iterative import largest, stopped, stopping_threshold
+from adjoin.implicit.iterative import is_abstract, largest, stopped, stopping_threshold
 from adjoin.implicit.krylov import METHODS
 from adjoin.implicit.linear import LinearOptions
 from adjoin.transforms.closure import closure_convert
@@ -85,9 +86,34 @@ def two_norm(v):
     return anp.sqrt(anp.real(anp.sum(anp.conj(v) * v)))
 
 
+def staged_step_length(accept, halvings, t0=1.0):
+    """The backtracking of a line search on staged values (Unroll, Truncated, OneStep under
+    jit): ``(t, t_last)`` where t = t0, t0/2, t0/4, ... is halved, for each example, until
+    ``accept(t)`` (a boolean per example, computed on stopped values) holds for all of them
+    or ``halvings`` times, as the eager loop does; ``t_last`` is the t of the last test (the
+    eager loop's last trial when it gives up). A decision, so it carries no derivative."""
+    def cond(c):
+        return anp.logical_and(anp.logical_not(c[2]), c[3] < halvings)
+
+    def body(c):
+        t, _, _, i = c
+        ok = accept(t)
+        done = anp.all(ok)
+        return anp.where(done, t, anp.where(ok, t, 0.5 * t)), t, done, i + 1
+
+    start = anp.asarray(t0, dtype=np.float64)
+    # bounded (``max_steps``): the loop may sit in a differentiated scan body, whose reverse
+    # mode needs a bound even though t is a decision and gets no cotangent
+    t, t_last, _, _ = while_loop(cond, body, (start, start, anp.asarray(False), np.int64(0)),
+                                 max_steps=halvings)
+    return stopped(t), stopped(t_last)
+
+
 def threshold(error, state0, theta, tol, atol):
     """Stop when the residual ≤ max(tol · residual at x0, atol), for each vmap example."""
     r0 = error(stopped(state0), *stopped(theta))  # a value only: nothing is taped
+    if is_abstract(r0):  # staged (Unroll/Truncated/OneStep under jit): NaN/Inf is reported
+        return stopping_threshold(r0, tol, atol)   # by the staged loop, which cannot raise
     worst = largest(r0)
     if not np.isfinite(worst):
         bad = [f"the initial guess x0 has {s}" for s in [nonfinite_summary(state0)] if s]

@@ -11,12 +11,13 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.implicit.info import NotConvergedError, SolveInfo
-from adjoin.implicit.iterative import every
+from adjoin.implicit.iterative import every, is_abstract, stopped
 from adjoin.implicit.linear import LinearOptions, solve_linear
 from adjoin.implicit.problem import IterativeSolver, OpaqueSolver
 from adjoin.implicit.strategies import DiffStrategy, solve
 from adjoin.optimize._common import (as_float, check_maxiter, check_method,
-                                     inf_norm, linear_options, parametrize, relative_threshold)
+                                     inf_norm, linear_options, parametrize, relative_threshold,
+                                     staged_step_length)
 from adjoin.optimize._result import make_result
 from adjoin.transforms import api
 
@@ -28,6 +29,14 @@ def armijo(f, u, fu, g, p, theta, t0=1.0, halvings=40):
     alone. Returns (u + t p, f(u + t p))."""
     slope = anp.dot(g, p)
     noise = 1e-14 * anp.abs(fu)
+    if is_abstract(slope):  # staged: the same halvings as a while_loop
+        us, ps, ths = stopped(u), stopped(p), stopped(theta)
+        bound = stopped(fu + noise)
+        sl = stopped(slope)
+        _, t = staged_step_length(
+            lambda t: f(us + t * ps, *ths) <= bound + 1e-4 * t * sl, halvings, t0)
+        un = u + t * p
+        return un, f(un, *theta)
     t = t0
     for _ in range(halvings):
         un = u + t * p
@@ -42,7 +51,7 @@ def armijo(f, u, fu, g, p, theta, t0=1.0, halvings=40):
 def _descent(g, p):
     """p where it is a descent direction, else −g (for each example)."""
     descent = anp.dot(g, p) < 0
-    if every(descent):
+    if not is_abstract(descent) and every(descent):
         return p
     return anp.where(descent, p, -g)
 
@@ -74,8 +83,12 @@ def bfgs_solver(f, grad):
         sy = anp.dot(s, y)
         ok = sy > 1e-12 * anp.sqrt(anp.dot(s, s) * anp.dot(y, y))
         rho = 1.0 / anp.where(ok, sy, 1.0)
-        if k == 0:
-            H = H * anp.where(ok, sy / anp.where(ok, anp.dot(y, y), 1.0), 1.0)
+        scale = anp.where(ok, sy / anp.where(ok, anp.dot(y, y), 1.0), 1.0)
+        if isinstance(k, (int, np.integer)):
+            if k == 0:
+                H = H * scale
+        else:  # a loop counter (staged strategies): the first step's scaling as a select
+            H = anp.where(k == 0, H * scale, H)
         V = anp.eye(anp.shape(u)[0]) - rho * anp.outer(s, y)
         H = anp.where(ok, V @ H @ anp.transpose(V) + rho * anp.outer(s, s), H)
         return un, fn, gn, H, k + 1

@@ -2,7 +2,10 @@
 (root_scalar). ``.x`` (``.root``) is the differentiable solution."""
 from __future__ import annotations
 
+import adjoin.numpy as anp
 from adjoin.core.pytree import register_pytree_node
+from adjoin.core.trace import Tracer
+from adjoin.implicit.iterative import is_abstract
 
 #: fields that hold (differentiable) arrays; the rest are plain metadata
 _ARRAY_FIELDS = ("x", "fun", "jac", "root")
@@ -43,7 +46,8 @@ class RootResults(OptimizeResult):
 
 
 def _flatten(r):
-    keys = tuple(k for k in r if k in _ARRAY_FIELDS)
+    # a staged solve (Unroll/Truncated/OneStep under jit) reports traced success, nit, ...
+    keys = tuple(k for k in r if k in _ARRAY_FIELDS or isinstance(r[k], Tracer))
     meta = tuple((k, v) for k, v in r.items() if k not in _ARRAY_FIELDS)
     return [r[k] for k in keys], (type(r), keys, meta)
 
@@ -62,7 +66,20 @@ register_pytree_node(RootResults, _flatten, _unflatten)
 
 
 def make_result(info, cls=OptimizeResult, **fields):
-    """An OptimizeResult from a :class:`~adjoin.implicit.info.SolveInfo`."""
+    """An OptimizeResult from a :class:`~adjoin.implicit.info.SolveInfo`.
+
+    A staged report (Unroll, Truncated, OneStep under jit: :mod:`adjoin.implicit.staged`)
+    holds traced values: ``success``, ``status``, ``nit`` and ``residual`` are then outputs
+    of the compiled program, and the message says where to read them."""
+    if is_abstract(info.converged):
+        ok = info.converged
+        r = cls(fields)
+        r.update(success=ok, status=anp.where(ok, 0, 1), nit=info.iterations,
+                 residual=info.residual, method=info.method,
+                 message=f"{info.method} ran inside jit: success, nit and residual are the "
+                         "compiled program's outputs (with throw=True a solve that did not "
+                         "converge returns NaN)")
+        return r
     ok = bool(info.converged)
     msg = (f"{info.method} converged: residual {info.residual:.3e} ≤ tolerance "
            f"{info.threshold:.3e} after {info.iterations} iterations" if ok else

@@ -11,7 +11,7 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.implicit.info import SolveInfo
-from adjoin.implicit.iterative import every
+from adjoin.implicit.iterative import every, is_abstract, stopped
 from adjoin.implicit.linear import LinearOptions, solve_linear
 from adjoin.implicit.problem import IterativeSolver, OpaqueSolver
 from adjoin.implicit.strategies import DiffStrategy, solve
@@ -19,6 +19,7 @@ from adjoin.optimize import _sparse
 from adjoin.optimize._common import (DENSE_MAX, as_float, check_maxiter, check_method,
                                      inf_norm, krylov_method, linear_options, normalize_args,
                                      on_flat_vectors, parametrize, relative_threshold,
+                                     staged_step_length,
                                      two_norm)
 from adjoin.optimize._conditioning import check_root_jacobian
 from adjoin.optimize._result import make_result
@@ -36,6 +37,12 @@ def backtrack(F, u, du, fnorm, theta, halvings=30):
     its quadratic regime and rounding hides any decrease). Under vmap each example has its
     own step length, as it would alone."""
     full = inf_norm(du) <= 1e-10 * inf_norm(u)
+    if is_abstract(full):  # staged: the same halvings as a while_loop on stopped values
+        us, dus, fs, ths = stopped(u), stopped(du), stopped(fnorm), stopped(theta)
+        t, _ = staged_step_length(
+            lambda t: anp.logical_or(stopped(full), two_norm(F(us + t * dus, *ths))
+                                     <= (1.0 - 1e-4 * t) * fs), halvings)
+        return u + t * du
     if every(full):
         return u + du
     t = 1.0
@@ -170,7 +177,9 @@ def root(fun, x0, args=(), method: str = "newton", jac=None, tol: float = 1e-10,
         thr = relative_threshold(solver.error, tol, atol)
         u, info = solve(solver, u0, theta, diff=diff, optimality=Ff, threshold=thr,
                         maxiter=maxiter, throw=throw, linear=lin)
-    if n <= DENSE_MAX and info.converged:  # derivative at a singular Jacobian: refused, with κ
+    # derivative at a singular Jacobian: refused, with κ (a staged report has no value to
+    # decide on: a compiled program cannot raise)
+    if n <= DENSE_MAX and not is_abstract(info.converged) and info.converged:
         check_root_jacobian(Ff, u, theta, jacobian_dense)
     x = anp.reshape(u, shape)
     return make_result(info, x=x, fun=F(x, *theta))

@@ -11,6 +11,7 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.core.trace import all_values
 from adjoin.implicit.info import SolveInfo
+from adjoin.implicit.iterative import is_abstract
 from adjoin.implicit.problem import IterativeSolver, OpaqueSolver
 from adjoin.implicit.strategies import DiffStrategy, solve
 from adjoin.optimize._common import (as_float, check_maxiter, check_method, linear_options,
@@ -113,7 +114,8 @@ def root_scalar(f, args=(), method: str | None = None, bracket=None, fprime=None
                         like=x0[0] if kind == "secant" else x0)
     r = make_result(info, RootResults, root=x, x=x)
     r.update(iterations=r.nit, function_calls=r.nit + 1, converged=r.success,
-             flag="converged" if r.success else "convergence error")
+             flag=("converged" if r.success else "convergence error")
+             if not is_abstract(r.success) else "read converged after the call (under jit)")
     return r
 
 
