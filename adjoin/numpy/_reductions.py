@@ -5,6 +5,7 @@ import builtins
 
 import numpy as np
 
+from adjoin.backends import is_foreign as _foreign
 from adjoin.core.avals import is_inexact
 from adjoin.core.axes import normalize_axis, normalize_axis_index
 from adjoin.core.trace import dtype_of, shape_of, trace_stack
@@ -32,7 +33,7 @@ def _count(a, axes):
 
 def prod(a, axis=None, dtype=None, keepdims=False):
     """``numpy.prod``; the derivative uses products of the other entries (exact at zeros)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims)
     axes = _axes(a, axis)
     if dtype is not None:
@@ -72,7 +73,7 @@ amax, amin = max, min
 
 def ptp(a, axis=None, keepdims=False):
     """``numpy.ptp``: max − min."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.ptp(a, axis=axis, keepdims=keepdims)
     return max(a, axis, keepdims) - min(a, axis, keepdims)
 
@@ -83,7 +84,7 @@ def _float(a):
 
 def mean(a, axis=None, dtype=None, keepdims=False):
     """``numpy.mean``."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
     axes = _axes(a, axis)
     a = astype(a, dtype) if dtype is not None else _float(a)
@@ -93,7 +94,7 @@ def mean(a, axis=None, dtype=None, keepdims=False):
 
 def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     """``numpy.var``: mean(|a − mean(a)|²)·N/(N − ddof)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     axes = _axes(a, axis)
     a = astype(a, dtype) if dtype is not None else _float(a)
@@ -114,7 +115,7 @@ def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
     0·inf = NaN. Elsewhere the derivative at var = 0 is NaN, as in JAX (std is not
     differentiable there).
     """
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     v = var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     return v if _count(a, _axes(a, axis)) == 1 else sqrt(v)
@@ -129,7 +130,7 @@ def _cum_axis(a, axis):
 
 def cumsum(a, axis=None, dtype=None):
     """``numpy.cumsum`` (axis=None: of the flattened array)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.cumsum(a, axis=axis, dtype=dtype)
     a, ax = _cum_axis(a, axis)
     if dtype is not None:
@@ -139,7 +140,7 @@ def cumsum(a, axis=None, dtype=None):
 
 def cumprod(a, axis=None, dtype=None):
     """``numpy.cumprod`` (axis=None: of the flattened array); exact derivative at zeros."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.cumprod(a, axis=axis, dtype=dtype)
     a, ax = _cum_axis(a, axis)
     if dtype is not None:
@@ -172,7 +173,7 @@ def _cumulative(name, cum, initial, x, axis, dtype, include_initial):
 def cumulative_sum(x, axis=None, dtype=None, include_initial=False):
     """``numpy.cumulative_sum`` (NumPy 2): ``include_initial=True`` prepends a 0 along the
     axis. Linear: its derivative is cumulative_sum of the tangent (0 for the initial 0)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return np.cumulative_sum(x, axis=axis, dtype=dtype, include_initial=include_initial)
     return _cumulative("cumulative_sum", cumsum, 0, x, axis, dtype, include_initial)
 
@@ -180,13 +181,13 @@ def cumulative_sum(x, axis=None, dtype=None, include_initial=False):
 def cumulative_prod(x, axis=None, dtype=None, include_initial=False):
     """``numpy.cumulative_prod`` (NumPy 2): ``include_initial=True`` prepends a 1 along the
     axis. The derivative is cumprod's (exact at zeros), 0 for the initial 1."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return np.cumulative_prod(x, axis=axis, dtype=dtype, include_initial=include_initial)
     return _cumulative("cumulative_prod", cumprod, 1, x, axis, dtype, include_initial)
 
 
 def _arg(prim, npfn, a, axis, keepdims):
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return npfn(a, axis=axis, keepdims=keepdims)
     if axis is None:
         nd = len(shape_of(a))
@@ -212,21 +213,21 @@ def _nonzero_count(a, axis, keepdims):
 
 def count_nonzero(a, axis=None, *, keepdims=False):
     """``numpy.count_nonzero``."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.count_nonzero(a, axis=axis, keepdims=keepdims)
     return _nonzero_count(a, axis, keepdims)
 
 
 def any(a, axis=None, keepdims=False):  # noqa: A001
     """``numpy.any`` (boolean, not differentiable)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.any(a, axis=axis, keepdims=keepdims)
     return greater(_nonzero_count(a, axis, keepdims), 0)
 
 
 def all(a, axis=None, keepdims=False):  # noqa: A001
     """``numpy.all`` (boolean, not differentiable)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.all(a, axis=axis, keepdims=keepdims)
     n = _count(a, _axes(a, axis))
     return equal(_nonzero_count(a, axis, keepdims), n)
@@ -234,7 +235,7 @@ def all(a, axis=None, keepdims=False):  # noqa: A001
 
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     """``numpy.average``: Σ w·a / Σ w (differentiable in a and the weights)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
     if weights is None:
         out = mean(a, axis=axis, keepdims=keepdims)
@@ -263,14 +264,14 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
 
 def nansum(a, axis=None, dtype=None, keepdims=False):
     """``numpy.nansum``: NaNs count as zero (and get a zero derivative)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.nansum(a, axis=axis, dtype=dtype, keepdims=keepdims)
     return sum(where(isnan(a), 0.0, a), axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 def nanmean(a, axis=None, dtype=None, keepdims=False):
     """``numpy.nanmean``: the mean of the entries that are not NaN."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.nanmean(a, axis=axis, dtype=dtype, keepdims=keepdims)
     n = sum(astype(logical_not(isnan(a)), np.float64), axis=axis, keepdims=keepdims)
     return nansum(a, axis=axis, dtype=dtype, keepdims=keepdims) / n
