@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adjoin.backends import is_foreign as _foreign
 from adjoin.core.axes import normalize_axis_index
 from adjoin.core.trace import dtype_of, shape_of, trace_stack
 from adjoin.numpy._elementwise import conj, multiply
@@ -18,6 +19,8 @@ from adjoin.primitives.blas import LETTERS, matmul_p, matmul_shapes, einsum_p
 from adjoin.primitives.conv import conv_p
 from adjoin.primitives.lax import astype, flip, moveaxis, reshape
 
+_nd = np.ndarray
+
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross",
            "vecdot", "convolve", "correlate"]
 
@@ -25,7 +28,8 @@ __all__ = ["matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kr
 def matmul(a, b):
     """``numpy.matmul`` (``a @ b``): 1-D operands are promoted (and the added axis removed),
     batch axes broadcast. C = AB: Ċ = ȦB + AḂ; Ā = C̄Bᵀ, B̄ = AᵀC̄."""
-    if not trace_stack:
+    if not trace_stack and (type(a) is _nd and type(b) is _nd or  # NumPy: one type test
+                            not (_foreign(a) or _foreign(b))):  # other backends: primitives
         return np.matmul(a, b)
     matmul_shapes(shape_of(a), shape_of(b))   # clear error for mismatched shapes
     return matmul_p.bind(a, b)
@@ -148,7 +152,7 @@ def einsum(subscripts, *operands, optimize=True):
 def dot(a, b):
     """``numpy.dot``: multiply for scalars, matmul for 1-D/2-D, and for N-D the sum over
     the last axis of ``a`` and the second-to-last of ``b``."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a) and not _foreign(b):  # other backends: through the primitives
         return np.dot(a, b)
     sa, sb = shape_of(a), shape_of(b)
     if not sa or not sb:
@@ -167,7 +171,7 @@ def dot(a, b):
 
 def vdot(a, b):
     """``numpy.vdot``: Σ conj(a)·b over the flattened arrays (conjugates its first argument)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a) and not _foreign(b):  # other backends: through the primitives
         return np.vdot(a, b)
     a, b = ravel(a), ravel(b)
     if shape_of(a) != shape_of(b):
@@ -180,7 +184,7 @@ def vdot(a, b):
 
 def inner(a, b):
     """``numpy.inner``: the sum over the last axes of ``a`` and ``b``."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a) and not _foreign(b):  # other backends: through the primitives
         return np.inner(a, b)
     sa, sb = shape_of(a), shape_of(b)
     if not sa or not sb:
@@ -194,7 +198,7 @@ def inner(a, b):
 
 def vecdot(x1, x2, axis=-1):
     """``numpy.vecdot``: Σ conj(x1)·x2 over ``axis``, broadcasting the other axes."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x1):  # other backends: through the primitives
         return np.vecdot(x1, x2, axis=axis)
     x1 = moveaxis(x1, axis, -1)
     x2 = moveaxis(x2, axis, -1)
@@ -205,7 +209,7 @@ def vecdot(x1, x2, axis=-1):
 
 def outer(a, b):
     """``numpy.outer``: a.ravel()[:, None] * b.ravel()[None, :]."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a) and not _foreign(b):  # other backends: through the primitives
         return np.outer(a, b)
     a, b = ravel(a), ravel(b)
     return reshape(a, (-1, 1)) * reshape(b, (1, -1))
@@ -214,7 +218,7 @@ def outer(a, b):
 def tensordot(a, b, axes=2):
     """``numpy.tensordot``: ``axes`` is an int N (last N of ``a`` with first N of ``b``) or a
     pair of axis sequences."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.tensordot(a, b, axes)
     sa, sb = shape_of(a), shape_of(b)
     if isinstance(axes, (int, np.integer)):
@@ -245,7 +249,7 @@ def tensordot(a, b, axes=2):
 
 def kron(a, b):
     """``numpy.kron``: the Kronecker product, as a broadcast product and a reshape."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a) and not _foreign(b):  # other backends: through the primitives
         return np.kron(a, b)
     sa, sb = shape_of(a), shape_of(b)
     nd = max(len(sa), len(sb))
@@ -313,7 +317,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 def correlate(a, v, mode="valid"):
     """``numpy.correlate``: c_k = Σ_n a_{n+k} conj(v_n), via the convolution primitive."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.correlate(a, v, mode)
     na, nv = shape_of(a)[0], shape_of(v)[0]
     if na < nv:
@@ -327,7 +331,7 @@ def correlate(a, v, mode="valid"):
 
 def convolve(a, v, mode="full"):
     """``numpy.convolve``: (a ∗ v)_k = Σ_n a_n v_{k−n}, a correlation with the flipped kernel."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.convolve(a, v, mode)
     na, nv = shape_of(a)[0], shape_of(v)[0]
     if na == 0 or nv == 0:
