@@ -13,6 +13,7 @@ import collections
 
 import numpy as np
 
+from adjoin.backends import is_foreign as _foreign
 from adjoin.core.axes import normalize_axis_index
 from adjoin.core.trace import concrete_value, dtype_of, shape_of, trace_stack
 from adjoin.numpy import _shape
@@ -82,7 +83,7 @@ def inv(a):
 
 def det(a):
     """``numpy.linalg.det``: ḋ = d·tr(A⁻¹Ȧ), Ā = d̄·d·A⁻ᵀ (A invertible)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.linalg.det(a)
     _square(a, "det")
     return _l.det_p.bind(a)
@@ -90,7 +91,7 @@ def det(a):
 
 def slogdet(a):
     """``numpy.linalg.slogdet``: (sign, log|det A|); l̇ = Re tr(A⁻¹Ȧ), Ā = l̄·A⁻ᵀ (real A)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.linalg.slogdet(a)
     _square(a, "slogdet")
     sign, logdet = _l.slogdet_p.bind(a)
@@ -148,7 +149,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """``numpy.linalg.svd``. Singular values only (``compute_uv=False``): ṡ_i = u_iᵀȦv_i,
     Ā = U diag(s̄) Vᵀ. With U, V: the reduced SVD (full_matrices=False, or any square
     matrix); the derivatives need distinct nonzero singular values."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
                              hermitian=hermitian)
     s = shape_of(a)
@@ -172,7 +173,7 @@ def svdvals(x):
 
 def qr(a, mode="reduced"):
     """``numpy.linalg.qr`` (mode 'reduced' or 'r'); derivatives for m ≥ n."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.linalg.qr(a, mode=mode)
     if mode not in ("reduced", "r"):
         raise NotImplementedError(f"adjoin qr supports mode='reduced' and 'r', not {mode!r}")
@@ -189,7 +190,7 @@ def matrix_transpose(x):
 
 def diagonal(x, offset=0):
     """``numpy.linalg.diagonal``: the diagonal of the last two axes."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return np.linalg.diagonal(x, offset=offset)
     if offset or shape_of(x)[-1] != shape_of(x)[-2]:
         return _shape.diagonal(x, offset, -2, -1)
@@ -198,7 +199,7 @@ def diagonal(x, offset=0):
 
 def trace(x, offset=0, dtype=None):
     """``numpy.linalg.trace``: the trace of the last two axes, ṫ = tr Ȧ, Ā = t̄ I."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return np.linalg.trace(x, offset=offset, dtype=dtype)
     if offset == 0 and shape_of(x)[-1] == shape_of(x)[-2]:
         out = einsum("...ii->...", x)
@@ -210,7 +211,7 @@ def trace(x, offset=0, dtype=None):
 
 def matrix_power(a, n):
     """``numpy.linalg.matrix_power`` by repeated squaring with matmul (inv for n < 0)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a) and not _foreign(n):  # other backends: through the primitives
         return np.linalg.matrix_power(a, n)
     _square(a, "matrix_power")
     n = int(n)
@@ -267,7 +268,7 @@ def vector_norm(x, axis=None, keepdims=False, ord=2):
     ord 2: ṅ = Re(x̄ᵀẋ)/n, gradient 0 at x = 0 (no NaN); 1: Σ|x|; ±inf: max/min |x|;
     0: number of nonzeros (no derivative); other p: (Σ|x|^p)^(1/p).
     """
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
     nd = len(shape_of(x))
     if axis is None:
@@ -295,7 +296,7 @@ def vector_norm(x, axis=None, keepdims=False, ord=2):
 def matrix_norm(x, keepdims=False, ord="fro"):
     """``numpy.linalg.matrix_norm`` over the last two axes: 'fro', 'nuc' (Σ singular values),
     2 / -2 (largest / smallest singular value), 1 / -1, inf / -inf (max/min abs row/col sums)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return np.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
     if ord == "fro" or ord is None:
         out = _safe_root(sum(_abs2(x), axis=(-2, -1)))
@@ -320,7 +321,7 @@ def matrix_norm(x, keepdims=False, ord="fro"):
 def norm(x, ord=None, axis=None, keepdims=False):
     """``numpy.linalg.norm``: vector norms (1-D or an int axis) and matrix norms (2-D or a pair
     of axes); ord=None is the 2-norm of the flattened array / the Frobenius norm."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
     nd = len(shape_of(x))
     if axis is None:
@@ -413,7 +414,7 @@ def lstsq(a, b, rcond=None):
     computed whenever M > N, shape (K,) (or (1,) for 1-D b): NumPy returns an empty array
     when rank < N, which depends on values; for M ≤ N both return an empty array.
     """
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.linalg.lstsq(a, b, rcond=rcond)
     sa, sb = shape_of(a), shape_of(b)
     if len(sa) != 2 or len(sb) not in (1, 2):
@@ -449,7 +450,7 @@ def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
 
 def cond(x, p=None):
     """``numpy.linalg.cond`` for p = None/2 (σ_max/σ_min) or a matrix-norm order."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x) and not _foreign(p):  # other backends: through the primitives
         return np.linalg.cond(x, p)
     if p is None or p in (2, -2):
         s = svd(x, compute_uv=False)
