@@ -99,10 +99,10 @@ def _threshold(problem, state0_s, theta_s):
 def _finish(problem, x, n, err, thr, ok):
     """The solution and its traced report; with ``throw``, NaN where it did not converge."""
     if problem.throw:
-        nan = np.float64(np.nan)
+        # x · (1 or NaN): the value and its derivatives (m ẋ, m x̄) are NaN when not converged
+        mark = stopped(anp.where(ok, 1.0, np.nan))
         x = tree_flatten(x)[1].unflatten([
-            anp.where(ok, v, nan) if dtype_of(v).kind in "fc" else v
-            for v in tree_leaves(x)])
+            v * mark if dtype_of(v).kind in "fc" else v for v in tree_leaves(x)])
     info = SolveInfo(problem.solver.name, n, err, anp.asarray(thr, dtype=np.float64), ok, "")
     return x, info
 
