@@ -142,6 +142,8 @@ def _round(xp, x, decimals=0):
 @_reg("where")
 def _where(xp, c, x, y):
     c, x, y = _lift(xp, (c, x, y))
+    if not hasattr(x, "shape") and not hasattr(y, "shape"):  # the standard wants one array
+        x = xp.asarray(x, **_device_kw(xp, c))
     return xp.where(c, x, y)
 
 
