@@ -45,7 +45,7 @@ product = prod
 
 
 def _extremum(prim, npfn, a, axis, keepdims, initial, what):
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         kw = {} if initial is None else {"initial": initial}
         return npfn(a, axis=axis, keepdims=keepdims, **kw)
     axes = _axes(a, axis)
