@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adjoin import backends as _backends
 from adjoin.core.avals import ShapedArray
 from adjoin.core.axes import keepdims_shape, shift_axes
 from adjoin.core.lowering import Lowering, same_aval
@@ -94,7 +95,7 @@ def _shift(a, s, axis, fill_one):
     widths = tuple((s, 0) if i == axis else (0, 0) for i in range(len(shape)))
     out = lax.pad(lax.static_slice(a, idx), widths)
     if fill_one:
-        mask = np.zeros(shape, dtype_of(a))
+        mask = _backends.zeros(shape, dtype_of(a), like=a)  # on a's backend
         mask[(slice(None),) * axis + (slice(0, s),)] = 1
         out = out + mask
     return out
