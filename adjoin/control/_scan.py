@@ -30,6 +30,8 @@ from adjoin.core.graph import Graph
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import Tracer, dtype_of, shape_of, trace_stack
+from adjoin.transforms._jit_call import Program, stage_flat
+from adjoin.transforms._optimize import optimize
 from adjoin.transforms.api import vjp, vmap
 from adjoin.transforms.reverse import VJPTracer
 from adjoin.transforms.staging import stage
@@ -268,8 +270,6 @@ def _scan_reverse(trace, args, params):
 # constants themselves, not stacked again.
 
 def _split_body(body, step_avals):
-    from adjoin.transforms._jit_call import Program, stage_flat
-    from adjoin.transforms._optimize import optimize
     key = (id(body), tuple((tuple(a.shape), a.dtype) for a in step_avals))
     hit = _SPLIT_CACHE.get(key)
     if hit is not None and hit[0] is body:

@@ -43,7 +43,7 @@ from __future__ import annotations
 import os
 
 from adjoin.core.graph import Graph
-from adjoin.transforms import _numpy_backend
+from adjoin.transforms import _numba_backend, _numpy_backend
 from adjoin.transforms._numpy_backend import NumpyGenerator, identifier
 from adjoin.transforms._scalar_backend import scalar_eligible, scalar_source
 from adjoin.transforms._threads import NUM_THREADS  # noqa: F401  (re-exported)
@@ -95,7 +95,7 @@ def compile_graph(graph: Graph, *, name="jitted", fuse=True, fuse_min=None,
     """
     note = None
     if backend == "numba" and not (scalar and scalar_eligible(graph)):
-        from adjoin.transforms import _numba_backend as nb
+        nb = _numba_backend
         if nb.available():
             return _compile_numba(graph, name, nb)
         note = f"numba back end not used: {nb.unavailable_reason()}; NumPy back end instead"

@@ -36,7 +36,9 @@ from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
 from adjoin.transforms._optimize import optimize
 from adjoin.transforms._tiers import _Entry
+from adjoin.transforms.autodiff import jvp, vjp
 from adjoin.transforms.staging import StagingTrace
+from adjoin.transforms.vectorize import vmap
 
 __all__ = ["jit_call_p", "Program", "inline_calls", "stage_flat"]
 
@@ -81,7 +83,6 @@ class Program:
     # --- derived programs -------------------------------------------------------------
     def jvp_program(self, mask):
         """``(x, ẋ[mask]) -> (f(x), ẏ)``."""
-        from adjoin.transforms.autodiff import jvp
         graph = self.graph
         avals = graph.in_avals
         n = len(avals)
@@ -106,7 +107,6 @@ class Program:
         hit = self._derived.get(key)
         if hit is not None:
             return hit
-        from adjoin.transforms.autodiff import vjp
         graph = self.graph
         wanted = [i for i in range(n_in) if needs[i]]
 
@@ -191,7 +191,6 @@ class Program:
     def batch_program(self, dims, avals):
         """``vmap(f)`` for batch axes ``dims`` of inputs ``avals``; the outputs that depend
         on a batched input are batched on axis 0, the others are not batched."""
-        from adjoin.transforms.vectorize import vmap
         graph = self.graph
         out_axes = tuple(0 if b else None for b in self.batched_outputs(dims))
 

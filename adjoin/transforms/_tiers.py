@@ -12,6 +12,7 @@ import os
 import time
 
 from adjoin.transforms._compile import compile_graph
+from adjoin.transforms._numba_backend import is_numba_error
 
 __all__ = ["DEFAULT_BACKEND", "TIER_CALLS", "TIER_SECONDS", "AUTO_MIN_FRACTION", "BACKENDS"]
 
@@ -120,7 +121,6 @@ class _Entry:
             final = self.final
             out = final.fn(*flat)
         except Exception as e:
-            from adjoin.transforms._numba_backend import is_numba_error
             if not is_numba_error(e):
                 raise
             self.note = (f"numba could not compile this program ({type(e).__name__}: "

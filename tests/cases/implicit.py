@@ -1,9 +1,12 @@
-"""Sweep cases for the algebra level's primitives: linear_solve and implicit_root."""
+"""Sweep cases for the algebra level's primitives: linear_solve, implicit_root, sparse_root."""
 import numpy as np
+import scipy.sparse
 
 import adjoin.numpy as anp
 from adjoin.implicit import IterativeSolver, LinearOptions, solve
 from adjoin.implicit.linear import bind_linear_solve
+from adjoin.linalg import SparsePattern
+from adjoin.optimize import root
 from adjoin.transforms.closure import closure_convert
 from tests.cases import Case
 
@@ -77,3 +80,15 @@ CASES = [
     Case("implicit_root cubic laplace", _cubic_laplace, [((5,),)], domain=(0.2, 1.5),
          primitives=("implicit_root", "linear_solve")),
 ]
+
+
+def _sparse_newton(theta):
+    """A u + u³ = θ (A the 1-D Laplacian) by root's sparse route: the Jacobian from three
+    jvps on its tridiagonal pattern, sparse LU steps, the sparse_root primitive's rules."""
+    pattern = SparsePattern.of(scipy.sparse.csr_matrix(LAPLACE))
+    return root(lambda u, th: LAPLACE @ u + u ** 3 - th, anp.zeros_like(theta), args=(theta,),
+                jac_sparsity=pattern, tol=1e-13).x
+
+
+CASES.append(Case("sparse_root cubic laplace", _sparse_newton, [((5,),)], domain=(0.2, 1.5),
+                  primitives=("sparse_root",)))
