@@ -123,10 +123,18 @@ class Grid:
     __array_ufunc__ = None
 
     def __array__(self, *args, **kwargs):
-        raise TypeError(
-            f"a {type(self).__name__} is not an array: use its .values, and write a traced "
-            "scalar on the right (grid * x, not x * grid: a traced x on the left would treat "
-            "the grid as a constant and drop the derivative)")
+        raise TypeError(f"a {type(self).__name__} is not an array: use its .values")
+
+    # arithmetic with numbers, arrays (traced or not) and grids of the same kind; traced
+    # values on the left give way to these (their operators defer to __array_ufunc__ = None)
+    def __add__(self, o): return self._binary(o, anp.add, "+")
+    def __radd__(self, o): return self._binary(o, anp.add, "+", True)
+    def __sub__(self, o): return self._binary(o, anp.subtract, "-")
+    def __rsub__(self, o): return self._binary(o, anp.subtract, "-", True)
+    def __mul__(self, o): return self._binary(o, anp.multiply, "*")
+    def __rmul__(self, o): return self._binary(o, anp.multiply, "*", True)
+    def __truediv__(self, o): return self._binary(o, anp.divide, "/")
+    def __rtruediv__(self, o): return self._binary(o, anp.divide, "/", True)
 
     bounds: Box
     extrapolation: Extrapolation
@@ -262,15 +270,6 @@ class CenteredGrid(Grid):
                 ext = Constant(float(op(other, ext.value) if reverse else op(ext.value, other)))
         a = self.values
         return _centered(op(o, a) if reverse else op(a, o), ext, self.bounds, self.resolution)
-
-    def __add__(self, o): return self._binary(o, anp.add, "+")
-    def __radd__(self, o): return self._binary(o, anp.add, "+", True)
-    def __sub__(self, o): return self._binary(o, anp.subtract, "-")
-    def __rsub__(self, o): return self._binary(o, anp.subtract, "-", True)
-    def __mul__(self, o): return self._binary(o, anp.multiply, "*")
-    def __rmul__(self, o): return self._binary(o, anp.multiply, "*", True)
-    def __truediv__(self, o): return self._binary(o, anp.divide, "/")
-    def __rtruediv__(self, o): return self._binary(o, anp.divide, "/", True)
 
     def __neg__(self):
         ext = self.extrapolation
@@ -409,15 +408,6 @@ class StaggeredGrid(Grid):
             os = (other,) * self.rank
         vals = tuple(op(o, a) if reverse else op(a, o) for a, o in zip(self.values, os))
         return _staggered(vals, self.extrapolation, self.bounds, self.resolution)
-
-    def __add__(self, o): return self._binary(o, anp.add, "+")
-    def __radd__(self, o): return self._binary(o, anp.add, "+", True)
-    def __sub__(self, o): return self._binary(o, anp.subtract, "-")
-    def __rsub__(self, o): return self._binary(o, anp.subtract, "-", True)
-    def __mul__(self, o): return self._binary(o, anp.multiply, "*")
-    def __rmul__(self, o): return self._binary(o, anp.multiply, "*", True)
-    def __truediv__(self, o): return self._binary(o, anp.divide, "/")
-    def __rtruediv__(self, o): return self._binary(o, anp.divide, "/", True)
 
     def __neg__(self):
         return _staggered(tuple(-v for v in self.values), self.extrapolation, self.bounds,
