@@ -39,10 +39,11 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.control import while_loop
-from adjoin.core.trace import ConcretizationError, shape_of
+from adjoin.core.trace import shape_of
 from adjoin.ode.controller import PIController, values
 from adjoin.ode.dense import DenseRecorder, StepInterpolant
-from adjoin.ode.engine import concrete_times, output_boundaries, step_times, uniform_fractions
+from adjoin.ode.engine import (concrete_times, is_staged, output_boundaries, step_times,
+                               uniform_fractions)
 from adjoin.transforms.api import vjp
 from adjoin.ode.staged import DEFAULT_STAGED_MAX_STEPS, staged_adaptive
 from adjoin.transforms.custom import custom_vjp
@@ -183,7 +184,7 @@ def _held_bytes(pieces) -> int:
 def interpolated_integration(problem):
     """The states at the output times, differentiated by the interpolating adjoint."""
     field, theta = problem.explicit()
-    if not problem.known_steps and _staged(problem, field, theta):
+    if not problem.known_steps and is_staged(problem, field, theta):
         return staged_interpolated_integration(problem, field, theta)
     stats = problem.stats
     tab = problem.tab
@@ -244,18 +245,6 @@ __all__ = ["backsolve_integration", "interpolated_integration"]
 
 
 # --- adaptive steps inside jit ------------------------------------------------------------
-
-def _staged(problem, field, theta) -> bool:
-    """Are the values of this integration staged (inside jit/make_graph)?"""
-    try:
-        values(problem.y0)
-        for p in theta:
-            values(p)
-        values(field(problem.y0, concrete_times(problem.ts, problem.name)[0], *theta))
-        return False
-    except ConcretizationError:
-        return True
-
 
 def staged_interpolated_integration(problem, field, theta):
     """Interpolated for an adaptive method inside jit: the staged forward loop keeps every

@@ -30,10 +30,10 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.pytree import register_pytree_node
-from adjoin.core.trace import ConcretizationError, shape_of
+from adjoin.core.trace import shape_of
 from adjoin.control import while_loop
 from adjoin.ode.controller import PIController, values
-from adjoin.ode.engine import StepTable, concrete_times, uniform_fractions
+from adjoin.ode.engine import StepTable, concrete_times, is_staged, uniform_fractions
 from adjoin.ode.revolve import (OnlineCheckpoints, Reversal, first_chain, online_reversal,
                                 optimal_recomputations)
 from adjoin.ode.staged import DEFAULT_STAGED_MAX_STEPS, _put, staged_adaptive
@@ -146,7 +146,7 @@ def checkpointed_integration(n: int, problem):
     field, theta = problem.explicit()
     stats = problem.stats
     known = problem.known_steps
-    if not known and _staged(problem, field, theta):
+    if not known and is_staged(problem, field, theta):
         return staged_checkpointed_integration(n, problem, field, theta)
 
     def primal(y0, ts, *th):
@@ -206,18 +206,6 @@ def checkpointed_integration(n: int, problem):
 
 
 # --- adaptive steps inside jit ------------------------------------------------------------
-
-def _staged(problem, field, theta) -> bool:
-    """Are the values of this integration staged (inside jit/make_graph)?"""
-    try:
-        values(problem.y0)
-        for p in theta:
-            values(p)
-        values(field(problem.y0, concrete_times(problem.ts, problem.name)[0], *theta))
-        return False
-    except ConcretizationError:
-        return True
-
 
 def staged_checkpointed_integration(n: int, problem, field, theta):
     """Checkpointed(n) for an adaptive method inside jit: the discrete adjoint of the steps

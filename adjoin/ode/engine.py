@@ -471,3 +471,16 @@ def _concrete_list(outputs):
         return [values(o) for o in outputs]
     except ConcretizationError:
         return []
+
+
+def is_staged(problem, field, theta) -> bool:
+    """Are the values of this integration staged (inside jit/make_graph)? The strategies
+    that need concrete steps then take their staged forms (adjoin/ode/staged.py)."""
+    try:
+        values(problem.y0)
+        for p in theta:
+            values(p)
+        values(field(problem.y0, concrete_times(problem.ts, problem.name)[0], *theta))
+        return False
+    except ConcretizationError:
+        return True
