@@ -133,3 +133,13 @@ def test_converged_report_and_optimize_result_under_jit():
 def test_one_step_needs_maxiter_under_jit_too():
     with pytest.raises(ValueError, match="OneStep\\(\\) needs maxiter ≥ 1"):
         ad.jit(lambda th: cg_x(th, ad.OneStep(), maxiter=0))(THETA)
+
+
+@pytest.mark.parametrize("name", ["cg", "root newton", "fixed_point"])
+def test_grad_of_jit_equals_eager(name):
+    """The staged primal (a while_loop bounded by maxiter) differentiates in reverse mode
+    when the jitted function itself is differentiated (grad(jit(f)))."""
+    for diff in STRATEGIES.values():
+        loss = _loss(SOLVERS[name], diff)
+        np.testing.assert_allclose(ad.grad(ad.jit(loss))(THETA), ad.grad(loss)(THETA),
+                                   rtol=1e-10, atol=1e-12)

@@ -6,12 +6,15 @@ Eagerly these strategies iterate in Python and decide when to stop on concrete v
 written as array operations:
 
 :class:`~adjoin.implicit.strategies.Unroll`
-    a ``scan`` of ``maxiter`` masked steps: with ``done`` the stopping test of the current
-    iterate, ``s ← where(done, s, step(s))``. Forward and reverse mode differentiate exactly
+    under reverse mode, a ``scan`` of ``maxiter`` masked steps: with ``done`` the stopping
+    test of the current iterate, ``s ← cond(done, s, step(s))`` (the compiled program runs
+    the step only while not done; under vmap, a select per example). Forward and reverse mode differentiate exactly
     the iterations taken (a masked step passes s through: its derivative is the identity,
     and the step it did not take gets a zero cotangent). Reverse mode under jit stacks each
     step's residuals (:mod:`adjoin.control`), so its memory grows with ``maxiter``, not with
-    the iterations taken: pass a ``maxiter`` close to what the problem needs. A masked step
+    the iterations taken: pass a ``maxiter`` close to what the problem needs. For values
+    and forward mode (no reverse-mode transformation active when it is staged) it is a
+    ``while_loop`` bounded by ``maxiter``, which runs only the iterations taken. A masked step
     is evaluated on the last iterate a step was taken from (a state known to be safe), not
     on the converged iterate, where a Krylov step can divide 0 by 0 and its (zero-weighted)
     derivative would turn a gradient into NaN.
@@ -44,16 +47,17 @@ import numpy as np
 
 import adjoin.numpy as anp
 from adjoin.core.pytree import tree_flatten, tree_leaves
-from adjoin.core.trace import ConcretizationError, Tracer, all_values, dtype_of
+from adjoin.core.trace import ConcretizationError, Tracer, all_values, dtype_of, trace_stack
 from adjoin.implicit.info import SolveInfo
 from adjoin.implicit.iterative import stopped
+from adjoin.transforms.reverse import VJPTrace
 
 _LOOPS: dict = {}
 
 
-def register_loops(scan, while_loop) -> None:
+def register_loops(scan, while_loop, cond) -> None:
     """Give the staged strategies their structured loops (``adjoin.control``'s)."""
-    _LOOPS.update(scan=scan, while_loop=while_loop)
+    _LOOPS.update(scan=scan, while_loop=while_loop, cond=cond)
 
 
 def loops_available() -> bool:
@@ -107,8 +111,9 @@ def _finish(problem, x, n, err, thr, ok):
     return x, info
 
 
-def _stopped_loop(solver, state, theta_s, thr, budget, keep):
-    """``while`` not stopped and fewer than ``budget`` steps: step on stopped values.
+def _stopped_loop(solver, state, theta_s, thr, budget, keep, theta_step=None):
+    """``while`` not stopped and fewer than ``budget`` steps: step on stopped values (on
+    ``theta_step``, differentiated in forward mode, when given).
     Returns (state, last ``keep`` states before it (oldest first), steps, residual)."""
     err = _error(solver, state, theta_s)
     _, stop = _stop_test(err, thr)
@@ -121,14 +126,22 @@ def _stopped_loop(solver, state, theta_s, thr, budget, keep):
     def body(c):
         s, hist, n, _, _ = c
         hist = hist[1:] + (s,) if keep else hist
-        s = stopped(solver.step(s, *theta_s))
+        s = (stopped(solver.step(s, *theta_s)) if theta_step is None
+             else solver.step(s, *theta_step))
         n = n + 1
         e = _error(solver, s, theta_s)
         _, stop = _stop_test(e, thr)
         return s, hist, n, e, anp.logical_and(anp.logical_not(stop), n < budget)
 
-    state, hist, n, err, _ = _LOOPS["while_loop"](cond, body, carry)
+    # bounded: a reverse-mode transformation of the staged program (grad of a jitted
+    # function) then sees a loop it can differentiate (a frozen scan of ``budget`` steps)
+    state, hist, n, err, _ = _LOOPS["while_loop"](cond, body, carry,
+                                                  max_steps=max(int(budget), 0))
     return state, hist, n, err
+
+
+def _reverse_mode_active() -> bool:
+    return any(isinstance(t, VJPTrace) for t in trace_stack)
 
 
 def unroll(problem):
@@ -136,16 +149,29 @@ def unroll(problem):
     theta_s = stopped(theta)
     s0 = solver.init(problem.x0, *theta)
     thr = _threshold(problem, stopped(s0), theta_s)
+    if not _reverse_mode_active():
+        # values and forward mode: a while_loop runs only the iterations taken
+        s, _, n, err = _stopped_loop(solver, s0, theta_s, thr, problem.maxiter, 0, theta)
+        ok, _ = _stop_test(err, thr)
+        return _finish(problem, solver.solution(s), n, err, thr, ok)
     err0 = _error(solver, s0, theta_s)
     _, done0 = _stop_test(err0, thr)
 
     def body(c, _):
         s, last, n, err, done = c
-        theta_b = stopped(theta)   # cut here: a cut outside the body is lost in its split
         step_in = _where(done, last, s)      # a masked step runs on a state known to be safe
-        s = _where(done, s, solver.step(step_in, *theta))
+
+        def frozen(s, step_in, err, *th):
+            return s, err
+
+        def advance(s, step_in, err, *th):
+            s = solver.step(step_in, *th)
+            return s, _error(solver, s, stopped(list(th)))
+
+        # cond: the compiled program runs the step only while not done (batched under
+        # vmap, both branches run and each example takes its own)
+        s, err = _LOOPS["cond"](done, frozen, advance, s, step_in, err, *theta)
         n = anp.where(done, n, n + 1)
-        err = anp.where(done, err, _error(solver, s, theta_b))
         return (s, step_in, n, err, anp.logical_or(done, _stop_test(err, stopped(thr))[1])), None
 
     carry = (s0, s0, np.int64(0), err0, done0)

@@ -26,7 +26,7 @@ __all__ = ["solve", "solve_triangular", "cho_factor", "cho_solve", "lstsq", "lin
 
 # the solver strategies (Unroll, Truncated, OneStep) stage under jit as adjoin.control loops;
 # adjoin.implicit sits beside adjoin.control, so the layer above both hands them over
-from adjoin.control import scan as _scan, while_loop as _while_loop  # noqa: E402
+from adjoin.control import cond as _cond, scan as _scan, while_loop as _while_loop  # noqa: E402
 from adjoin.implicit.staged import register_loops as _register_loops  # noqa: E402
 
-_register_loops(_scan, _while_loop)
+_register_loops(_scan, _while_loop, _cond)
