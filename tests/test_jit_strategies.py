@@ -143,3 +143,19 @@ def test_grad_of_jit_equals_eager(name):
         loss = _loss(SOLVERS[name], diff)
         np.testing.assert_allclose(ad.grad(ad.jit(loss))(THETA), ad.grad(loss)(THETA),
                                    rtol=1e-10, atol=1e-12)
+
+
+def test_solvers_whose_state_changes_shape_say_so_under_jit():
+    """Anderson's and L-BFGS's memories grow (or restart on values): no loop can carry
+    them; the error names the solver, the reason and the fix."""
+    anderson = lambda th: aopt.fixed_point(  # noqa: E731
+        lambda x, t: 0.3 * anp.tanh(WR @ x) + t, np.zeros(N), args=(th,), method="anderson",
+        diff=ad.Unroll(), tol=1e-12)
+    lbfgs = lambda th: aopt.minimize(quartic, np.zeros(N), args=(th,),  # noqa: E731
+                                     method="l-bfgs", diff=ad.Truncated(2), tol=1e-10).x
+    for f, pattern in [(anderson, "anderson: diff=Unroll\\(\\) under jit.*state changes"),
+                       (lbfgs, "l-bfgs: diff=Truncated\\(2\\) under jit.*decides in Python")]:
+        with pytest.raises(ad.implicit.UnsupportedStrategyError,
+                           match=pattern + ".*diff=Implicit\\(\\)"):
+            ad.jit(f)(THETA)
+        f(THETA)   # eagerly it runs

@@ -30,6 +30,10 @@ from adjoin.core.avals import aval_of
 from adjoin.implicit.info import SolveInfo
 
 
+class UnsupportedStrategyError(ValueError):
+    """A strategy that cannot differentiate this solver (or not in this context)."""
+
+
 def _identity(state):
     return state
 

@@ -50,6 +50,7 @@ from adjoin.core.pytree import tree_flatten, tree_leaves
 from adjoin.core.trace import ConcretizationError, Tracer, all_values, dtype_of, trace_stack
 from adjoin.implicit.info import SolveInfo
 from adjoin.implicit.iterative import stopped
+from adjoin.implicit.problem import UnsupportedStrategyError
 from adjoin.transforms.reverse import VJPTrace
 
 _LOOPS: dict = {}
@@ -82,6 +83,31 @@ def _where(pred, a, b):
     return tree.unflatten([anp.where(pred, x, y) for x, y in zip(la, lb)])
 
 
+def _step(solver, state, theta, strategy):
+    """One step, checked: a loop carries a state of one structure, shapes and dtypes."""
+    try:
+        new = solver.step(state, *theta)
+    except ConcretizationError as e:
+        raise UnsupportedStrategyError(
+            f"{solver.name}: diff={strategy} under jit (or make_graph) runs the iterations "
+            "as a loop on abstract values, but a step of this solver decides in Python on "
+            f"a value ({str(e).split('.')[0]}): either the solver's state changes with the "
+            "values (L-BFGS keeps or drops its memory) or the function it is given branches "
+            "on values. Use diff=Implicit() (the default: the whole solve is one staged "
+            "equation), write the function's branches with adjoin.numpy.where, or call the "
+            "solver outside jit.") from e
+    la, ta = tree_flatten(state)
+    lb, tb = tree_flatten(new)
+    if ta != tb or any(tuple(np.shape(a)) != tuple(np.shape(b)) for a, b in zip(la, lb)):
+        raise UnsupportedStrategyError(
+            f"{solver.name}: diff={strategy} under jit (or make_graph) runs the iterations "
+            "as a loop, whose state keeps one structure and shape, but this solver's state "
+            "changes from step to step (a memory of past iterates that grows, as in Anderson "
+            "acceleration or L-BFGS). Use diff=Implicit() (the default: the whole solve is "
+            "one staged equation), or call the solver outside jit.")
+    return new
+
+
 def _stop_test(err, thr):
     """(converged, stop): the residual is at or below the threshold; stop also on NaN/Inf."""
     ok = anp.all(err <= thr)
@@ -111,7 +137,7 @@ def _finish(problem, x, n, err, thr, ok):
     return x, info
 
 
-def _stopped_loop(solver, state, theta_s, thr, budget, keep, theta_step=None):
+def _stopped_loop(solver, state, theta_s, thr, budget, keep, strategy, theta_step=None):
     """``while`` not stopped and fewer than ``budget`` steps: step on stopped values (on
     ``theta_step``, differentiated in forward mode, when given).
     Returns (state, last ``keep`` states before it (oldest first), steps, residual)."""
@@ -126,8 +152,8 @@ def _stopped_loop(solver, state, theta_s, thr, budget, keep, theta_step=None):
     def body(c):
         s, hist, n, _, _ = c
         hist = hist[1:] + (s,) if keep else hist
-        s = (stopped(solver.step(s, *theta_s)) if theta_step is None
-             else solver.step(s, *theta_step))
+        s = (stopped(_step(solver, s, theta_s, strategy)) if theta_step is None
+             else _step(solver, s, theta_step, strategy))
         n = n + 1
         e = _error(solver, s, theta_s)
         _, stop = _stop_test(e, thr)
@@ -151,7 +177,8 @@ def unroll(problem):
     thr = _threshold(problem, stopped(s0), theta_s)
     if not _reverse_mode_active():
         # values and forward mode: a while_loop runs only the iterations taken
-        s, _, n, err = _stopped_loop(solver, s0, theta_s, thr, problem.maxiter, 0, theta)
+        s, _, n, err = _stopped_loop(solver, s0, theta_s, thr, problem.maxiter, 0, "Unroll()",
+                                     theta)
         ok, _ = _stop_test(err, thr)
         return _finish(problem, solver.solution(s), n, err, thr, ok)
     err0 = _error(solver, s0, theta_s)
@@ -165,7 +192,7 @@ def unroll(problem):
             return s, err
 
         def advance(s, step_in, err, *th):
-            s = solver.step(step_in, *th)
+            s = _step(solver, step_in, th, "Unroll()")
             return s, _error(solver, s, stopped(list(th)))
 
         # cond: the compiled program runs the step only while not done (batched under
@@ -187,7 +214,8 @@ def truncated(problem, k):
     theta_s = stopped(theta)
     s0_s = stopped(solver.init(stopped(problem.x0), *theta_s))
     thr = _threshold(problem, s0_s, theta_s)
-    _, hist, n, err = _stopped_loop(solver, s0_s, theta_s, thr, problem.maxiter, k)
+    _, hist, n, err = _stopped_loop(solver, s0_s, theta_s, thr, problem.maxiter, k,
+                                  f"Truncated({k})")
     ok, _ = _stop_test(err, thr)
     few = n < k                              # fewer steps than k: differentiate all of them
     start = _where(few, solver.init(problem.x0, *theta), hist[0])
@@ -196,7 +224,7 @@ def truncated(problem, k):
     def body(s, j):
         take = j < steps
         s_in = _where(take, s, start)        # a masked step runs on a state known to be safe
-        return _where(take, solver.step(s_in, *theta), s), None
+        return _where(take, _step(solver, s_in, theta, f"Truncated({k})"), s), None
 
     s, _ = _LOOPS["scan"](body, start, xs=np.arange(k, dtype=np.int64))
     return _finish(problem, solver.solution(s), n, err, thr, ok)
@@ -207,9 +235,10 @@ def one_step(problem):
     theta_s = stopped(theta)
     s0_s = stopped(solver.init(stopped(problem.x0), *theta_s))
     thr = _threshold(problem, s0_s, theta_s)
-    s, _, n, err = _stopped_loop(solver, s0_s, theta_s, thr, problem.maxiter - 1, 0)
+    s, _, n, err = _stopped_loop(solver, s0_s, theta_s, thr, problem.maxiter - 1, 0,
+                                 "OneStep()")
     ok_loop, _ = _stop_test(err, thr)
-    state = solver.step(s, *theta)           # the one differentiated application
+    state = _step(solver, s, theta, "OneStep()")   # the one differentiated application
     err_last = _error(solver, state, theta_s)
     # converged in the loop: its report stands; the budget spent: judge the last iterate
     ok = anp.logical_or(ok_loop, _stop_test(err_last, thr)[0])

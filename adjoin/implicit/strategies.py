@@ -43,15 +43,11 @@ from adjoin.core.trace import Tracer, TracerArrayConversionError
 from adjoin.implicit import staged as _staged_mod
 from adjoin.implicit.iterative import converged, iterate, stopped, worst
 from adjoin.implicit.krylov import METHODS
-from adjoin.implicit.problem import SolveProblem
+from adjoin.implicit.problem import SolveProblem, UnsupportedStrategyError
 from adjoin.implicit.root import LinearOptions, implicit_root
 
 __all__ = ["DiffStrategy", "Implicit", "Unroll", "Truncated", "OneStep", "as_strategy",
            "solve", "UnsupportedStrategyError"]
-
-
-class UnsupportedStrategyError(ValueError):
-    """A strategy that cannot differentiate this solver (or not in this context)."""
 
 
 def _hashable(v):
