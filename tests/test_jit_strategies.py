@@ -159,3 +159,10 @@ def test_solvers_whose_state_changes_shape_say_so_under_jit():
                            match=pattern + ".*diff=Implicit\\(\\)"):
             ad.jit(f)(THETA)
         f(THETA)   # eagerly it runs
+
+
+def test_hessian_inside_jit_equals_eager():
+    for diff in (ad.Unroll(), ad.Truncated(2)):
+        loss = lambda th: anp.sum(WEIGHTS * newton_x(th, diff) ** 2)  # noqa: E731
+        np.testing.assert_allclose(ad.jit(ad.hessian(loss))(THETA), ad.hessian(loss)(THETA),
+                                   rtol=1e-10, atol=1e-12)
