@@ -542,7 +542,7 @@ def test_the_contributor_doc_examples_run():
     text = (pathlib.Path(__file__).resolve().parent.parent / "docs"
             / "adding-a-solver-or-strategy.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert len(blocks) == 2
-    namespace = {}
-    for block in blocks:
+    assert len(blocks) >= 2   # the solver and strategy examples come first (the time-
+    namespace = {}            # integration ones are run by tests/test_docs_strategies.py)
+    for block in blocks[:2]:
         exec(compile(block, "docs/adding-a-solver-or-strategy.md", "exec"), namespace)
