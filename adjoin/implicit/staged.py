@@ -37,33 +37,20 @@ cannot raise: with ``throw=True`` a solve that did not converge (or met NaN/Inf)
 solution that is all NaN, so the loss and its gradient are NaN, never silently finite;
 check ``info.converged`` after the call (or pass ``throw=False`` to get the last iterate).
 
-The loops come from :mod:`adjoin.control`, a sibling layer: it registers them here
-(:func:`register_loops`, called by :mod:`adjoin.linalg`), so that this layer imports none of
-it.
+The loops are :mod:`adjoin.control`'s (the layer below this one).
 """
 from __future__ import annotations
 
 import numpy as np
 
 import adjoin.numpy as anp
+from adjoin.control import cond as _cond, scan as _scan, while_loop as _while_loop
 from adjoin.core.pytree import tree_flatten, tree_leaves
 from adjoin.core.trace import ConcretizationError, Tracer, all_values, dtype_of, trace_stack
 from adjoin.implicit.info import SolveInfo
 from adjoin.implicit.iterative import stopped
 from adjoin.implicit.problem import UnsupportedStrategyError
 from adjoin.transforms.reverse import VJPTrace
-
-_LOOPS: dict = {}
-
-
-def register_loops(scan, while_loop, cond) -> None:
-    """Give the staged strategies their structured loops (``adjoin.control``'s)."""
-    _LOOPS.update(scan=scan, while_loop=while_loop, cond=cond)
-
-
-def loops_available() -> bool:
-    return bool(_LOOPS)
-
 
 def is_staged(problem) -> bool:
     """Whether some input of the solve is abstract (being staged: jit, make_graph)."""
@@ -161,7 +148,7 @@ def _stopped_loop(solver, state, theta_s, thr, budget, keep, strategy, theta_ste
 
     # bounded: a reverse-mode transformation of the staged program (grad of a jitted
     # function) then sees a loop it can differentiate (a frozen scan of ``budget`` steps)
-    state, hist, n, err, _ = _LOOPS["while_loop"](cond, body, carry,
+    state, hist, n, err, _ = _while_loop(cond, body, carry,
                                                   max_steps=max(int(budget), 0))
     return state, hist, n, err
 
@@ -197,13 +184,13 @@ def unroll(problem):
 
         # cond: the compiled program runs the step only while not done (batched under
         # vmap, both branches run and each example takes its own)
-        s, err = _LOOPS["cond"](done, frozen, advance, s, step_in, err, *theta)
+        s, err = _cond(done, frozen, advance, s, step_in, err, *theta)
         n = anp.where(done, n, n + 1)
         return (s, step_in, n, err, anp.logical_or(done, _stop_test(err, stopped(thr))[1])), None
 
     carry = (s0, s0, np.int64(0), err0, done0)
     if problem.maxiter > 0:
-        carry, _ = _LOOPS["scan"](body, carry, length=problem.maxiter)
+        carry, _ = _scan(body, carry, length=problem.maxiter)
     s, _, n, err, _ = carry
     ok, _ = _stop_test(err, thr)
     return _finish(problem, solver.solution(s), n, err, thr, ok)
@@ -226,7 +213,7 @@ def truncated(problem, k):
         s_in = _where(take, s, start)        # a masked step runs on a state known to be safe
         return _where(take, _step(solver, s_in, theta, f"Truncated({k})"), s), None
 
-    s, _ = _LOOPS["scan"](body, start, xs=np.arange(k, dtype=np.int64))
+    s, _ = _scan(body, start, xs=np.arange(k, dtype=np.int64))
     return _finish(problem, solver.solution(s), n, err, thr, ok)
 
 

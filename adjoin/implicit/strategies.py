@@ -278,14 +278,7 @@ class Implicit(DiffStrategy):
 def _staged(problem: SolveProblem, strategy) -> bool:
     """Whether the solve is being staged (jit, make_graph): then the strategy runs as
     structured loops (:mod:`adjoin.implicit.staged`) instead of Python iterations."""
-    if not _staged_mod.is_staged(problem):
-        return False
-    if not _staged_mod.loops_available():  # adjoin.control not imported (never via adjoin)
-        raise UnsupportedStrategyError(
-            f"{problem.name}: diff={strategy!r} under jit (or make_graph) stages as "
-            "adjoin.control loops, which are not loaded; import adjoin (or adjoin.linalg) "
-            "first, or use diff=Implicit()")
-    return True
+    return _staged_mod.is_staged(problem)
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)

@@ -23,10 +23,3 @@ __all__ = ["solve", "solve_triangular", "cho_factor", "cho_solve", "lstsq", "lin
            "cg", "bicgstab", "gmres", "minres", "SparseMatrix", "SparsePattern",
            "sparse_matvec", "sparse_solve", "apply_operator", "SolveInfo", "NotConvergedError",
            "NonFiniteError"]
-
-# the solver strategies (Unroll, Truncated, OneStep) stage under jit as adjoin.control loops;
-# adjoin.implicit sits beside adjoin.control, so the layer above both hands them over
-from adjoin.control import cond as _cond, scan as _scan, while_loop as _while_loop  # noqa: E402
-from adjoin.implicit.staged import register_loops as _register_loops  # noqa: E402
-
-_register_loops(_scan, _while_loop, _cond)
