@@ -26,7 +26,7 @@ import numpy as np
 from adjoin.core.avals import ShapedArray, is_inexact, zero_tangent
 from adjoin.core.primitive import Primitive
 from adjoin.backends import zeros as _zeros
-from adjoin.core.trace import (PrimalTracer, ConcretizationError, Trace, Tracer, call_impl,
+from adjoin.core.trace import (PrimalTracer, ConcretizationError, Trace, Tracer, impl_failed,
                                concrete_value, dtype_of, shape_of)
 from adjoin.numpy import add as _add
 
@@ -135,7 +135,13 @@ class VJPTrace(Trace):
                 elif isinstance(a, Tracer):
                     lower = True
             primals.append(p)
-        out = prim.bind(*primals, **params) if lower else call_impl(prim, primals, params)
+        if lower:
+            out = prim.bind(*primals, **params)
+        else:  # call_impl inlined: this is the eager reverse mode's hot path
+            try:
+                out = prim.impl(*primals, **params)
+            except Exception as e:
+                out = impl_failed(prim, primals, params, e)
         saves = prim.saves
         if saves is not None:
             if not saves[0]:
