@@ -21,14 +21,14 @@ from adjoin.implicit.strategies import (DiffStrategy, Implicit, OneStep, Truncat
                                         Unroll)
 from adjoin import ode, optim  # noqa: F401  (the ODE level; optimizers with optax's API)
 from adjoin.ode import Backsolve, Checkpointed, Interpolated  # noqa: F401
+from adjoin import backends, pde  # noqa: F401  (array backends; the PDE level)
 from adjoin.pde.time import Continuous  # noqa: F401  (the PDE level: OtD time stepping)
+from adjoin.core.debug_nans import NaNError, debug_nans  # noqa: F401
+from adjoin.core.debug_nans import enable_from_environment as _debug_nans_from_env
 
 from adjoin.core.allocator import tune_allocator, tune_on_import as _tune_on_import  # noqa: F401
 
 __version__ = "0.1.0"
 
 _tune_on_import()  # glibc: keep array memory for reuse (see adjoin/core/allocator.py)
-
-from adjoin.core.debug_nans import NaNError, debug_nans  # noqa: E402,F401  (issue 12)
-from adjoin.core.debug_nans import enable_from_environment as _debug_nans_from_env  # noqa: E402
-_debug_nans_from_env()  # ADJOIN_DEBUG_NANS=1
+_debug_nans_from_env()  # ADJOIN_DEBUG_NANS=1: stop at the first NaN (adjoin/core/debug_nans.py)
