@@ -117,7 +117,7 @@ class Primitive:
 
 
 def set_impl_fallback(fn: Callable | None) -> None:
-    """Install the hook that runs after an impl raised (see ``adjoin.core.trace.call_impl``);
+    """Install the hook that runs after an impl raised (see ``adjoin.core.trace.impl_failed``);
     ``adjoin.backends.install`` sets it at import. None removes it."""
     _trace.impl_fallback = fn
 

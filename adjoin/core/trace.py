@@ -102,9 +102,7 @@ def bind(prim: Any, args: Iterable, params: dict) -> Any:
     try:
         return prim.impl(*args, **params)
     except Exception as e:
-        if impl_fallback is None:
-            raise
-        return impl_fallback(prim, args, params, e)
+        return impl_failed(prim, args, params, e)
 
 
 #: ``impl_fallback(prim, args, params, exc)``: what happens after a primitive's NumPy impl
@@ -121,17 +119,6 @@ def impl_failed(prim: Any, args: tuple, params: dict, exc: BaseException) -> Any
     if impl_fallback is None:
         raise exc
     return impl_fallback(prim, args, params, exc)
-
-
-def call_impl(prim: Any, args: Iterable, params: dict) -> Any:
-    """``prim.impl(*args, **params)`` with the backends' fallback (for transformations that
-    run an impl themselves instead of going through :func:`bind`)."""
-    try:
-        return prim.impl(*args, **params)
-    except Exception as e:
-        if impl_fallback is None:
-            raise
-        return impl_fallback(prim, args, params, e)
 
 
 class no_transformations:

@@ -30,22 +30,6 @@ def tracer_methods(ns: ModuleType) -> dict[str, Callable]:
         def __neg__(self): return ns.negative(self)
         def __pos__(self): return self
         def __abs__(self): return ns.abs(self)
-        def __add__(self, o): return ns.add(self, o)
-        def __radd__(self, o): return ns.add(o, self)
-        def __sub__(self, o): return ns.subtract(self, o)
-        def __rsub__(self, o): return ns.subtract(o, self)
-        def __mul__(self, o): return ns.multiply(self, o)
-        def __rmul__(self, o): return ns.multiply(o, self)
-        def __truediv__(self, o): return ns.divide(self, o)
-        def __rtruediv__(self, o): return ns.divide(o, self)
-        def __floordiv__(self, o): return ns.floor_divide(self, o)
-        def __rfloordiv__(self, o): return ns.floor_divide(o, self)
-        def __mod__(self, o): return ns.mod(self, o)
-        def __rmod__(self, o): return ns.mod(o, self)
-        def __pow__(self, o): return ns.power(self, o)
-        def __rpow__(self, o): return ns.power(o, self)
-        def __matmul__(self, o): return ns.matmul(self, o)
-        def __rmatmul__(self, o): return ns.matmul(o, self)
         def __lt__(self, o): return ns.less(self, o)
         def __le__(self, o): return ns.less_equal(self, o)
         def __gt__(self, o): return ns.greater(self, o)
@@ -115,30 +99,45 @@ def tracer_methods(ns: ModuleType) -> dict[str, Callable]:
             return ns.transpose(self, axes or None)
 
     table = {k: v for k, v in vars(ArrayMethods).items() if k not in _CLASS_PLUMBING}
-    for name in _BINARY_OPERATORS:
-        table[name] = _deferring(table[name])
+    for short, name in _ARITHMETIC.items():
+        fn = getattr(ns, name)
+        table[f"__{short}__"] = _operator(fn, reflected=False)
+        table[f"__r{short}__"] = _operator(fn, reflected=True)
     return table
 
 
-#: the binary operators that give way to an operand which handles them itself
-_BINARY_OPERATORS = tuple(f"__{r}{op}__" for op in ("add", "sub", "mul", "truediv",
-                                                    "floordiv", "mod", "pow", "matmul")
-                          for r in ("", "r"))
-_PLAIN_OPERANDS = frozenset({float, int, complex, bool, np.ndarray, np.float64})
+#: ``x <op> y`` and its reflected form: the operator's name and adjoin.numpy's function
+_ARITHMETIC = {"add": "add", "sub": "subtract", "mul": "multiply", "truediv": "divide",
+               "floordiv": "floor_divide", "mod": "mod", "pow": "power", "matmul": "matmul"}
+
+#: operand types known not to handle arrays themselves (grows as types are met)
+_NOT_DEFERRING = {float, int, complex, bool, np.ndarray, np.float64}
 
 
-def _deferring(method):
-    """``method`` returning NotImplemented for an operand whose class sets
-    ``__array_ufunc__ = None`` (NumPy's protocol for "my own operators handle arrays": a
-    grid, a sparse matrix), so that Python calls that operand's reflected operator, as a
+def _defers(t) -> bool:
+    """Does an operand of type ``t`` set ``__array_ufunc__ = None`` (NumPy's protocol for
+    "my own operators handle arrays": a grid, a sparse matrix)?"""
+    if getattr(t, "__array_ufunc__", 0) is None:
+        return True
+    _NOT_DEFERRING.add(t)
+    return False
+
+
+def _operator(fn, reflected):
+    """The tracer's operator calling ``fn``; it returns NotImplemented for an operand that
+    defers (see :func:`_defers`), so Python calls that operand's reflected operator, as a
     NumPy array does; otherwise ``x * grid`` would treat the grid as a constant."""
-    def operator(self, o):
-        t = type(o)
-        if t not in _PLAIN_OPERANDS and getattr(t, "__array_ufunc__", 0) is None:
-            return NotImplemented
-        return method(self, o)
-    operator.__name__ = method.__name__
-    return operator
+    if reflected:
+        def op(self, o):
+            if type(o) not in _NOT_DEFERRING and _defers(type(o)):
+                return NotImplemented
+            return fn(o, self)
+    else:
+        def op(self, o):
+            if type(o) not in _NOT_DEFERRING and _defers(type(o)):
+                return NotImplemented
+            return fn(self, o)
+    return op
 
 
 def _item(x, args):

@@ -137,7 +137,7 @@ class VJPTrace(Trace):
             primals.append(p)
         if lower:
             out = prim.bind(*primals, **params)
-        else:  # call_impl inlined: this is the eager reverse mode's hot path
+        else:  # the impl called here, not through bind: the eager reverse mode's hot path
             try:
                 out = prim.impl(*primals, **params)
             except Exception as e:
