@@ -140,17 +140,26 @@ def as_adjoint(adjoint) -> DiffStrategy:
     return adjoint
 
 
+def strategy_rule(strategy: DiffStrategy, method: str, rules: dict, adjoints, refusal: str):
+    """The rule that differentiates a time integration as ``strategy`` says: the strategy's
+    own ``method`` (``integration`` for the ODE level, ``time_stepping`` for the PDE level)
+    or the rule registered for its type in ``rules``; else an error that names the
+    strategies that apply."""
+    rule = getattr(strategy, method, None)
+    if rule is not None:
+        return rule
+    handler = rules.get(type(strategy))
+    if handler is None:
+        raise UnsupportedStrategyError(refusal + "; use " + ", ".join(adjoints))
+    return lambda p: handler(strategy, p)
+
+
 def integrate(strategy: DiffStrategy, problem: IntegrationProblem):
     """The (len(t), n) stacked states, differentiated as ``strategy`` says: the one place
     where a strategy is applied to an integration."""
-    rule = getattr(strategy, "integration", None)
-    if rule is None:
-        handler = RULES.get(type(strategy))
-        if handler is None:
-            raise UnsupportedStrategyError(
-                f"{problem.name}: adjoint={strategy!r} does not apply to a time integration; "
-                "use " + ", ".join(ADJOINTS))
-        rule = lambda p: handler(strategy, p)  # noqa: E731
+    rule = strategy_rule(strategy, "integration", RULES, ADJOINTS,
+                         f"{problem.name}: adjoint={strategy!r} does not apply to a time "
+                         "integration")
     if not trace_stack:  # nothing is differentiated: integrate and return the values
         ys, traj = problem.run_natural()
         _count_forward(problem, traj)

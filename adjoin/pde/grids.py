@@ -116,6 +116,16 @@ def _is_scalar(v):
     return isinstance(v, numbers.Number) or anp.ndim(v) == 0
 
 
+def _bounds_for(bounds, res, kind):
+    """The grid's box: ``bounds``, or unit cells from the origin; its rank must be the
+    resolution's."""
+    if bounds is None:
+        bounds = Box(lower=(0.0,) * len(res), upper=tuple(float(r) for r in res))
+    if bounds.rank != len(res):
+        raise ValueError(f"{kind}: a {len(res)}-D resolution {res} in a {bounds.rank}-D box")
+    return bounds
+
+
 class Grid:
     """Common part of :class:`CenteredGrid` and :class:`StaggeredGrid`."""
 
@@ -187,11 +197,7 @@ class CenteredGrid(Grid):
                                 "when the values are a number, function or geometry")
             res = tuple(anp.shape(values))
             res = res[:bounds.rank] if bounds is not None else res
-        if bounds is None:
-            bounds = Box(lower=(0.0,) * len(res), upper=tuple(float(r) for r in res))
-        if bounds.rank != len(res):
-            raise ValueError(f"CenteredGrid: a {len(res)}-D resolution {res} in a "
-                             f"{bounds.rank}-D box")
+        bounds = _bounds_for(bounds, res, "CenteredGrid")
         self.bounds, self.resolution = bounds, res
         if isinstance(values, Geometry):
             values = anp.astype(values.lies_inside(self.cell_centers()), float)
@@ -307,11 +313,7 @@ class StaggeredGrid(Grid):
         self.extrapolation = as_extrapolation(extrapolation)
         if res is None:
             raise TypeError("StaggeredGrid: give the resolution (x=, y=, ... or resolution=)")
-        if bounds is None:
-            bounds = Box(lower=(0.0,) * len(res), upper=tuple(float(r) for r in res))
-        if bounds.rank != len(res):
-            raise ValueError(f"StaggeredGrid: a {len(res)}-D resolution {res} in a "
-                             f"{bounds.rank}-D box")
+        bounds = _bounds_for(bounds, res, "StaggeredGrid")
         self.bounds, self.resolution = bounds, res
         d = len(res)
         if isinstance(values, (CenteredGrid, Geometry)) or (callable(values)

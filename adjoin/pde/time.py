@@ -45,11 +45,11 @@ import numpy as np
 import adjoin.numpy as anp
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import ConcretizationError, shape_of, trace_stack
-from adjoin.implicit.strategies import DiffStrategy, Unroll, UnsupportedStrategyError
+from adjoin.implicit.strategies import DiffStrategy, Unroll
 from adjoin.ode.problem import Packing, split_args
 from adjoin.ode.revolve import Reversal, first_chain, optimal_recomputations
 from adjoin.ode.stats import SolveStats, new_stats
-from adjoin.ode.strategies import Checkpointed
+from adjoin.ode.strategies import Checkpointed, strategy_rule
 from adjoin.transforms.api import vjp
 from adjoin.transforms.closure import closure_convert
 from adjoin.transforms.custom import custom_vjp
@@ -419,12 +419,6 @@ def integrate(step: Callable, state, n_steps: int, *args, adjoint: DiffStrategy 
     if not trace_stack:  # nothing is differentiated: just step
         stats.steps = n_steps
         return pack.unravel(problem.run(y0))
-    rule = getattr(strategy, "time_stepping", None)
-    if rule is None:
-        handler = RULES.get(type(strategy))
-        if handler is None:
-            raise UnsupportedStrategyError(
-                f"integrate: adjoint={strategy!r} does not apply to PDE time stepping; use "
-                + ", ".join(ADJOINTS))
-        rule = lambda p: handler(strategy, p)  # noqa: E731
+    rule = strategy_rule(strategy, "time_stepping", RULES, ADJOINTS,
+                         f"integrate: adjoint={strategy!r} does not apply to PDE time stepping")
     return pack.unravel(rule(problem))
