@@ -24,6 +24,11 @@ fused (inside numpy)
     (NumPy's ufuncs release the GIL; ``_threads.py``). Full sums of values of the chain are
     accumulated per block, so the summed array is never written to memory.
 
+other array backends (``_namespace_backend.py``)
+    a call with CuPy, Dask or other array-API arrays: one line per equation running the
+    primitive as eager evaluation does on those arrays, the program's constants moved
+    to the backend; on CuPy each elementwise chain is one ``cupy.fuse`` kernel.
+
 numba (``_numba_backend.py``, ``backend="numba"``)
     the NumPy program with its elementwise chains on small arrays (up to
     ``NUMBA_MAX_SIZE`` elements) compiled into loops by numba; chains on larger arrays
@@ -43,12 +48,12 @@ from __future__ import annotations
 import os
 
 from adjoin.core.graph import Graph
-from adjoin.transforms import _numba_backend, _numpy_backend
+from adjoin.transforms import _namespace_backend, _numba_backend, _numpy_backend
 from adjoin.transforms._numpy_backend import NumpyGenerator, identifier
 from adjoin.transforms._scalar_backend import scalar_eligible, scalar_source
 from adjoin.transforms._threads import NUM_THREADS  # noqa: F401  (re-exported)
 
-__all__ = ["Compiled", "compile_graph", "FUSE_MIN_SIZE", "NUM_THREADS"]
+__all__ = ["Compiled", "compile_graph", "compile_for_backend", "FUSE_MIN_SIZE", "NUM_THREADS"]
 
 #: elementwise chains whose arrays have at least this many elements are fused and
 #: run blockwise on threads (below it, one NumPy call per equation is faster)
@@ -117,6 +122,35 @@ def compile_graph(graph: Graph, *, name="jitted", fuse=True, fuse_min=None,
              ("numpy", len(graph.eqns) - gen.fused_eqns)]
     return Compiled(fn_np, src_np, kind, gen.num_groups, gen.fused_eqns,
                     parts=[p for p in parts if p[1]], note=note)
+
+
+def compile_for_backend(graph: Graph, backend: str, *, name="jitted", fuse=True,
+                        kernel_xp=None, fuser=None) -> Compiled:
+    """The program of ``graph`` for arrays of another backend (``_namespace_backend.py``).
+
+    ``fuse``: whether elementwise chains become fused kernels where the backend has a
+    fuser (CuPy); ``kernel_xp``/``fuser`` override the backend's (tests run the CuPy
+    program's structure with NumPy standing in). ``Compiled.globals`` holds the
+    program's constants, which :func:`adjoin.transforms._namespace_backend.move_constants`
+    moves to the backend before the first call.
+    """
+    if fuser is None and fuse:
+        plan = _namespace_backend.fusion_plan(backend)
+        if plan is not None:
+            kernel_xp, fuser = plan
+    gen = _namespace_backend.NamespaceGenerator(graph, f"{name}_{backend}", kernel_xp,
+                                                fuser if fuse else None)
+    src, ns = gen.generate()
+    fn = _exec(src, ns, gen.fname)
+    gen.link(ns)
+    kind = f"{backend}+fused" if gen.num_groups else backend
+    parts = [(f"{backend} fused kernels", gen.fused_eqns),
+             (f"{backend} calls", len(graph.eqns) - gen.fused_eqns)]
+    c = Compiled(fn, src, kind, gen.num_groups, gen.fused_eqns,
+                 parts=[p for p in parts if p[1]])
+    c.globals = ns
+    c.chain_notes = lambda: gen.notes(ns)
+    return c
 
 
 def _compile_numba(graph, name, nb):

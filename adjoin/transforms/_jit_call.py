@@ -35,7 +35,9 @@ from adjoin.core.lowering import Lowering
 from adjoin.core.primitive import Primitive
 from adjoin.core.pytree import tree_flatten
 from adjoin.transforms._optimize import optimize
-from adjoin.transforms._tiers import _Entry
+from adjoin.backends import is_foreign, zeros
+from adjoin.transforms._namespace_backend import signature_backend
+from adjoin.transforms._tiers import _Entry, make_entry
 from adjoin.transforms.autodiff import jvp, vjp
 from adjoin.transforms.staging import StagingTrace
 from adjoin.transforms.vectorize import vmap
@@ -69,9 +71,21 @@ class Program:
         self.fuse = fuse
         self._entry = _Entry(graph, graph, {}, name, fuse, backend)
         self._derived = {}
+        self._foreign = {}    # (backend, device) -> entry, for arrays of other backends
 
     def run(self, *flat):
+        for x in flat:
+            if is_foreign(x):
+                return list(self._entry_for(flat).fn(*flat))
         return list(self._entry.fn(*flat))
+
+    def _entry_for(self, flat):
+        key = signature_backend(flat)
+        e = self._foreign.get(key)
+        if e is None:
+            e = self._foreign[key] = make_entry(self.graph, self.graph, {}, self.name,
+                                                self.fuse, self.backend, key[0])
+        return e
 
     def _derive(self, key, make_graph, name):
         p = self._derived.get(key)
@@ -227,7 +241,8 @@ def _jvp(primals, tangents, program):
 
 # x̄ = ∂f(x)ᵀ·ȳ, by the joint program (x, ȳ) -> x̄ (the forward pass runs again)
 def _vjp(needs, cts, outs, *primals, program):
-    cts = [np.zeros(a.shape, a.dtype) if c is None else c
+    like = next((p for p in primals if is_foreign(p)), None)   # zeros on the inputs' backend
+    cts = [zeros(a.shape, a.dtype, like=like) if c is None else c
            for a, c in zip(program.graph.out_avals, cts)]
     in_cts = jit_call_p.bind(*primals, *cts, program=program.vjp_joint_program())
     return [c if n else None for c, n in zip(in_cts, needs)]

@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import time
 
-from adjoin.transforms._compile import compile_graph
+from adjoin.backends import is_numpy as _is_numpy
+
+from adjoin.transforms._compile import compile_for_backend, compile_graph
+from adjoin.transforms._namespace_backend import move_constants
 from adjoin.transforms._numba_backend import is_numba_error
 
-__all__ = ["DEFAULT_BACKEND", "TIER_CALLS", "TIER_SECONDS", "AUTO_MIN_FRACTION", "BACKENDS"]
+__all__ = ["make_entry", "DEFAULT_BACKEND", "TIER_CALLS", "TIER_SECONDS", "AUTO_MIN_FRACTION", "BACKENDS"]
 
 #: the back end of ``jit`` when none is given: ``ADJOIN_JIT_BACKEND`` or ``"auto"``
 DEFAULT_BACKEND = os.environ.get("ADJOIN_JIT_BACKEND", "auto")
@@ -134,3 +137,51 @@ class _Entry:
     def run(self, flat):
         out = self.fn(*flat)
         return out[0] if self.single else self.out_tree.unflatten(out)
+
+
+class _BackendEntry(_Entry):
+    """The entry of a signature whose arrays are of another backend (CuPy, Dask, ...):
+    one program in that backend's namespace (``_namespace_backend.py``), its constants
+    moved to the backend at the first call. ``backend`` is the array backend's name."""
+
+    __slots__ = ("array_backend",)
+
+    def __init__(self, graph, optimized, stats, name, fuse, array_backend):
+        super().__init__(graph, optimized, stats, name, fuse, "numpy")
+        self.backend = self.array_backend = array_backend
+        self.fn = self._first_call
+
+    @property
+    def compiled(self):
+        if self._compiled is None:
+            self._compiled = compile_for_backend(self.optimized, self.array_backend,
+                                                 name=self.name, fuse=self.fuse is not False)
+        return self._compiled
+
+    @property
+    def final(self):
+        return self.compiled
+
+    @property
+    def note(self):
+        notes = self.compiled.chain_notes() if self._compiled is not None else []
+        return "; ".join(notes) or None
+
+    @note.setter
+    def note(self, value):  # _Entry.__init__ sets it; this entry's notes come from its chains
+        pass
+
+    def _first_call(self, *flat):
+        c = self.compiled
+        like = next(x for x in flat if not _is_numpy(x) and hasattr(x, "shape"))
+        move_constants(c.globals, like)
+        self.fn = c.fn
+        return c.fn(*flat)
+
+
+def make_entry(graph, optimized, stats, name, fuse, backend, array_backend=None):
+    """The cache entry of one signature: ``_Entry`` for NumPy arrays, ``_BackendEntry``
+    when the arrays are of another backend (``array_backend``, e.g. ``"cupy"``)."""
+    if array_backend is None:
+        return _Entry(graph, optimized, stats, name, fuse, backend)
+    return _BackendEntry(graph, optimized, stats, name, fuse, array_backend)

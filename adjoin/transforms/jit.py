@@ -38,7 +38,8 @@ from adjoin.core.trace import Tracer
 from adjoin.transforms import _tiers
 from adjoin.transforms._jit_call import Program, inline_calls, jit_call_p
 from adjoin.transforms._tiers import (AUTO_MIN_FRACTION, BACKENDS, DEFAULT_BACKEND,  # noqa: F401
-                                      TIER_CALLS, TIER_SECONDS, _Entry)
+                                      TIER_CALLS, TIER_SECONDS, make_entry)
+from adjoin.transforms._namespace_backend import signature_backend
 from adjoin.transforms._optimize import optimize
 from adjoin.transforms.staging import StagingTrace, StagingTracer
 
@@ -165,6 +166,10 @@ def _fast_key(args):
 def _check_leaf(x, what, fun_name):
     if isinstance(x, (Tracer, np.ndarray, np.generic, bool, int, float, complex)):
         return x
+    if hasattr(x, "__array_namespace__") or (hasattr(x, "shape") and hasattr(x, "dtype")
+                                             and type(x).__module__.split(".")[0] in
+                                             ("cupy", "dask")):
+        return x  # an array of another backend: the signature records which
     arr = np.asarray(x) if not isinstance(x, (str, bytes)) else None
     if arr is None or arr.dtype == object or arr.dtype.kind in "USV":
         raise TypeError(
@@ -325,14 +330,15 @@ class JittedFunction:
             checked.append(x)
         flat = checked
         avals = tuple(aval_of(x) for x in flat)
-        key = (in_tree, avals, statics)
+        array_backend = None if traced else signature_backend(flat)
+        key = (in_tree, avals, statics, array_backend)
         entry = self._cache.get(key)
         if entry is not None:
             self._hits += 1
             return entry, flat, traced, True
         self._misses += 1
         entry, cacheable = self._stage(args, kwargs, dyn_args, dyn_kwargs, static_pos, avals,
-                                       in_tree)
+                                       in_tree, array_backend)
         if cacheable:
             self._cache[key] = entry
         return entry, flat, traced, cacheable
@@ -352,7 +358,8 @@ class JittedFunction:
             names.extend([label] * n if n == 1 else [f"leaf {i} of {label}" for i in range(n)])
         return names
 
-    def _stage(self, args, kwargs, dyn_args, dyn_kwargs, static_pos, avals, in_tree):
+    def _stage(self, args, kwargs, dyn_args, dyn_kwargs, static_pos, avals, in_tree,
+               array_backend=None):
         leaf_names = self._leaf_names(args, kwargs, static_pos, dyn_kwargs)
         flat_names = tree_flatten((dyn_args, dyn_kwargs))[0]
         if len(leaf_names) != len(flat_names):  # dict ordering differs: fall back to positions
@@ -370,7 +377,9 @@ class JittedFunction:
         graph = inline_calls(graph)  # inner jitted functions called under transformations
         cacheable = not any(isinstance(c, Tracer) for c in graph.consts)
         opt, stats = optimize(graph)
-        return _Entry(graph, opt, stats, self._name, self.fuse, self.backend), cacheable
+        entry = make_entry(graph, opt, stats, self._name, self.fuse, self.backend,
+                           None if array_backend is None else array_backend[0])
+        return entry, cacheable
 
 
 def jit(fun=None, *, static_argnums=(), static_argnames=(), fuse=True, backend=None):
@@ -392,6 +401,11 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), fuse=True, backend=N
     ``fuse=False`` turns fusion off (one NumPy call per equation; no numba); an int sets
     the NumPy back end's fusion threshold (elements; default
     ``adjoin.transforms._compile.FUSE_MIN_SIZE``).
+
+    Arrays of another backend (CuPy, Dask, array-API libraries) get a program of their own
+    in that backend's namespace, whatever ``backend`` says (``_namespace_backend.py``): the
+    outputs are of the caller's backend (a lazy Dask array, a CuPy array), and on CuPy each
+    elementwise chain is one ``cupy.fuse`` kernel.
 
     Composes with every transformation, in any order (``jit(grad(f))``, ``grad(jit(f))``,
     ``vmap(jit(f))``, nested ``jit``). ``jitted.lower(*args)`` gives the staged and
