@@ -178,3 +178,15 @@ def test_jit_on_cupy():
     np.testing.assert_allclose(cp.asnumpy(g(xc)), ad.grad(loss)(x), **TOL)
     low = f.lower(xc)
     assert low.backend == "cupy+fused" and low.note is None, low.report()
+
+
+@pytest.mark.parametrize("name", list(BACKENDS))
+@pytest.mark.parametrize("jac", ["jacfwd", "jacrev", "hessian"])
+def test_jacobians_build_their_basis_on_the_backend(name, jac):
+    to, is_backend, back = BACKENDS[name]
+    f = (lambda x: anp.sin(x) * anp.sum(x * x)) if jac != "hessian" else (
+        lambda x: anp.sum(anp.sin(x) * x) * anp.sum(x))
+    x = np.linspace(0.1, 1.0, 8)
+    J = getattr(ad, jac)(f)(to(x))
+    assert is_backend(J), f"{jac} on {name} returned a {type(J).__name__}"
+    np.testing.assert_allclose(back(J), getattr(ad, jac)(f)(x), **TOL)

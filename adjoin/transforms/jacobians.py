@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 import adjoin.numpy as anp
+from adjoin.backends import asarray_like, is_foreign
 from adjoin.core.pytree import tree_flatten
 from adjoin.core.trace import dtype_of, shape_of
 from adjoin.transforms._arguments import argnums_tuple, as_array, check_differentiable
@@ -16,13 +17,16 @@ from adjoin.transforms.autodiff import grad, jvp, scalar_results, vjp
 from adjoin.transforms.vectorize import vmap
 
 
-def _basis(sizes, dtypes, shapes):
-    """Identity columns split per leaf: leaf j gets an (N, *shape_j) block."""
+def _basis(sizes, dtypes, shapes, values):
+    """Identity columns split per leaf: leaf j gets an (N, *shape_j) block, on the backend
+    of ``values`` (the function's inputs or outputs: a CuPy basis for a CuPy function)."""
     n = sum(sizes)
     eye = np.eye(n)
+    like = next((v for v in values if is_foreign(v)), None)
     blocks, off = [], 0
     for size, dt, shape in zip(sizes, dtypes, shapes):
-        blocks.append(eye[:, off:off + size].reshape((n,) + tuple(shape)).astype(dt))
+        block = eye[:, off:off + size].reshape((n,) + tuple(shape)).astype(dt)
+        blocks.append(block if like is None else asarray_like(block, like=like))
         off += size
     return blocks
 
@@ -136,7 +140,7 @@ def _jacobian(fun, args, kwargs, argnums, has_aux, mode, holomorphic=False):
             out, out_dot = jvp(f_main, flat_in, list(ts))
             return out, out_dot
         out, out_dot = vmap(push, out_axes=(None, 0))(
-            *_basis(in_sizes, [dtype_of(x) for x in flat_in], in_shapes))
+            *_basis(in_sizes, [dtype_of(x) for x in flat_in], in_shapes, flat_in))
         if has_aux:
             aux = f_flat(*flat_in)[1]
         out_flat, out_tree = tree_flatten(out)
@@ -150,7 +154,7 @@ def _jacobian(fun, args, kwargs, argnums, has_aux, mode, holomorphic=False):
         out_shapes = [tuple(shape_of(o)) for o in out_flat]
         out_sizes = [_size(s) for s in out_shapes]
         cts = vmap(lambda *cs: pullback(out_tree.unflatten(list(cs))))(
-            *_basis(out_sizes, [dtype_of(o) for o in out_flat], out_shapes))
+            *_basis(out_sizes, [dtype_of(o) for o in out_flat], out_shapes, flat_in))
         per_input = [_split_rows(c, out_sizes) for c in cts]
         blocks = [[_reshape(per_input[j][k], oshape + shape) for j, shape in enumerate(in_shapes)]
                   for k, oshape in enumerate(out_shapes)]
