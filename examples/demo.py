@@ -15,6 +15,7 @@ build/demo/. The sections live in examples/tour/, one module a level:
   cuts             strategic gradient cuts on a controlled pendulum (slides 53-55)
   fem              the nonlinear Poisson problem by Newton, its adjoint and Taylor test
                    (slides 41-46)
+  backends         one program and its gradient on NumPy, Dask (eager and jit) and CuPy
 
 `python examples/demo.py smoke fem` runs the sections named.
 """
@@ -27,7 +28,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 SECTIONS = ["lecture", "numpy_safety", "scipy_functions", "algebra", "ode", "advection",
-            "smoke", "cuts", "fem"]
+            "smoke", "cuts", "fem", "backends"]
 
 
 def main(sections=SECTIONS):

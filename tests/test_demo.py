@@ -22,3 +22,12 @@ def test_demo_names_the_sections_when_given_an_unknown_one():
     run = subprocess.run([sys.executable, str(DEMO), "nonsense"], capture_output=True,
                          text=True)
     assert run.returncode != 0 and "lecture" in run.stderr
+
+
+def test_demo_backends_section_gives_numpy_gradients_on_dask(tour):
+    import re
+    out = tour()
+    diffs = re.findall(r"max \|Dask − NumPy\| = ([0-9.e+-]+); under jit: ([0-9.e+-]+)", out)
+    assert diffs, "the backends section printed no Dask comparison"
+    assert all(float(d) <= 1e-12 for d in diffs[0])
+    assert "lazy Array" in out
