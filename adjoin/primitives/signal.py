@@ -21,13 +21,15 @@ the primitive again: differentiable to any order.
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal as _ss
 
 from adjoin.core.avals import ShapedArray
+from adjoin.core.lazy_import import lazy_module
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of, shape_of
 from adjoin.primitives import lax
 from adjoin.primitives.structural import concatenate_p
+
+_ss = lazy_module("scipy.signal")  # 1.2 s to import: loaded at the first convolution
 
 __all__ = ["convolve_p"]
 

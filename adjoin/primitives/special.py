@@ -23,10 +23,10 @@ import math
 import warnings
 
 import numpy as np
-import scipy.integrate as _si
 import scipy.special as _ss
 
 from adjoin.core.avals import ShapedArray
+from adjoin.core.lazy_import import lazy_module
 from adjoin.core.primitive import Primitive
 from adjoin.primitives import lax
 from adjoin.primitives._families import (
@@ -34,6 +34,7 @@ from adjoin.primitives._families import (
     elementwise_shape, nondifferentiable, unary, unbroadcast)
 from adjoin.primitives.elementwise import log1p_p
 
+_si = lazy_module("scipy.integrate")  # 0.5 s to import: loaded at the first quadrature
 SQRT_PI = math.sqrt(math.pi)
 SQRT_2PI = math.sqrt(2.0 * math.pi)
 #: flops charged per element for a function evaluated by quadrature

@@ -12,11 +12,13 @@ O(N log N).
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal as _ss
 
 import adjoin.numpy as anp
+from adjoin.core.lazy_import import lazy_module
 from adjoin.core.trace import dtype_of, shape_of, trace_stack
 from adjoin.primitives import signal as _signal
+
+_ss = lazy_module("scipy.signal")  # 1.2 s to import: loaded at the first convolution
 
 __all__ = ["convolve", "correlate", "choose_conv_method"]
 
