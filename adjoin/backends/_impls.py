@@ -275,6 +275,8 @@ def _diagonal(xp, x, offset, axis1, axis2):
 
 @_reg("diagonal_scatter")
 def _diagonal_scatter(xp, g, offset, axis1, axis2, shape):
+    # zeros with g on the diagonal: the flattened last two axes gathered from [0, g]
+    # (a placement map: entry 1 + j on the j-th diagonal position, 0 elsewhere)
     g, = _lift(xp, (g,))
     nd = len(shape)
     a1, a2 = axis1 % nd, axis2 % nd
@@ -282,8 +284,11 @@ def _diagonal_scatter(xp, g, offset, axis1, axis2, shape):
     flat, L = _diag_index(shape, offset, a1, a2)
     lead = tuple(shape[i] for i in rest)
     n1, n2 = shape[a1], shape[a2]
-    z = xp.zeros(lead + (n1 * n2,), dtype=g.dtype, **_device_kw(xp, g))
-    z[(...,) + (xp.asarray(flat, **_device_kw(xp, g)),)] = g
+    pos = np.zeros(n1 * n2, np.int64)
+    pos[flat] = np.arange(1, L + 1)
+    zero = xp.zeros(lead + (1,), dtype=g.dtype, **_device_kw(xp, g))
+    z = xp.take(xp.concat([zero, g], axis=-1), xp.asarray(pos, **_device_kw(xp, g)),
+                axis=len(lead))
     z = xp.reshape(z, lead + (n1, n2))
     perm = rest + [a1, a2]
     return xp.permute_dims(z, tuple(int(i) for i in np.argsort(perm)))
@@ -306,42 +311,192 @@ def _repeat(xp, x, repeats, axis):
     x, = _lift(xp, (x,))
     if axis is None:
         x, axis = xp.reshape(x, (-1,)), 0
-    return xp.repeat(x, repeats, axis=axis)
+    if isinstance(repeats, (int, np.integer)):
+        return xp.repeat(x, int(repeats), axis=axis)
+    # one count per entry (Dask repeats by an int only): a take with the repeated indices
+    idx = np.repeat(np.arange(x.shape[axis]), np.asarray(repeats, np.int64))
+    return xp.take(x, xp.asarray(idx, **_device_kw(xp, x)), axis=axis)
 
 
 # --- indexing ----------------------------------------------------------------------------
+# The array API has basic indexing (ints, slices with in-range bounds) and integer-array
+# indexing of whole arrays, but no NumPy index arrays, no in-place fancy assignment, and
+# Dask indexes with one index array at a time. So: basic slices without the newaxes (added
+# back by a reshape), gathers as one ``take`` with linear indices, and scatters written
+# functionally as ``take`` from [0, updates] (a placement map) and ``where``.
 
 def _basic(idx):
-    from_tuple = lambda e: slice(e[1], e[1] + e[2] * e[3], e[3]) if e[3] > 0 else slice(
-        e[1], (e[1] + e[2] * e[3]) if e[1] + e[2] * e[3] >= 0 else None, e[3])
-    return tuple(from_tuple(e) if isinstance(e, tuple) else e for e in idx)
+    """A normalized basic index (("s", start, length, step), ints, None) as Python slices
+    with in-range bounds and without the newaxes, and the shape with the newaxes."""
+    out, shape = [], []
+    for e in idx:
+        if e is None:
+            shape.append(1)
+        elif isinstance(e, tuple):
+            _, start, n, step = e
+            if n == 0:
+                out.append(slice(start, start, step))
+            else:
+                stop = start + (n - 1) * step + (1 if step > 0 else -1)
+                out.append(slice(start, None if stop < 0 else stop, step))
+            shape.append(n)
+        else:
+            out.append(e)
+    return tuple(out), tuple(shape)
 
 
 @_reg("slice")
 def _slice(xp, x, idx):
     x, = _lift(xp, (x,))
-    return x[_basic(idx)]
+    index, shape = _basic(idx)
+    y = x[index]
+    return y if tuple(y.shape) == shape else xp.reshape(y, shape)
 
 
 @_reg("slice_scatter")
 def _slice_scatter(xp, g, idx, shape):
     g, = _lift(xp, (g,))
+    index, _ = _basic(idx)
     z = xp.zeros(tuple(shape), dtype=g.dtype, **_device_kw(xp, g))
-    z[_basic(idx)] = g
+    region = tuple(e[2] for e in idx if isinstance(e, tuple))  # the region without newaxes
+    z[index] = g if tuple(g.shape) == region else xp.reshape(g, region)
     return z
 
 
-def _int_index(xp, ref, i):
-    if isinstance(i, (np.ndarray, np.generic)):
-        return xp.asarray(np.asarray(i, np.int64), **_device_kw(xp, ref))
-    return i
+def _size(shape):
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _numpy_indices(idx):
+    return all(isinstance(i, (np.ndarray, np.generic, int)) for i in idx)
+
+
+def _linear(idx, lead):
+    """NumPy index arrays (broadcast against each other, negative entries allowed) as the
+    1-D linear indices into the flattened axes ``lead``, and the broadcast shape."""
+    b = np.broadcast_shapes(*[np.shape(i) for i in idx])
+    flat = [np.broadcast_to(np.asarray(i, np.int64), b).reshape(-1) % n for i, n in zip(idx, lead)]
+    lin = np.ravel_multi_index(flat, lead) if flat else np.zeros(0, np.int64)
+    return lin.astype(np.int64), b
+
+
+def _linear_xp(xp, ref, idx, lead):
+    """As :func:`_linear` for index arrays of the backend (computed there)."""
+    idx = [xp.asarray(np.asarray(i, np.int64), **_device_kw(xp, ref)) if is_numpy(i) else i
+           for i in idx]
+    idx = xp.broadcast_arrays(*idx)
+    b = tuple(idx[0].shape)
+    lin = None
+    stride = 1
+    for i, n in zip(idx[::-1], lead[::-1]):
+        term = xp.remainder(xp.astype(i, xp.int64), n) * stride
+        lin = term if lin is None else lin + term
+        stride *= n
+    return xp.reshape(lin, (-1,)), b
+
+
+def _ints(xp, a, ref):
+    return xp.asarray(a, dtype=xp.int64, **_device_kw(xp, ref))
 
 
 @_reg("gather")
 def _gather(xp, x, *idx):
+    # z = x[i_1, ..., i_k] = take(reshape(x, (M,) + rest), linear(i), axis 0)
     x, = _lift(xp, (x,))
-    idx = tuple(_int_index(xp, x, i) for i in idx)
-    return x[idx]
+    k = len(idx)
+    lead, rest = tuple(x.shape[:k]), tuple(x.shape[k:])
+    if _numpy_indices(idx):
+        lin, b = _linear(idx, lead)
+        lin = _ints(xp, lin, x)
+    else:
+        lin, b = _linear_xp(xp, x, idx, lead)
+    flat = xp.reshape(x, (_size(lead),) + rest)
+    return xp.reshape(xp.take(flat, lin, axis=0), b + rest)
+
+
+def _scatter_operands(xp, x, u, idx):
+    """x and u lifted and promoted to one dtype, flattened over the indexed axes."""
+    x, u = _lift(xp, (x, u))
+    if not hasattr(x, "shape"):
+        x = xp.asarray(x, **_device_kw(xp, u))
+    if not hasattr(u, "shape"):
+        u = xp.asarray(u, **_device_kw(xp, x))
+    dt = xp.result_type(x, u)
+    x, u = xp.astype(x, dt), xp.astype(u, dt)
+    k = len(idx)
+    lead, rest = tuple(x.shape[:k]), tuple(x.shape[k:])
+    m = _size(tuple(u.shape[:u.ndim - len(rest)]))
+    return x, xp.reshape(x, (_size(lead),) + rest), xp.reshape(u, (m,) + rest), lead, rest
+
+
+def _place(xp, uf, pos, rest):
+    """Row j of the result is row pos[j] − 1 of ``uf`` (0 where pos[j] = 0), and the mask
+    pos > 0 shaped to broadcast against it: a functional ``z[targets] = uf``."""
+    zero = xp.zeros((1,) + rest, dtype=uf.dtype, **_device_kw(xp, uf))
+    placed = xp.take(xp.concat([zero, uf], axis=0), pos, axis=0)
+    return placed, xp.reshape(pos > 0, (pos.shape[0],) + (1,) * len(rest))
+
+
+def _layers(lin):
+    """Positions of the updates in layers with distinct targets: layer r holds the r-th
+    occurrence of each target, so applying the layers in turn adds in NumPy's order."""
+    order = np.argsort(lin, kind="stable")
+    sk = lin[order]
+    if not sk.size:
+        return []
+    start = np.r_[0, np.nonzero(np.diff(sk))[0] + 1]
+    rank = np.empty_like(order)
+    rank[order] = np.arange(sk.size) - np.repeat(start, np.diff(np.r_[start, sk.size]))
+    return [np.nonzero(rank == r)[0] for r in range(int(rank.max()) + 1)]
+
+
+def _one_hot_targets(xp, ref, lin, M):
+    """(M, m) booleans: row t marks the updates that target t (backend index arrays)."""
+    rows = xp.arange(M, dtype=xp.int64, **_device_kw(xp, ref))
+    return xp.reshape(rows, (M, 1)) == xp.reshape(lin, (1, lin.shape[0]))
+
+
+@_reg("scatter_add")
+def _scatter_add(xp, x, u, *idx):
+    # z = x; z[i] += u, repeated targets in NumPy's order (np.add.at): layer by layer, each
+    # layer's updates placed at their distinct targets and added where placed
+    x, xf, uf, lead, rest = _scatter_operands(xp, x, u, idx)
+    M = _size(lead)
+    if _numpy_indices(idx):
+        lin, _ = _linear(idx, lead)
+        for layer in _layers(lin):
+            pos = np.zeros(M, np.int64)
+            pos[lin[layer]] = np.arange(1, layer.size + 1)
+            placed, mask = _place(xp, xp.take(uf, _ints(xp, layer, x), axis=0), _ints(xp, pos, x), rest)
+            xf = xp.where(mask, xf + placed, xf)
+        return xp.reshape(xf, tuple(x.shape))
+    # index arrays on the backend: a one-hot (M, m) matrix product (O(M·m) memory)
+    lin, _ = _linear_xp(xp, x, idx, lead)
+    hot = _one_hot_targets(xp, x, lin, M)
+    summed = xp.astype(hot, uf.dtype) @ xp.reshape(uf, (uf.shape[0], _size(rest)))
+    mask = xp.reshape(xp.any(hot, axis=1), (M,) + (1,) * len(rest))
+    xf = xp.where(mask, xf + xp.reshape(summed, (M,) + rest), xf)
+    return xp.reshape(xf, tuple(x.shape))
+
+
+@_reg("scatter_set")
+def _scatter_set(xp, x, u, *idx):
+    # z = x; z[i] = u, the last write winning at a repeated target (as NumPy's z[i] = u)
+    x, xf, uf, lead, rest = _scatter_operands(xp, x, u, idx)
+    M = _size(lead)
+    if _numpy_indices(idx):
+        lin, _ = _linear(idx, lead)
+        pos = np.zeros(M, np.int64)
+        pos[lin] = np.arange(1, lin.size + 1)  # NumPy's assignment: the last one stays
+        pos = _ints(xp, pos, x)
+    else:
+        lin, _ = _linear_xp(xp, x, idx, lead)
+        hot = _one_hot_targets(xp, x, lin, M)
+        ids = xp.reshape(xp.arange(1, lin.shape[0] + 1, dtype=xp.int64, **_device_kw(xp, x)),
+                         (1, lin.shape[0]))
+        pos = xp.max(xp.where(hot, ids, 0), axis=1)
+    placed, mask = _place(xp, uf, pos, rest)
+    return xp.reshape(xp.where(mask, placed, xf), tuple(x.shape))
 
 
 # --- linear algebra and FFT ---------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adjoin.backends import is_foreign as _foreign
+from adjoin.backends import is_foreign as _foreign, to_numpy
 from adjoin.core.axes import normalize_axis_index
 from adjoin.core.trace import (ConcretizationError, Tracer, concrete_value, dtype_of, shape_of,
                                trace_stack)
@@ -63,8 +63,10 @@ def _parse(idx, shape):
                              "array of the indexed shape")
         elif isinstance(e, (int, np.integer)):
             entries.append(int(e))
-        elif isinstance(e, Tracer):
-            if dtype_of(e).kind == "b":
+        elif isinstance(e, Tracer) or _foreign(e):
+            if dtype_of(e).kind == "b" and not isinstance(e, Tracer):
+                entries.append(("mask", to_numpy(e)))
+            elif dtype_of(e).kind == "b":
                 try:
                     entries.append(("mask", np.asarray(concrete_value(e))))
                 except ConcretizationError:
@@ -157,7 +159,7 @@ def _index_shape(arrays):
 
 def _check_bounds(arrays, shape):
     for a, n in zip(arrays, shape):
-        if not isinstance(a, Tracer) and a.size:
+        if isinstance(a, np.ndarray) and a.size:
             lo, hi = int(a.min()), int(a.max())
             if lo < -n or hi >= n:
                 bad = hi if hi >= n else lo
@@ -174,10 +176,12 @@ def _getitem(x, idx):
     """``x[idx]`` with NumPy's semantics, differentiable in x."""
     if not trace_stack and type(x) is np.ndarray:
         return x[idx]
-    if not trace_stack and not isinstance(x, Tracer):
-        return (x if _foreign(x) else np.asarray(x))[idx]  # a Dask/CuPy array stays one
     if not isinstance(x, Tracer) and not isinstance(x, np.ndarray) and not _foreign(x):
         x = np.asarray(x)
+        if not trace_stack:
+            return x[idx]
+    # traced values, and other backends' arrays (whose own indexing differs from NumPy's):
+    # through the primitives
     nidx, adv = _plan(x, idx)
     y = x if is_identity_index(nidx, shape_of(x)) else slice_p.bind(x, idx=nidx)
     if adv is None:
@@ -195,7 +199,7 @@ def _getitem(x, idx):
 
 def take(a, indices, axis=None, mode=None):
     """``numpy.take`` (integer indices, static or a non-differentiable traced array)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.take(a, indices, axis=axis, mode=mode)
     if mode not in (None, "raise"):
         raise NotImplementedError("take: only mode='raise' is supported")
@@ -203,7 +207,7 @@ def take(a, indices, axis=None, mode=None):
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
     axis = normalize_axis_index(axis, len(shape_of(a)))
-    if not isinstance(indices, Tracer):
+    if not isinstance(indices, Tracer) and not _foreign(indices):
         indices = np.asarray(indices)
         if indices.dtype.kind not in "iu":
             raise IndexError(f"take: indices must be integers, got dtype {indices.dtype}")
@@ -212,8 +216,8 @@ def take(a, indices, axis=None, mode=None):
 
 def take_along_axis(arr, indices, axis):
     """``numpy.take_along_axis``."""
-    if not trace_stack:
-        return np.take_along_axis(arr, indices, axis)
+    if not trace_stack and not _foreign(arr) and not _foreign(indices):  # other backends:
+        return np.take_along_axis(arr, indices, axis)                     # the primitives
     arr = _asarray(arr)
     if axis is None:
         arr, axis = reshape(arr, (-1,)), 0
@@ -297,7 +301,7 @@ def _scatter_combine(w, u, arrays, fn):
 
 
 def _update(x, idx, y, op):
-    if not isinstance(x, Tracer) and not isinstance(x, np.ndarray):
+    if not isinstance(x, Tracer) and not isinstance(x, np.ndarray) and not _foreign(x):
         x = np.asarray(x)
     xshape = shape_of(x)
     nidx, adv = _plan(x, idx)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adjoin.backends import is_foreign as _foreign
 from adjoin.core.axes import normalize_axis_index
 from adjoin.core.trace import Tracer, dtype_of, shape_of, trace_stack
 from adjoin.primitives.lax import astype, reshape
@@ -21,8 +22,22 @@ from adjoin.primitives.structural import concatenate_p
 __all__ = ["array", "asarray", "asanyarray", "concatenate", "concat", "stack"]
 
 
+_nd = np.ndarray
+
+
+def _any_foreign(seq):
+    """True if an entry of ``seq`` is another backend's array (Dask, CuPy, array-API): the
+    NumPy fast paths send those through the primitives. One type test per NumPy entry."""
+    for a in seq:
+        if type(a) is not _nd and _foreign(a):
+            return True
+    return False
+
+
 def _has_tracer(obj):
-    if isinstance(obj, Tracer):
+    """A traced value, or another backend's array, among nested lists/tuples: then the
+    sequence is stacked (derivatives flow, the backend is kept) instead of np.asarray."""
+    if isinstance(obj, Tracer) or _foreign(obj):
         return True
     if isinstance(obj, (list, tuple)):
         return any(_has_tracer(o) for o in obj)
@@ -49,7 +64,7 @@ def array(object, dtype=None, copy=True, ndmin=0, **kwargs):  # noqa: A002
     so derivatives flow through)."""
     if not _has_tracer(object):
         return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin, **kwargs)
-    out = _build(object)
+    out = _build(object)  # (another backend's array itself is returned by _build as it is)
     if dtype is not None and np.dtype(dtype) != dtype_of(out):
         out = astype(out, dtype)
     nd = len(shape_of(out))
@@ -59,8 +74,9 @@ def array(object, dtype=None, copy=True, ndmin=0, **kwargs):  # noqa: A002
 
 
 def asarray(a, dtype=None, **kwargs):
-    """``numpy.asarray``; traced values (and lists of them) stay traced."""
-    if not _has_tracer(a):
+    """``numpy.asarray``; traced values (and lists of them) stay traced, other backends'
+    arrays stay on their backend."""
+    if type(a) is _nd or not _has_tracer(a):
         return np.asarray(a, dtype=dtype, **kwargs)
     return array(a, dtype=dtype)
 
@@ -69,8 +85,9 @@ asanyarray = asarray
 
 
 def _asarray(a):
-    """Traced values as they are; anything else as a NumPy array."""
-    if isinstance(a, (Tracer, np.ndarray)):
+    """Traced values and other backends' arrays as they are; anything else as a NumPy
+    array."""
+    if isinstance(a, (Tracer, np.ndarray)) or _foreign(a):
         return a
     return asarray(a)
 
@@ -78,7 +95,7 @@ def _asarray(a):
 def concatenate(arrays, axis=0, dtype=None):
     """``numpy.concatenate`` (axis=None flattens the inputs first)."""
     arrays = list(arrays)
-    if not trace_stack:
+    if not trace_stack and not _any_foreign(arrays):  # other backends: through the primitives
         return np.concatenate(arrays, axis=axis, dtype=dtype)
     if not arrays:
         raise ValueError("need at least one array to concatenate")
@@ -107,7 +124,7 @@ concat = concatenate
 def stack(arrays, axis=0, dtype=None):
     """``numpy.stack``: join along a new axis."""
     arrays = list(arrays)
-    if not trace_stack:
+    if not trace_stack and not _any_foreign(arrays):  # other backends: through the primitives
         return np.stack(arrays, axis=axis, dtype=dtype)
     if not arrays:
         raise ValueError("need at least one array to stack")

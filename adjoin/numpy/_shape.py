@@ -14,7 +14,7 @@ import numpy as np
 from adjoin.core.axes import normalize_axis, normalize_axis_index
 from adjoin.core.trace import shape_of
 from adjoin.numpy._indexing import take
-from adjoin.numpy._sequences import _asarray, concatenate
+from adjoin.numpy._sequences import _any_foreign, _asarray, concatenate
 from adjoin.primitives.lax import (broadcast_to, flip, moveaxis, reshape,  # noqa: F401
                                    swapaxes, transpose)
 from adjoin.primitives.structural import (concatenate_p, diagonal_p,  # noqa: F401
@@ -24,6 +24,7 @@ from adjoin.primitives.structural import (concatenate_p, diagonal_p,  # noqa: F4
 # adjoin/numpy/__init__.py) leaves them out: adjoin.numpy's where and sum are other functions
 from adjoin.core.trace import Tracer as _Tracer, dtype_of as _dtype_of
 from adjoin.core.trace import trace_stack as _trace_stack
+from adjoin.backends import is_foreign as _foreign
 from adjoin.primitives.indexing import slice_p as _slice_p
 from adjoin.primitives.lax import astype as _astype, sum as _sum, where as _where
 
@@ -100,7 +101,7 @@ def atleast_3d(*arys):
 
 def vstack(tup, dtype=None):
     """``numpy.vstack``."""
-    if not _trace_stack:
+    if not _trace_stack and not _any_foreign(tup):  # other backends: through the primitives
         return np.vstack(tup, dtype=dtype)
     return concatenate([atleast_2d(a) for a in tup], axis=0, dtype=dtype)
 
@@ -110,7 +111,7 @@ row_stack = vstack
 
 def hstack(tup, dtype=None):
     """``numpy.hstack``."""
-    if not _trace_stack:
+    if not _trace_stack and not _any_foreign(tup):  # other backends: through the primitives
         return np.hstack(tup, dtype=dtype)
     arrs = [atleast_1d(a) for a in tup]
     return concatenate(arrs, axis=0 if len(shape_of(arrs[0])) == 1 else 1, dtype=dtype)
@@ -118,14 +119,14 @@ def hstack(tup, dtype=None):
 
 def dstack(tup):
     """``numpy.dstack``."""
-    if not _trace_stack:
+    if not _trace_stack and not _any_foreign(tup):  # other backends: through the primitives
         return np.dstack(tup)
     return concatenate([atleast_3d(a) for a in tup], axis=2)
 
 
 def column_stack(tup):
     """``numpy.column_stack``: 1-D inputs become columns."""
-    if not _trace_stack:
+    if not _trace_stack and not _any_foreign(tup):  # other backends: through the primitives
         return np.column_stack(tup)
     arrs = []
     for a in tup:
@@ -144,7 +145,7 @@ def _slice_axis(a, axis, start, stop):
 
 def array_split(ary, indices_or_sections, axis=0):
     """``numpy.array_split`` (returns a list)."""
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(ary):  # other backends: through the primitives
         return np.array_split(ary, indices_or_sections, axis=axis)
     s = shape_of(ary)
     axis = normalize_axis_index(axis, len(s))
@@ -169,7 +170,7 @@ def array_split(ary, indices_or_sections, axis=0):
 
 def split(ary, indices_or_sections, axis=0):
     """``numpy.split``: equal sections must divide the axis."""
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(ary):  # other backends: through the primitives
         return np.split(ary, indices_or_sections, axis=axis)
     if isinstance(indices_or_sections, (int, np.integer)):
         n = shape_of(ary)[normalize_axis_index(axis, len(shape_of(ary)))]
@@ -180,13 +181,13 @@ def split(ary, indices_or_sections, axis=0):
 
 
 def hsplit(ary, indices_or_sections):
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(ary):  # other backends: through the primitives
         return np.hsplit(ary, indices_or_sections)
     return split(ary, indices_or_sections, axis=0 if len(shape_of(ary)) == 1 else 1)
 
 
 def vsplit(ary, indices_or_sections):
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(ary):  # other backends: through the primitives
         return np.vsplit(ary, indices_or_sections)
     if len(shape_of(ary)) < 2:
         raise ValueError("vsplit only works on arrays of 2 or more dimensions")
@@ -194,7 +195,7 @@ def vsplit(ary, indices_or_sections):
 
 
 def dsplit(ary, indices_or_sections):
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(ary):  # other backends: through the primitives
         return np.dsplit(ary, indices_or_sections)
     if len(shape_of(ary)) < 3:
         raise ValueError("dsplit only works on arrays of 3 or more dimensions")
@@ -203,7 +204,7 @@ def dsplit(ary, indices_or_sections):
 
 def tile(A, reps):
     """``numpy.tile`` as broadcast + reshape (the pullback sums the copies)."""
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(A):  # other backends: through the primitives
         return np.tile(A, reps)
     A = _asarray(A)
     reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
@@ -218,7 +219,7 @@ def tile(A, reps):
 
 def repeat(a, repeats, axis=None):
     """``numpy.repeat`` with static repeats (an int or one per entry)."""
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.repeat(a, repeats, axis=axis)
     a = _asarray(a)
     if axis is None:
@@ -254,7 +255,7 @@ def flipud(m):
 
 def rot90(m, k=1, axes=(0, 1)):
     """``numpy.rot90`` by flips and transposes."""
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(m):  # other backends: through the primitives
         return np.rot90(m, k, axes)
     k %= 4
     a0, a1 = axes
@@ -269,7 +270,7 @@ def rot90(m, k=1, axes=(0, 1)):
 
 def roll(a, shift, axis=None):
     """``numpy.roll`` (axis=None rolls the flattened array)."""
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.roll(a, shift, axis)
     if axis is None:
         s = shape_of(a)
@@ -305,7 +306,7 @@ def _pad_widths(pad_width, nd):
 def pad(array, pad_width, mode="constant", constant_values=0):
     """``numpy.pad`` for modes constant (any scalar value, differentiable too), edge,
     reflect, symmetric and wrap (the last four as gathers with static indices)."""
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(array):  # other backends: through the primitives
         if mode == "constant":
             return np.pad(array, pad_width, mode, constant_values=constant_values)
         return np.pad(array, pad_width, mode)
@@ -345,7 +346,7 @@ def pad(array, pad_width, mode="constant", constant_values=0):
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """``numpy.diagonal`` (the diagonal is the last axis of the result)."""
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.diagonal(a, offset, axis1, axis2)
     nd = len(shape_of(a))
     if nd < 2:
@@ -358,7 +359,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
     """``numpy.trace``: the sum of the diagonal."""
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.trace(a, offset, axis1, axis2, dtype)
     return _sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
@@ -366,7 +367,7 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
 def diag(v, k=0):
     """``numpy.diag``: a 1-D input becomes a (k-shifted) diagonal matrix, a 2-D input
     gives its k-th diagonal."""
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(v):  # other backends: through the primitives
         return np.diag(v, k)
     v = _asarray(v)
     s = shape_of(v)
@@ -383,7 +384,7 @@ def diagflat(v, k=0):
 
 
 def _tri(prim, npfn, m, k):
-    if not _trace_stack:
+    if not _trace_stack and not _foreign(m):  # other backends: through the primitives
         return npfn(m, k)
     m = _asarray(m)
     s = shape_of(m)
@@ -408,7 +409,7 @@ def tril(m, k=0):
 
 def broadcast_arrays(*args):
     """``numpy.broadcast_arrays`` (returns a list)."""
-    if not _trace_stack:
+    if not _trace_stack and not _any_foreign(args):  # other backends: through the primitives
         return list(np.broadcast_arrays(*args))
     shape = np.broadcast_shapes(*[shape_of(a) for a in args])
     return [broadcast_to(_asarray(a), shape) for a in args]
@@ -416,7 +417,7 @@ def broadcast_arrays(*args):
 
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     """``numpy.meshgrid`` (differentiable in the coordinate vectors)."""
-    if not _trace_stack:
+    if not _trace_stack and not _any_foreign(xi):  # other backends: through the primitives
         return list(np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing))
     if indexing not in ("xy", "ij"):
         raise ValueError("meshgrid: indexing must be 'xy' or 'ij'")

@@ -217,6 +217,8 @@ def _diagonal_shape(a, offset, axis1, axis2):
 
 
 def _diagonal_scatter_impl(g, offset, axis1, axis2, shape):
+    if type(g) is not np.ndarray:  # other backends: their namespace implementation
+        _backends.require_numpy("diagonal_scatter", g)
     z = np.zeros(shape, dtype_of(g))
     zm = np.moveaxis(z, (axis1, axis2), (-2, -1))  # a view: writes go to z
     L = shape_of(g)[-1]
@@ -281,7 +283,7 @@ def _repeat_vjp(needs, out_bar, out, x, repeats, axis):
         return (lax.sum(out_bar, axis=axis + 1),)
     seg = np.repeat(np.arange(s[axis]), repeats)
     gm = lax.moveaxis(out_bar, axis, 0)
-    zeros = np.zeros((s[axis],) + s[:axis] + s[axis + 1:], gm.dtype)
+    zeros = np.zeros((s[axis],) + s[:axis] + s[axis + 1:], dtype_of(gm))
     return (lax.moveaxis(lax.scatter_add(zeros, gm, seg), 0, axis),)
 
 
