@@ -62,6 +62,53 @@ def _reg(name):
     return deco
 
 
+# NumPy takes real input in real/imag/conj and numbers in the logical functions; the array
+# API takes complex and boolean input only
+def _is_complex(xp, x):
+    return hasattr(x, "dtype") and xp.isdtype(x.dtype, "complex floating")
+
+
+def _bool(xp, x):
+    if hasattr(x, "dtype") and not xp.isdtype(x.dtype, "bool"):
+        return x != 0
+    return x
+
+
+@_reg("real")
+def _real(xp, x):
+    x, = _lift(xp, (x,))
+    return xp.real(x) if _is_complex(xp, x) else x
+
+
+@_reg("imag")
+def _imag(xp, x):
+    x, = _lift(xp, (x,))
+    return xp.imag(x) if _is_complex(xp, x) else xp.zeros_like(x)
+
+
+@_reg("conj")
+def _conj(xp, x):
+    x, = _lift(xp, (x,))
+    return xp.conj(x) if _is_complex(xp, x) else x
+
+
+@_reg("logical_not")
+def _logical_not(xp, x):
+    x, = _lift(xp, (x,))
+    return xp.logical_not(_bool(xp, x))
+
+
+def _logical(name):
+    def fn(xp, x, y):
+        x, y = _lift(xp, (x, y))
+        return getattr(xp, name)(_bool(xp, x), _bool(xp, y))
+    return fn
+
+
+for _n in ("logical_and", "logical_or", "logical_xor"):
+    NAMESPACE_IMPLS[_n] = _logical(_n)
+
+
 def _float(xp, x):
     if hasattr(x, "dtype") and not xp.isdtype(x.dtype, ("real floating", "complex floating")):
         return xp.astype(x, xp.float64)
@@ -158,6 +205,8 @@ def _astype(xp, x, dtype):
 def _reduction(xp_name):
     def fn(xp, x, axes, keepdims):
         x, = _lift(xp, (x,))
+        if xp_name in ("sum", "prod") and xp.isdtype(x.dtype, "bool"):
+            x = xp.astype(x, xp.int64)  # NumPy counts booleans; the array API wants numbers
         return getattr(xp, xp_name)(x, axis=axes, keepdims=keepdims)
     return fn
 
@@ -503,16 +552,72 @@ def _scatter_set(xp, x, u, *idx):
 
 @_reg("einsum")
 def _einsum(xp, *operands, subscripts):
+    operands = _lift(xp, operands)
     if hasattr(xp, "einsum"):
-        return xp.einsum(subscripts, *_lift(xp, operands))
-    from adjoin.backends import BackendError, unsupported_message
-    raise BackendError(unsupported_message(xp.__name__, "einsum", "no einsum in the namespace"))
+        return xp.einsum(subscripts, *operands)
+    return _einsum_by_broadcasting(xp, subscripts, operands)
+
+
+def _einsum_by_broadcasting(xp, subscripts, operands):
+    """einsum without ``einsum`` (the array API has none), for canonical explicit subscripts
+    ("ij,jk->ik": no ellipsis): a repeated label in one operand takes its diagonal, then
+    every operand is laid out along all labels (size 1 where it lacks one), the operands
+    are multiplied by broadcasting and the labels not in the output summed. Memory: the
+    product of all label sizes (fine for the small contractions of derivative rules)."""
+    ins, out = subscripts.split("->")
+    specs = ins.split(",")
+    arrays = [a if hasattr(a, "shape") else xp.asarray(a) for a in operands]
+    dt = xp.result_type(*arrays)
+    labels = list(out) + [c for c in dict.fromkeys("".join(specs)) if c not in out]
+    size, laid = {}, []
+    for spec, a in zip(specs, arrays):
+        a = xp.astype(a, dt)
+        while len(set(spec)) < len(spec):  # a repeated label: its diagonal, as the last axis
+            c = next(c for c in spec if spec.count(c) > 1)
+            i = spec.index(c)
+            j = spec.index(c, i + 1)
+            a = _diagonal(xp, a, 0, i, j)
+            spec = "".join(l for k, l in enumerate(spec) if k not in (i, j)) + c
+        for c, n in zip(spec, a.shape):
+            size[c] = n
+        a = xp.permute_dims(a, tuple(spec.index(c) for c in labels if c in spec))
+        laid.append(xp.reshape(a, tuple(size[c] if c in spec else 1 for c in labels)))
+    prod = laid[0]
+    for a in laid[1:]:
+        prod = prod * a
+    prod = xp.broadcast_to(prod, tuple(size[c] for c in labels))
+    if len(labels) > len(out):
+        prod = xp.sum(prod, axis=tuple(range(len(out), len(labels))))
+    return prod
 
 
 def _linalg(name):
     def fn(xp, *args, **params):
         return getattr(xp.linalg, name)(*_lift(xp, args), **params)
     return fn
+
+
+# solve's outputs are [X, LU factors, pivots] on NumPy (its rules reuse the factors); a
+# backend without LU factor objects returns [X, A, None]: the "factors" are A itself, and
+# lu_solve with pivots None solves with A (a new factorization per solve)
+@_reg("solve")
+def _solve(xp, a, b):
+    a, b = _lift(xp, (a, b))
+    return [xp.linalg.solve(a, b), a, None]
+
+
+@_reg("lu_solve")
+def _lu_solve(xp, lu, piv, b, trans):
+    if piv is not None:
+        from adjoin.backends import BackendError, unsupported_message
+        raise BackendError(unsupported_message(
+            xp.__name__, "lu_solve", "LU factors with pivots: pass the matrix to solve instead"))
+    a, b = _lift(xp, (lu, b))
+    if trans == 2:
+        a = xp.conj(a)
+    if trans:
+        a = xp.matrix_transpose(a)
+    return xp.linalg.solve(a, b)
 
 
 @_reg("inv")
@@ -615,3 +720,78 @@ BACKEND_IMPLS["dask"] = {
     "fft": _dask_fft("fftn"), "ifft": _dask_fft("ifftn"), "rfft": _dask_fft("rfftn"),
     "irfft": lambda xp, y, axes, lengths, norm: _dask_fft("irfftn")(xp, y, axes, norm, lengths),
 }
+
+
+# Dense matrix functions on Dask: dask.array.linalg factors only some chunkings (LU needs
+# square chunks, QR and SVD tall-and-skinny or short-and-fat ones). Each matrix is one
+# chunk here instead (the two matrix axes rechunked, batch axes keep theirs) and NumPy's
+# function runs per chunk (dask.array.apply_gufunc): lazy, any shape, batches included.
+# Large matrices need memory for one whole matrix per task.
+
+def _float_of(dtype):
+    d = np.dtype(dtype)
+    return d if d.kind in "fc" else np.dtype(np.float64)
+
+
+def _real_of(dtype):
+    return np.finfo(_float_of(dtype)).dtype
+
+
+def _herm(a):
+    return 0.5 * (a + np.conj(np.swapaxes(a, -1, -2)))
+
+
+def _dask_matrix(fn, signature, dtypes, sizes=None):
+    """A Dask impl running ``fn`` on whole matrices; ``dtypes(a)`` the output dtypes (a tuple
+    for several outputs, returned as a list), ``sizes(a)`` the sizes of new core dims."""
+    def impl(xp, a, **params):
+        import dask.array as da
+        dt = dtypes(a)
+        out = da.apply_gufunc(lambda m: fn(m, **params), signature, a, output_dtypes=dt,
+                              output_sizes=sizes(a) if sizes else None, allow_rechunk=True)
+        return list(out) if isinstance(dt, tuple) else out
+    return impl
+
+
+def _k(a):
+    return {"k": min(a.shape[-2], a.shape[-1])}
+
+
+def _dask_solve(xp, a, b):
+    # [X, A, None]: the "factors" are A itself (as for the array-API solve above)
+    import dask.array as da
+    dt = np.result_type(_float_of(a.dtype), b.dtype)
+    return [da.apply_gufunc(np.linalg.solve, "(n,n),(n,k)->(n,k)", a, b, output_dtypes=dt,
+                            allow_rechunk=True), a, None]
+
+
+def _dask_lu_solve(xp, lu, piv, b, trans):
+    if piv is not None:
+        return NAMESPACE_IMPLS["lu_solve"](xp, lu, piv, b, trans)  # (its clear error)
+    a = xp.conj(lu) if trans == 2 else lu
+    return _dask_solve(xp, xp.matrix_transpose(a) if trans else a, b)[0]
+
+
+BACKEND_IMPLS["dask"].update({
+    "solve": _dask_solve, "lu_solve": _dask_lu_solve,
+    "inv": _dask_matrix(np.linalg.inv, "(n,n)->(n,n)", lambda a: _float_of(a.dtype)),
+    "det": _dask_matrix(np.linalg.det, "(n,n)->()", lambda a: _float_of(a.dtype)),
+    "slogdet": _dask_matrix(lambda m: tuple(np.linalg.slogdet(m)), "(n,n)->(),()",
+                            lambda a: (_float_of(a.dtype), _real_of(a.dtype))),
+    # cholesky and eigh factor ½(A + Aᴴ), as their NumPy impls do
+    "cholesky": _dask_matrix(lambda m: np.linalg.cholesky(_herm(m)), "(n,n)->(n,n)",
+                             lambda a: _float_of(a.dtype)),
+    "eigh": _dask_matrix(lambda m: tuple(np.linalg.eigh(_herm(m))), "(n,n)->(n),(n,n)",
+                         lambda a: (_real_of(a.dtype), _float_of(a.dtype))),
+    "svd": _dask_matrix(lambda m: np.linalg.svd(m, compute_uv=False), "(m,n)->(k)",
+                        lambda a: _real_of(a.dtype), _k),
+    "svd_uv": _dask_matrix(lambda m: tuple(np.linalg.svd(m, full_matrices=False)),
+                           "(m,n)->(m,k),(k),(k,n)",
+                           lambda a: (_float_of(a.dtype), _real_of(a.dtype), _float_of(a.dtype)),
+                           _k),
+    "qr": _dask_matrix(lambda m: tuple(np.linalg.qr(m, mode="reduced")), "(m,n)->(m,k),(k,n)",
+                       lambda a: (_float_of(a.dtype), _float_of(a.dtype)), _k),
+    "pinv": _dask_matrix(lambda m, rcond, hermitian: np.linalg.pinv(m, rcond=rcond,
+                                                                     hermitian=hermitian),
+                         "(m,n)->(n,m)", lambda a: _float_of(a.dtype)),
+})

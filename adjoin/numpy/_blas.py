@@ -13,7 +13,7 @@ from adjoin.backends import is_foreign as _foreign
 from adjoin.core.axes import normalize_axis_index
 from adjoin.core.trace import dtype_of, shape_of, trace_stack
 from adjoin.numpy._elementwise import conj, multiply
-from adjoin.numpy._sequences import stack
+from adjoin.numpy._sequences import _any_foreign, stack
 from adjoin.numpy._shape import broadcast_arrays, ravel
 from adjoin.primitives.blas import LETTERS, matmul_p, matmul_shapes, einsum_p
 from adjoin.primitives.conv import conv_p
@@ -137,7 +137,7 @@ def einsum(subscripts, *operands, optimize=True):
     the jvp sums one einsum per tangent; the vjp of each operand is another einsum."""
     if not isinstance(subscripts, str):
         subscripts, operands = _sublist_form((subscripts,) + operands)
-    if not trace_stack:
+    if not trace_stack and not _any_foreign(operands):  # other backends: through the primitives
         return np.einsum(subscripts, *operands, optimize=optimize if len(operands) > 1 else False)
     subs, reshapes = _normalize_einsum(subscripts, [shape_of(o) for o in operands])
     ops = [o if r is None else reshape(o, r) for o, r in zip(operands, reshapes)]
@@ -278,9 +278,10 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """
     if axis is not None:
         axisa = axisb = axisc = axis
-    if not trace_stack and _length_along(a, axisa) == 3 and _length_along(b, axisb) == 3:
+    eager = not trace_stack and not _foreign(a) and not _foreign(b)  # others: the primitives
+    if eager and _length_along(a, axisa) == 3 and _length_along(b, axisb) == 3:
         return np.cross(a, b, axisa, axisb, axisc)
-    if not trace_stack:
+    if eager:
         a, b = np.asarray(a), np.asarray(b)
     if len(shape_of(a)) < 1 or len(shape_of(b)) < 1:
         raise ValueError("cross: at least one array has zero dimension")

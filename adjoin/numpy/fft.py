@@ -41,7 +41,7 @@ def _resize(x, axis, n):
     if s[axis] == n:
         return x
     if s[axis] > n:
-        idx = (slice(None),) * axis + (slice(0, n),)
+        idx = (slice(None),) * axis + (slice(0, n), Ellipsis)  # (the array API: a full index)
         return x[idx]
     width = [(0, 0)] * len(s)
     width[axis] = (0, n - s[axis])

@@ -13,7 +13,7 @@ import collections
 
 import numpy as np
 
-from adjoin.backends import is_foreign as _foreign
+from adjoin.backends import asarray_like as _asarray_like, is_foreign as _foreign, zeros as _zeros
 from adjoin.core.axes import normalize_axis_index
 from adjoin.core.trace import concrete_value, dtype_of, shape_of, trace_stack
 from adjoin.numpy import _shape
@@ -50,7 +50,7 @@ def solve(a, b):
 
     ẋ = A⁻¹(ḃ − Ȧx); b̄ = A⁻ᵀx̄ (reusing the primal's LU factors), Ā = −b̄xᵀ.
     """
-    if not trace_stack:
+    if not trace_stack and not _foreign(a) and not _foreign(b):  # others: the primitives
         try:
             return np.linalg.solve(a, b)
         except LinAlgError as e:
@@ -75,7 +75,7 @@ def solve(a, b):
 
 def inv(a):
     """``numpy.linalg.inv``: C = A⁻¹, Ċ = −CȦC, Ā = −CᵀC̄Cᵀ."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return _l._inv_impl(a)
     _square(a, "inv")
     return _l.inv_p.bind(a)
@@ -106,7 +106,7 @@ def cholesky(a, upper=False):
     **Factors ½(A + Aᴴ)**, as JAX does: for a symmetric/Hermitian A this is NumPy's result;
     for any A the derivative is that of the function computed (NumPy reads one triangle).
     """
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         L = _l._cholesky_impl(a)
         return np.conj(np.swapaxes(L, -1, -2)) if upper else L
     _square(a, "cholesky")
@@ -128,7 +128,7 @@ def eigh(a, UPLO="L"):
     """
     if UPLO not in ("L", "U"):
         raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.linalg.eigh(_l.symmetrized(a))
     _square(a, "eigh")
     w, v = _l.eigh_p.bind(a)
@@ -140,7 +140,7 @@ def eigvalsh(a, UPLO="L"):
     eigenvalues)."""
     if UPLO not in ("L", "U"):
         raise ValueError(f"eigvalsh: UPLO must be 'L' or 'U', got {UPLO!r}")
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return np.linalg.eigvalsh(_l.symmetrized(a))
     return eigh(a, UPLO)[0]
 
@@ -232,7 +232,7 @@ def matrix_power(a, n):
 
 def multi_dot(arrays):
     """``numpy.linalg.multi_dot``: a chain of matmuls (as one einsum, which picks the order)."""
-    if not trace_stack:
+    if not trace_stack and not _shape._any_foreign(arrays):  # others: the primitives
         return np.linalg.multi_dot(arrays)
     arrays = list(arrays)
     first_vec, last_vec = len(shape_of(arrays[0])) == 1, len(shape_of(arrays[-1])) == 1
@@ -368,13 +368,24 @@ def _pinv_rcond(a, rcond, rtol):
     return float(rcond)
 
 
+def _on_backend_of(c, a):
+    """The NumPy constant ``c`` on the backend (and device) of ``a``'s value; unchanged for
+    NumPy values and staged tracers."""
+    try:
+        ref = concrete_value(a)
+    except Exception:  # a staged value: constants stay NumPy
+        return c
+    return c if type(ref) is np.ndarray else _asarray_like(c, like=ref)
+
+
 def _hermitian_from_lower(a):
     """The Hermitian matrix that NumPy's pinv(hermitian=True) reads from ``a``: the strict
     lower triangle, its conjugate transpose, and the real part of the diagonal."""
     n = shape_of(a)[-1]
-    low = a * np.tril(np.ones((n, n)), -1)
+    mask, eye = _on_backend_of(np.tril(np.ones((n, n)), -1), a), _on_backend_of(np.eye(n), a)
+    low = a * mask
     upper = swapaxes(conj(low) if dtype_of(a).kind == "c" else low, -1, -2)
-    diag = real(a) * np.eye(n) if dtype_of(a).kind == "c" else a * np.eye(n)
+    diag = real(a) * eye if dtype_of(a).kind == "c" else a * eye
     return low + upper + diag
 
 
@@ -390,7 +401,7 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=_NOVALUE):
     value above the cutoff is not seen). With ``hermitian=True`` the lower triangle is read,
     as NumPy does, and the derivative is that of A ↦ pinv(tril(A) + tril(A, −1)ᴴ).
     """
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         kw = {} if rtol is _NOVALUE else {"rtol": rtol}
         return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian, **kw)
     s = shape_of(a)
@@ -414,7 +425,7 @@ def lstsq(a, b, rcond=None):
     computed whenever M > N, shape (K,) (or (1,) for 1-D b): NumPy returns an empty array
     when rank < N, which depends on values; for M ≤ N both return an empty array.
     """
-    if not trace_stack and not _foreign(a):  # other backends: through the primitives
+    if not trace_stack and not _foreign(a) and not _foreign(b):  # others: the primitives
         return np.linalg.lstsq(a, b, rcond=rcond)
     sa, sb = shape_of(a), shape_of(b)
     if len(sa) != 2 or len(sb) not in (1, 2):
@@ -427,15 +438,15 @@ def lstsq(a, b, rcond=None):
                           f"and {sb})")
     dtype = _l._float_dtype(dtype_of(a), dtype_of(b))
     eps = np.finfo(dtype).eps
-    rc = eps * max(m, n) if rcond is None else (eps if rcond < 0 else float(rcond))
+    rc = float(eps * max(m, n) if rcond is None else (eps if rcond < 0 else rcond))
     x = matmul(_l.pinv_p.bind(a, rcond=rc, hermitian=False), b)
     s = _l.svd_p.bind(a)
     # NumPy's rank is an int32 (LAPACK's integer)
     rank = (astype(sum(s > rc * amax(s, axis=-1)), np.int32) if min(m, n)
-            else np.zeros((), np.int32))
+            else _zeros((), np.int32, like=a))
     real_dtype = np.finfo(dtype).dtype
     if m <= n:
-        res = np.zeros((0,), real_dtype)
+        res = _zeros((0,), real_dtype, like=a)  # on a's backend
     else:
         res = sum(_abs2(b - matmul(a, x)), axis=0)
         if len(sb) == 1:
@@ -463,7 +474,7 @@ def eigvals(a):
     """``numpy.linalg.eigvals`` of a general square matrix, differentiable: ẇ_i = (V⁻¹ȦV)_ii
     (distinct eigenvalues). Always complex (NumPy returns real values when all eigenvalues
     are real; a dtype may not depend on the values here)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return _l._eig_impl(a)[0]
     return eig(a)[0]
 
@@ -475,7 +486,7 @@ def eig(a):
     **positive** (NumPy's is real with an arbitrary sign), so that they are a continuous
     function of A; their derivative keeps that normalization
     (docs/derivative-conventions.md). For symmetric matrices use eigh."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return _EigResult(*_l._eig_impl(a))
     _square(a, "eig")
     w, v = _l.eig_p.bind(a)

@@ -22,7 +22,7 @@ from adjoin.primitives._families import (
     TRANSCENDENTAL as T, binary, broadcast_tangent, elementwise_batch, elementwise_cost,
     elementwise_shape, nondifferentiable, unary, unbroadcast)
 
-LN2, LN10 = np.log(2.0), np.log(10.0)
+LN2, LN10 = float(np.log(2.0)), float(np.log(10.0))  # Python floats: they meet any backend
 
 
 # --- float versions for jit's scalar back end (NaN-propagating, as NumPy's) -------------
@@ -304,6 +304,8 @@ def _pow_dx(x, y, out):
 
 
 def _pow_dy(x, y, out):
+    if isinstance(x, (int, float, complex)):  # a constant base: log x as a Python number
+        return out * np.log(x if x != 0 else 1.0).item()
     return out * lax.log(lax.where(x == 0, 1.0, x))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adjoin import backends as _backends
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of, shape_of
@@ -117,7 +118,8 @@ def _rfft_vjp(needs, out_bar, out, x, axes, norm):
     last = axes[-1]
     n_last = sx[last]
     w = _half_weights(n_last, n_last // 2 + 1)
-    y = lax.conj(out_bar) * _along_last(1.0 / w, len(sx), last)
+    weights = _backends.asarray_like(_along_last(1.0 / w, len(sx), last), like=out_bar)
+    y = lax.conj(out_bar) * weights
     return (irfft_p.bind(y, axes=axes, lengths=tuple(sx[a] for a in axes), norm=_SWAP[norm]),)
 
 
@@ -151,7 +153,8 @@ def _irfft_vjp(needs, out_bar, out, y, axes, lengths, norm):
     sy = shape_of(y)
     last = axes[-1]
     w = _half_weights(lengths[-1], sy[last])
-    y_bar = lax.conj(rfft_p.bind(out_bar, axes=axes, norm=_SWAP[norm])) * _along_last(w, len(sy), last)
+    y_bar = lax.conj(rfft_p.bind(out_bar, axes=axes, norm=_SWAP[norm]))
+    y_bar = y_bar * _backends.asarray_like(_along_last(w, len(sy), last), like=out_bar)
     return (_as_real_cotangent(y_bar, y),)
 
 

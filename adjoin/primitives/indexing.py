@@ -195,7 +195,13 @@ def _batched_indices(idx, idims, n):
 
 # z = x[i_1, ..., i_k]: ż = ẋ[i] ; x̄ = scatter_add(zeros(x.shape), z̄, i)
 def _gather_impl(x, *idx):
-    return (x if type(x) is np.ndarray else _backends.asarray_like(x))[tuple(idx)]
+    if type(x) is not np.ndarray:
+        # other backends' fancy indexing is not NumPy's (Dask takes one index array and
+        # places an int beside an array differently; the array API takes no NumPy index
+        # arrays): their namespace implementation (adjoin.backends._impls) instead
+        _backends.require_numpy("gather", x)
+        x = np.asarray(x)
+    return x[tuple(idx)]
 
 
 def _gather_jvp(primals, tangents):

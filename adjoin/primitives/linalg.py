@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 
+from adjoin import backends as _backends
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import Tracer, dtype_of, shape_of
@@ -125,6 +126,8 @@ class SingularMatrixError(np.linalg.LinAlgError):
 
 
 def _lu_factor(a, name="solve"):
+    if type(a) is not np.ndarray:  # other backends: no silent np.asarray (their own impls)
+        _backends.require_numpy(name, a)
     a = np.asarray(a)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -426,7 +429,7 @@ def _cholesky_impl(a):
 def _phi(x):
     """Φ(X): the lower triangle of X with its diagonal halved."""
     n = shape_of(x)[-1]
-    return x * (np.tril(np.ones((n, n))) - 0.5 * np.eye(n))
+    return x * _backends.asarray_like(np.tril(np.ones((n, n))) - 0.5 * np.eye(n), like=x)
 
 
 # A = LLᴴ (A Hermitian positive definite; the rules differentiate A ↦ chol(herm A)):
@@ -483,6 +486,8 @@ def _gap_matrix(w, squared=False):
 # Eigenvectors are defined up to sign: use outputs that do not depend on it.
 def symmetrized(a):
     """½(A + Aᴴ) of concrete arrays: what eigh decomposes."""
+    if type(a) is not np.ndarray:  # other backends: no silent np.asarray (their own impls)
+        _backends.require_numpy("eigh", a)
     a = np.asarray(a)
     return 0.5 * (a + np.conj(np.swapaxes(a, -1, -2)))
 
@@ -709,7 +714,7 @@ pinv_p.def_rules(batch=_front_batch(pinv_p))
 # Transpose: N = QᵀQ̄ − R̄Rᵀ, W̄ = tril(N − Nᵀ, −1) − N, Ā = (Q̄ + Q W̄) R⁻ᵀ.
 def _strict_lower(x):
     n = shape_of(x)[-1]
-    return x * np.tril(np.ones((n, n)), -1)
+    return x * _backends.asarray_like(np.tril(np.ones((n, n)), -1), like=x)
 
 
 def _qr_jvp(primals, tangents):

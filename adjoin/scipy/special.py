@@ -29,6 +29,7 @@ import numpy as np
 import scipy.special as _ss
 
 import adjoin.numpy as anp
+from adjoin.backends import is_foreign as _foreign
 from adjoin.core.axes import normalize_axis
 from adjoin.core.trace import shape_of, trace_stack
 from adjoin.primitives.elementwise import xlog1py_p, xlogy_p
@@ -79,7 +80,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     returns () (as NumPy's reductions and JAX do). A negative sum without return_sign is
     NaN, as in SciPy.
     """
-    if not trace_stack:
+    if not trace_stack and not _foreign(a) and not _foreign(b):  # others: the primitives
         out = _ss.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
         shape = np.shape(a) if b is None else np.broadcast_shapes(np.shape(a), np.shape(b))
         want = _reduced_shape(shape, _lse_axes(axis, len(shape)), keepdims)
@@ -110,14 +111,14 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
 def softmax(x, axis=None):
     """``scipy.special.softmax``: exp(x) / Σ exp(x) over ``axis`` (None: all axes).
     ż = z ⊙ ẋ − z (zᵀẋ)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return _ss.softmax(x, axis=axis)
     return softmax_p.bind(x, axes=normalize_axis(axis, len(shape_of(x))))
 
 
 def log_softmax(x, axis=None):
     """``scipy.special.log_softmax``: x − logsumexp(x), stably."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return _ss.log_softmax(x, axis=axis)
     axes = normalize_axis(axis, len(shape_of(x)))
     shifted = x - _finite_max(x, axes)
@@ -126,14 +127,14 @@ def log_softmax(x, axis=None):
 
 def expit(x):
     """``scipy.special.expit``: 1/(1 + e^{−x}) = (1 + tanh(x/2))/2 (stable for all x)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return _ss.expit(x)
     return 0.5 * anp.tanh(0.5 * x) + 0.5
 
 
 def logit(p):
     """``scipy.special.logit``: log(p/(1 − p))."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(p):  # other backends: through the primitives
         return _ss.logit(p)
     return anp.log(p) - anp.log1p(-p)
 
@@ -144,7 +145,7 @@ def xlogy(x, y):
     ∂/∂x = log y and ∂/∂y = x/y, also at x = 0 (JAX's convention): grad at (0, 2) is
     (log 2, 0); ∂/∂y is 0 at x = 0 even where y = 0.
     """
-    if not trace_stack:
+    if not trace_stack and not _foreign(x) and not _foreign(y):  # others: the primitives
         return _ss.xlogy(x, y)
     return xlogy_p.bind(x, y)
 
@@ -154,7 +155,7 @@ def xlog1py(x, y):
 
     ∂/∂x = log1p(y) and ∂/∂y = x/(1 + y), also at x = 0 (∂/∂y is then 0, even at y = −1).
     """
-    if not trace_stack:
+    if not trace_stack and not _foreign(x) and not _foreign(y):  # others: the primitives
         return _ss.xlog1py(x, y)
     return xlog1py_p.bind(x, y)
 
@@ -162,7 +163,7 @@ def xlog1py(x, y):
 def entr(x):
     """``scipy.special.entr``: −x log x for x > 0, 0 at x = 0, −inf for x < 0.
     Derivative −(log x + 1) (+inf at 0; 0 for x < 0, where the value is the constant −inf)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return _ss.entr(x)
     ok = x >= 0
     safe = anp.where(ok, x, 1.0)           # double where: no NaN cotangent from x < 0
@@ -244,7 +245,7 @@ kv = _elementwise(_sp.kv_p, "kv", "``scipy.special.kv(v, x)``: K_v(x), x > 0; "
 
 def ndtr(x):
     """``scipy.special.ndtr``: Φ(x) = erfc(−x/√2)/2 (accurate in both tails); Φ' = φ."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # other backends: through the primitives
         return _ss.ndtr(x)
     return 0.5 * erfc(x * (-1.0 / np.sqrt(2.0)))
 
@@ -252,7 +253,7 @@ def ndtr(x):
 def multigammaln(a, d):
     """``scipy.special.multigammaln``: log Γ_d(a) = d(d−1)/4 log π + Σⱼ log Γ(a − j/2),
     j = 0..d−1 (a > (d − 1)/2); ∂/∂a = Σⱼ ψ(a − j/2). d is a static integer."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(a):  # other backends: through the primitives
         return _ss.multigammaln(a, d)
     d = int(d)
     if d < 1:
