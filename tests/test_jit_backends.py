@@ -190,3 +190,14 @@ def test_jacobians_build_their_basis_on_the_backend(name, jac):
     J = getattr(ad, jac)(f)(to(x))
     assert is_backend(J), f"{jac} on {name} returned a {type(J).__name__}"
     np.testing.assert_allclose(back(J), getattr(ad, jac)(f)(x), **TOL)
+
+
+@pytest.mark.parametrize("name", list(BACKENDS))
+def test_constant_and_literal_outputs_come_back_on_the_backend(name):
+    to, is_backend, back = BACKENDS[name]
+    x = _x()
+    g = ad.jit(ad.grad(lambda a: anp.sum(a)))(to(x))       # a folded constant: ones
+    pair = ad.jit(lambda a: (a * 2.0, anp.ones(3)))(to(x))  # a literal array output
+    assert is_backend(g) and is_backend(pair[1])
+    np.testing.assert_array_equal(back(g), np.ones_like(x))
+    np.testing.assert_array_equal(back(pair[1]), np.ones(3))

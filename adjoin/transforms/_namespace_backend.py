@@ -188,11 +188,11 @@ class NamespaceGenerator(NumpyGenerator):
                            and v not in keep and v in self.names})
             if dead:
                 body.append("    del " + ", ".join(dead))
-        outs = []
+        outs, const_set = [], set(graph.constvars)
         for v in graph.outvars:
             if type(v) is Literal:
                 outs.append(f"_to_backend({self.lit(v.val)})")
-            elif v in set(graph.constvars):
+            elif v in const_set:
                 outs.append(f"_to_backend({self.names[v]}, copy=True)")
             else:
                 outs.append(self.names[v])
@@ -215,8 +215,9 @@ class NamespaceGenerator(NumpyGenerator):
     def _emit_chain(self, g, i, last, kernels):
         """One fused function for the chain, and the call that replaces its lines."""
         inputs = self._group_inputs(g)
+        returned = set(self.graph.outvars)
         outputs = [e.outvars[0] for e in g.eqns if last.get(e.outvars[0], -1) > i
-                   or e.outvars[0] in set(self.graph.outvars)]
+                   or e.outvars[0] in returned]
         kname = f"_chain{g.gid}_{self.fname}"
         params = [self.ref(v) for v in inputs]
         body = []
