@@ -188,19 +188,7 @@ class NamespaceGenerator(NumpyGenerator):
                            and v not in keep and v in self.names})
             if dead:
                 body.append("    del " + ", ".join(dead))
-        outs, const_set = [], set(graph.constvars)
-        for v in graph.outvars:
-            if type(v) is Literal:
-                outs.append(f"_to_backend({self.lit(v.val)})")
-            elif v in const_set:
-                outs.append(f"_to_backend({self.names[v]}, copy=True)")
-            else:
-                outs.append(self.names[v])
-        args = ", ".join(self.names[v] for v in graph.invars)
-        lines = [f"def {self.fname}({args}):"] + body
-        lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
-        src = "\n\n".join(kernels + ["\n".join(lines)]) + "\n"
-        return src, self.ns
+        return self.finish(body, kernels, "_to_backend({})", "_to_backend({}, copy=True)")
 
     def _emit_line(self, eqn):
         ins = ", ".join(self.ref(v) for v in eqn.invars)

@@ -248,15 +248,18 @@ class NumpyGenerator:
             if dead:
                 body.append("    del " + ", ".join(self.names[v] for v in dead))
 
-        outs = []
+        # constants are shared between calls: a constant output is a copy
+        return self.finish(body, kernels, "_asarray({})", "_asarray({}).copy()")
+
+    def finish(self, body, kernels, literal_out, constant_out):
+        """The source (the kernels, then the function of ``body`` returning the graph's
+        outputs) and its namespace. ``literal_out``/``constant_out``: format strings for an
+        output that is a literal / a constant of the graph."""
+        graph = self.graph
         const_set = set(graph.constvars)
-        for v in graph.outvars:
-            if type(v) is Literal:
-                outs.append(f"_asarray({self.lit(v.val)})")
-            elif v in const_set:
-                outs.append(f"_asarray({self.names[v]}).copy()")  # constants are shared
-            else:
-                outs.append(self.names[v])
+        outs = [literal_out.format(self.lit(v.val)) if type(v) is Literal
+                else constant_out.format(self.names[v]) if v in const_set
+                else self.names[v] for v in graph.outvars]
         args = ", ".join(self.names[v] for v in graph.invars)
         lines = [f"def {self.fname}({args}):"] + body
         lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
