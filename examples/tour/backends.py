@@ -1,6 +1,7 @@
 """Array backends: the same program and its gradient on NumPy, on chunked Dask arrays
 (eager and under jit), and on CuPy when a GPU is present."""
 import numpy as np
+from tqdm.auto import tqdm
 
 import adjoin as ad
 import adjoin.numpy as anp
@@ -34,12 +35,16 @@ def run(out_dir):
         print("(dask is not installed: pip install 'adjoin[dask]' for the Dask rows)")
         return
     u0_d = da.from_array(u0, chunks=(N // 2, N // 2))
-    g_d = ad.grad(diffusion_loss)(u0_d)
+    with tqdm(total=3, desc="Dask: build, compute, jit", leave=False) as bar:
+        g_d = ad.grad(diffusion_loss)(u0_d)
+        bar.update()
+        with dask.config.set(scheduler="threads"):
+            g_dc = g_d.compute()
+            bar.update()
+            g_jit = ad.jit(ad.grad(diffusion_loss))(u0_d).compute()
+            bar.update()
     print(f"on Dask (2×2 chunks): grad returns a lazy {type(g_d).__name__} of "
           f"{len(dict(g_d.__dask_graph__()))} tasks")
-    with dask.config.set(scheduler="threads"):
-        g_dc = g_d.compute()
-        g_jit = ad.jit(ad.grad(diffusion_loss))(u0_d).compute()
     print(f"  computed: max |Dask − NumPy| = {np.max(np.abs(g_dc - g_np)):.1e}; "
           f"under jit: {np.max(np.abs(g_jit - g_np)):.1e}")
     _cupy_row(u0, g_np)
