@@ -5,15 +5,12 @@ run on a backend, with the reason measured when they were recorded. They run as
 What is left is outside adjoin.numpy: the case itself calls the backend's own array (its
 indexing, its methods, Python's operators between it and a NumPy array) on the eager value,
 where no adjoin function is involved. Under jvp/vjp the indexing, method and cross_axes
-cases run through adjoin's primitives and match NumPy (checked); the two forward-mode ones
-need a change in adjoin/transforms, and power_zero_exponent / spectral_derivative also
-fail under jvp (see their reasons).
+cases run through adjoin's primitives and match NumPy (checked); power_zero_exponent and
+spectral_derivative also fail under jvp (see their reasons).
 """
 
 STRICT = {
     'blas:cross_axes': 'the case slices the strict array itself (a[:2] on a 2-d array: the array API wants a full index, a[:2, ...])',
-    'elementwise:floor_divide_operator': 'forward mode: a zero-tangent result (x // y) comes back as a bare array-api-strict array, and its operator with a tracer raises TypeError instead of returning NotImplemented; needs the JVP trace to keep such results as tracers (adjoin/transforms)',
-    'elementwise:floor_times_x': 'forward mode: a zero-tangent result (floor(x), sign(x)) comes back as a bare array-api-strict array, and its operator with a tracer raises TypeError instead of returning NotImplemented; needs the JVP trace to keep such results as tracers (adjoin/transforms)',
     'elementwise:power_zero_exponent': 'the case calls np.zeros_like on the strict array (a NumPy call on device1); under jvp the zeros come out on the CPU device and meet device1 in power',
     'fft:spectral_derivative': "the case multiplies a NumPy array (rfftfreq) by the strict array with Python's * (NumPy's operator converts it); under jvp multiply's rule multiplies the strict tangent by that NumPy constant (primitives/_families.py binary jvp)",
     'indexing:bool_mask': "the case indexes the backend's own array eagerly (x[idx] with NumPy index arrays/lists is outside the array API; adjoin's indexing runs under jvp/vjp and matches NumPy)",

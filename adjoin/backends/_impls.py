@@ -250,6 +250,24 @@ def _softmax(xp, x, axes):
     return e / xp.sum(e, axis=axes, keepdims=True)
 
 
+@_reg("argsort")
+def _argsort(xp, x, axis, stable):
+    x, = _lift(xp, (x,))
+    return xp.argsort(x, axis=axis, stable=bool(stable))
+
+
+@_reg("searchsorted")
+def _searchsorted(xp, a, v, side, batch):
+    a, v = _lift(xp, (a, v))
+    if not hasattr(v, "shape"):
+        v = xp.asarray(v, dtype=a.dtype, **_device_kw(xp, a))
+    if batch:
+        from adjoin.backends import BackendError, unsupported_message
+        raise BackendError(unsupported_message(xp.__name__, "searchsorted",
+                                               "batched sorted arrays"))
+    return xp.searchsorted(a, v, side=side)
+
+
 # --- structural ----------------------------------------------------------------------------
 
 @_reg("reshape")
@@ -795,3 +813,13 @@ BACKEND_IMPLS["dask"].update({
                                                                      hermitian=hermitian),
                          "(m,n)->(n,m)", lambda a: _float_of(a.dtype)),
 })
+
+
+def _dask_argsort(xp, x, axis, stable):
+    # Dask has no sort: the sorted axis in one chunk, NumPy's argsort per chunk
+    x = x.rechunk({axis % x.ndim: -1})
+    return x.map_blocks(np.argsort, axis=axis, kind="stable" if stable else None,
+                        dtype=np.intp)
+
+
+BACKEND_IMPLS["dask"]["argsort"] = _dask_argsort

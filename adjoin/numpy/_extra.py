@@ -17,6 +17,7 @@ import builtins
 
 import numpy as np
 
+from adjoin.backends import is_foreign as _foreign
 from adjoin.core.axes import normalize_axis_index
 from adjoin.core.trace import Tracer, concrete_value, dtype_of, shape_of, trace_stack
 from adjoin.numpy import _blas, _elementwise as _el, _reductions as _red, _shape as _sh
@@ -38,7 +39,14 @@ __all__ = ["sort", "argsort", "partition", "argpartition", "searchsorted", "diff
 
 
 def _traced(*xs) -> bool:
-    return bool(trace_stack) and builtins.any(isinstance(x, Tracer) for x in xs)
+    """True when ``xs`` hold a traced value (under a transformation) or another backend's
+    array: then the primitives (whose impls follow the backend), else NumPy's function."""
+    if trace_stack:
+        return builtins.any(isinstance(x, Tracer) or _foreign(x) for x in xs)
+    for x in xs:
+        if type(x) is not np.ndarray and _foreign(x):
+            return True
+    return False
 
 
 def _inexact(a):
@@ -781,14 +789,14 @@ def copysign(x1, x2):
 
 def fmod(x1, x2):
     """``numpy.fmod`` (the sign of x1): ∂/∂x1 = 1, ∂/∂x2 = −trunc(x1/x2)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x1) and not _foreign(x2):  # others: the primitives
         return np.fmod(x1, x2)
     return _e.fmod_p.bind(x1, x2)
 
 
 def logaddexp2(x1, x2):
     """``numpy.logaddexp2``: log₂(2^x1 + 2^x2)."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x1) and not _foreign(x2):  # others: the primitives
         return np.logaddexp2(x1, x2)
     return _e.logaddexp2_p.bind(x1, x2)
 
@@ -806,7 +814,7 @@ def heaviside(x1, x2):
 
 def i0(x):
     """``numpy.i0``, the modified Bessel function of order 0: I₀' = I₁."""
-    if not trace_stack:
+    if not trace_stack and not _foreign(x):  # others: the primitives
         return np.i0(x)
     return i0_p.bind(x)
 

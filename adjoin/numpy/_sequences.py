@@ -23,6 +23,7 @@ __all__ = ["array", "asarray", "asanyarray", "concatenate", "concat", "stack"]
 
 
 _nd = np.ndarray
+_PLAIN = (float, int, complex, bool, np.ndarray)
 
 
 def _any_foreign(seq):
@@ -37,11 +38,11 @@ def _any_foreign(seq):
 def _has_tracer(obj):
     """A traced value, or another backend's array, among nested lists/tuples: then the
     sequence is stacked (derivatives flow, the backend is kept) instead of np.asarray."""
-    if isinstance(obj, Tracer) or _foreign(obj):
-        return True
+    if type(obj) in _PLAIN:
+        return False
     if isinstance(obj, (list, tuple)):
         return any(_has_tracer(o) for o in obj)
-    return False
+    return isinstance(obj, Tracer) or _foreign(obj)
 
 
 def _build(obj):
@@ -95,8 +96,12 @@ def _asarray(a):
 def concatenate(arrays, axis=0, dtype=None):
     """``numpy.concatenate`` (axis=None flattens the inputs first)."""
     arrays = list(arrays)
-    if not trace_stack and not _any_foreign(arrays):  # other backends: through the primitives
-        return np.concatenate(arrays, axis=axis, dtype=dtype)
+    if not trace_stack:
+        for a in arrays:  # (inline: no call per NumPy array)
+            if type(a) is not _nd and _foreign(a):
+                break  # another backend's array: through the primitives
+        else:
+            return np.concatenate(arrays, axis=axis, dtype=dtype)
     if not arrays:
         raise ValueError("need at least one array to concatenate")
     arrays = [_asarray(a) for a in arrays]
@@ -124,8 +129,12 @@ concat = concatenate
 def stack(arrays, axis=0, dtype=None):
     """``numpy.stack``: join along a new axis."""
     arrays = list(arrays)
-    if not trace_stack and not _any_foreign(arrays):  # other backends: through the primitives
-        return np.stack(arrays, axis=axis, dtype=dtype)
+    if not trace_stack:
+        for a in arrays:  # (inline: no call per NumPy array)
+            if type(a) is not _nd and _foreign(a):
+                break  # another backend's array: through the primitives
+        else:
+            return np.stack(arrays, axis=axis, dtype=dtype)
     if not arrays:
         raise ValueError("need at least one array to stack")
     arrays = [_asarray(a) for a in arrays]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adjoin import backends as _backends
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import shape_of
@@ -30,9 +31,14 @@ def _sort_cost(a, **params):
 
 # p = argsort(x, axis) (``stable``: equal values keep their index order; otherwise NumPy's
 # default introsort, 3x faster on 10⁵ floats): ṗ = 0, x̄ = 0 (integer output)
+def _argsort_impl(x, axis, stable):
+    if type(x) is not np.ndarray:  # other backends: their own impls (no silent np.asarray)
+        _backends.require_numpy("argsort", x)
+    return np.argsort(x, axis=axis, kind="stable" if stable else None)
+
+
 argsort_p = Primitive(
-    "argsort", lambda x, axis, stable: np.argsort(x, axis=axis,
-                                                  kind="stable" if stable else None),
+    "argsort", _argsort_impl,
     shape=lambda a, axis, stable: ShapedArray(a.shape, np.intp),
     jvp=lambda primals, tangents, axis, stable: (
         argsort_p.bind(primals[0], axis=axis, stable=stable), None),
