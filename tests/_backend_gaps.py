@@ -10,6 +10,7 @@ spectral_derivative also fail under jvp (see their reasons).
 """
 
 STRICT = {
+    'blas:einsum_trace_diag': "the case calls .sum() on einsum's (strict) result: array-api-strict arrays have no .sum method",
     'blas:cross_axes': 'the case slices the strict array itself (a[:2] on a 2-d array: the array API wants a full index, a[:2, ...])',
     'elementwise:power_zero_exponent': 'the case calls np.zeros_like on the strict array (a NumPy call on device1); under jvp the zeros come out on the CPU device and meet device1 in power',
     'fft:spectral_derivative': "the case multiplies a NumPy array (rfftfreq) by the strict array with Python's * (NumPy's operator converts it); under jvp multiply's rule multiplies the strict tangent by that NumPy constant (primitives/_families.py binary jvp)",

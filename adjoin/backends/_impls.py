@@ -765,7 +765,10 @@ def _dask_matrix(fn, signature, dtypes, sizes=None):
     def impl(xp, a, **params):
         import dask.array as da
         dt = dtypes(a)
-        out = da.apply_gufunc(lambda m: fn(m, **params), signature, a, output_dtypes=dt,
+        # meta given (not inferred by calling fn on empty arrays, which warns for slogdet)
+        meta = (tuple(np.empty((0,), d) for d in dt) if isinstance(dt, tuple)
+                else np.empty((0,), dt))
+        out = da.apply_gufunc(lambda m: fn(m, **params), signature, a, meta=meta,
                               output_sizes=sizes(a) if sizes else None, allow_rechunk=True)
         return list(out) if isinstance(dt, tuple) else out
     return impl
@@ -779,8 +782,8 @@ def _dask_solve(xp, a, b):
     # [X, A, None]: the "factors" are A itself (as for the array-API solve above)
     import dask.array as da
     dt = np.result_type(_float_of(a.dtype), b.dtype)
-    return [da.apply_gufunc(np.linalg.solve, "(n,n),(n,k)->(n,k)", a, b, output_dtypes=dt,
-                            allow_rechunk=True), a, None]
+    return [da.apply_gufunc(np.linalg.solve, "(n,n),(n,k)->(n,k)", a, b,
+                            meta=np.empty((0,), dt), allow_rechunk=True), a, None]
 
 
 def _dask_lu_solve(xp, lu, piv, b, trans):

@@ -143,6 +143,8 @@ def _lu_factor(a, name="solve"):
 
 def _lu_solve(lu, piv, b, trans):
     """Solve with LU factors of (a batch of) matrices, broadcasting batch axes."""
+    if type(lu) is not np.ndarray or type(b) is not np.ndarray:  # other backends: their impls
+        _backends.require_numpy("lu_solve", lu, b)
     lu, piv, b = np.asarray(lu), np.asarray(piv), np.asarray(b)
     n = lu.shape[-1]
     dtype = np.result_type(lu.dtype, b.dtype, np.float64 if lu.dtype.itemsize >= 8 else np.float32)
@@ -344,6 +346,8 @@ inv_p.def_rules(batch=_front_batch(inv_p))
 
 
 def _det_impl(a):
+    if type(a) is not np.ndarray:  # other backends: their impls (no silent np.asarray)
+        _backends.require_numpy("det", a)
     return np.linalg.det(a)
 
 
@@ -402,8 +406,14 @@ def _slogdet_shape(a):
     return [ShapedArray(a.shape[:-2], dt), ShapedArray(a.shape[:-2], _real_dtype(dt))]
 
 
+def _slogdet_impl(a):
+    if type(a) is not np.ndarray:  # other backends: their impls (no silent np.asarray)
+        _backends.require_numpy("slogdet", a)
+    return list(np.linalg.slogdet(a))
+
+
 slogdet_p = Primitive(
-    "slogdet", lambda a: list(np.linalg.slogdet(a)), shape=_slogdet_shape,
+    "slogdet", _slogdet_impl, shape=_slogdet_shape,
     jvp=_slogdet_jvp, vjp=_slogdet_vjp, multiple_results=True,
     cost=lambda a: (2 * a.shape[-1] ** 3) // 3 * _prod(a.shape[:-2]))
 slogdet_p.def_rules(batch=_front_batch(slogdet_p))
@@ -662,6 +672,8 @@ def _H(x):
 
 
 def _pinv_impl(a, rcond, hermitian):
+    if type(a) is not np.ndarray:  # other backends: their impls (no silent np.asarray)
+        _backends.require_numpy("pinv", a)
     return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
 
 
