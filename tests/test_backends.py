@@ -371,3 +371,29 @@ def test_control_flow_and_newton_on_dask(fun):
         g = ad.grad(fun)(da.from_array(x, chunks=4))
         assert isinstance(g, da.Array)
         np.testing.assert_allclose(g.compute(), g_np, rtol=1e-12, atol=1e-14)
+
+
+# --- NumPy-only matrix functions on Dask: computed per whole-matrix chunk, or a clear error -----
+
+def test_eig_expm_and_matrix_rank_stay_on_dask_and_match_numpy():
+    import dask
+    import adjoin.scipy.linalg as asl
+    a = np.random.default_rng(8).standard_normal((2, 4, 4))
+
+    def f(x):
+        return anp.sum(anp.real(anp.linalg.eigvals(x)) ** 2) + anp.sum(asl.expm(0.3 * x))
+
+    with dask.config.set(scheduler="synchronous"):
+        x = da.from_array(a, chunks=(1, 2, 2))
+        for got, want in [(f(x), f(a)), (ad.grad(f)(x), ad.grad(f)(a)),
+                          (anp.linalg.matrix_rank(x), np.linalg.matrix_rank(a))]:
+            assert isinstance(got, da.Array)
+            np.testing.assert_allclose(got.compute(), want, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("fun", ["lu_factor", "schur", "sqrtm"])
+def test_numpy_only_matrix_functions_on_dask_raise_instead_of_computing(fun):
+    import adjoin.scipy.linalg as asl
+    x = da.from_array(np.eye(4) * 2.0, chunks=2)
+    with pytest.raises(backends.BackendError, match=f"dask.*'{fun}'.*compute the array first"):
+        getattr(asl, fun)(x)

@@ -306,6 +306,11 @@ def _cpu_device(xp):
 def _device_kw(xp, like):
     if xp is np:
         return {}
+    if isinstance(like, Tracer):  # the device of the value it traces
+        try:
+            like = concrete_value(like)
+        except Exception:
+            return {}
     try:
         return {"device": _compat().device(like)}
     except Exception:
@@ -406,6 +411,8 @@ def impl_fallback(prim, args, params, exc: BaseException):
                            f" (the NumPy implementation raised {type(exc).__name__}: {exc})"
                            ) from exc
     xp = namespace(*others)
+    if getattr(fn, "wants_primitive", False):  # runs the primitive's NumPy impl per chunk
+        return fn(xp, prim, *args, **params)
     return fn(xp, *args, **params)
 
 

@@ -818,6 +818,30 @@ BACKEND_IMPLS["dask"].update({
 })
 
 
+def _dask_per_matrix(signature, dtypes):
+    """A Dask impl that runs the primitive's own NumPy impl on whole matrices (one chunk
+    each, as :func:`_dask_matrix`): for functions only SciPy/NumPy have (eig, expm). The
+    dispatch passes the primitive (``wants_primitive``)."""
+    def impl(xp, prim, a, **params):
+        def one(m, **p):
+            out = prim.impl(m, **p)
+            return tuple(out) if isinstance(out, list) else out
+        return _dask_matrix(one, signature, dtypes)(xp, a, **params)
+    impl.wants_primitive = True
+    return impl
+
+
+def _complex_of(dtype):
+    return np.result_type(_float_of(dtype), np.complex64)
+
+
+BACKEND_IMPLS["dask"].update({
+    "eig": _dask_per_matrix("(n,n)->(n),(n,n)",
+                            lambda a: (_complex_of(a.dtype), _complex_of(a.dtype))),
+    "expm": _dask_per_matrix("(n,n)->(n,n)", lambda a: _float_of(a.dtype)),
+})
+
+
 def _dask_argsort(xp, x, axis, stable):
     # Dask has no sort: the sorted axis in one chunk, NumPy's argsort per chunk
     x = x.rechunk({axis % x.ndim: -1})

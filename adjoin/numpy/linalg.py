@@ -455,8 +455,21 @@ def lstsq(a, b, rcond=None):
 
 
 def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
-    """``numpy.linalg.matrix_rank`` (an integer: no derivative)."""
-    return np.linalg.matrix_rank(concrete_value(A), tol=tol, hermitian=hermitian, rtol=rtol)
+    """``numpy.linalg.matrix_rank`` (an integer: no derivative). On another backend (Dask,
+    CuPy) the count of singular values above the tolerance, computed there: a lazy Dask
+    integer, not a NumPy one."""
+    value = concrete_value(A)
+    if not _foreign(value) or shape_of(value)[-2:].count(0) or np.ndim(value) < 2:
+        return np.linalg.matrix_rank(value, tol=tol, hermitian=hermitian, rtol=rtol)
+    # rank = #{σ > tol}, tol = σ_max · rtol (rtol = max(m, n)·eps by default), as NumPy 2
+    s = absolute(eigvalsh(value)) if hermitian else svd(value, compute_uv=False)
+    if tol is None:
+        if rtol is None:
+            rtol = max(shape_of(value)[-2:]) * np.finfo(np.result_type(dtype_of(s), np.float32)).eps
+        tol = amax(s, axis=-1, keepdims=True) * rtol
+    elif np.ndim(tol):
+        tol = _asarray_like(np.asarray(tol)[..., None], like=value)
+    return sum(astype(s > tol, np.int64), axis=-1)
 
 
 def cond(x, p=None):

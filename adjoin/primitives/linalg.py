@@ -790,6 +790,8 @@ qr_p.def_rules(batch=_front_batch(qr_p))
 #   Ū = v̄ − conj(V) diag(Re s) + E ;  P̄ = diag(w̄) + F ⊙ (Vᵀ Ū) ;  Ā = V⁻ᵀ P̄ Vᵀ
 # (the real part for a real A).
 def _eig_impl(a):
+    if type(a) is not np.ndarray:  # other backends: their impls (no silent np.asarray)
+        _backends.require_numpy("eig", a)
     w, v = np.linalg.eig(a)
     dt = np.result_type(w.dtype, np.complex64)
     v = v.astype(dt)

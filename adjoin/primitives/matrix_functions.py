@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 
+from adjoin import backends as _backends
 from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import dtype_of, shape_of
@@ -134,6 +135,8 @@ def _matrix_function(name, impl, flops_n3):
 # --- expm: Z = e^A (scaling and squaring, Al-Mohy & Higham 2009) ----------------------------
 # Ż = L_exp(A, Ȧ), Ā = L_exp(Aᵀ, Z̄): the top-right blocks of e^{[[A, Ȧ], [0, A]]}
 def _expm_impl(a):
+    if type(a) is not np.ndarray:  # other backends: a clear error, no silent np.asarray
+        _backends.require_numpy("expm", a)
     a = np.asarray(a)
     return sla.expm(a.astype(_inexact(a.dtype)))
 
@@ -144,6 +147,8 @@ expm_p = _matrix_function("expm", _expm_impl, 20)
 # --- logm: Z = log A, principal (inverse scaling and squaring) -------------------------------
 # Ż = L_log(A, Ȧ), Ā = L_log(Aᵀ, Z̄) (block-triangular, as expm)
 def _logm_impl(a):
+    if type(a) is not np.ndarray:  # other backends: a clear error, no silent np.asarray
+        _backends.require_numpy("logm", a)
     a = np.asarray(a)
 
     def one(m):
@@ -159,6 +164,8 @@ logm_p = _matrix_function("logm", _logm_impl, 30)
 
 # --- Sylvester equation: X with A X + X B = Q (Bartels–Stewart) ------------------------------
 def _sylvester_impl(a, b, q):
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or type(q) is not np.ndarray:  # other backends: a clear error, no silent np.asarray
+        _backends.require_numpy("sylvester", a, b, q)
     dtype = _inexact(np.result_type(a, b, q))
     return _loop(lambda a, b, q: sla.solve_sylvester(a, b, q).astype(dtype, copy=False),
                  np.asarray(a, dtype), np.asarray(b, dtype), np.asarray(q, dtype),
@@ -216,6 +223,8 @@ sylvester_p = Primitive(
 # --- sqrtm: X with X² = A (principal; Schur method) ------------------------------------------
 # X Ẋ + Ẋ X = Ȧ: Ẋ = sylvester(X, X, Ȧ) ; Ā = sylvester(Xᵀ, Xᵀ, X̄)
 def _sqrtm_impl(a):
+    if type(a) is not np.ndarray:  # other backends: a clear error, no silent np.asarray
+        _backends.require_numpy("sqrtm", a)
     a = np.asarray(a)
 
     def one(m):
@@ -260,6 +269,8 @@ def _band_transpose(ab, l, u):
 
 
 def _solve_banded_impl(ab, b, l, u, trans):
+    if type(ab) is not np.ndarray or type(b) is not np.ndarray:  # other backends: a clear error, no silent np.asarray
+        _backends.require_numpy("solve_banded", ab, b)
     dtype = _inexact(np.result_type(ab, b))
     ab = np.asarray(ab, dtype)
     if trans:
@@ -388,6 +399,8 @@ def _perm_from_piv(piv):
 
 
 def _lu_factor_impl(a):
+    if type(a) is not np.ndarray:  # other backends: a clear error, no silent np.asarray
+        _backends.require_numpy("lu_factor", a)
     a = np.asarray(a)
 
     def one(m):
@@ -498,6 +511,8 @@ _SCHUR_FIX = ("schur: the Schur form is not differentiable (Z is not unique: col
 
 
 def _schur_impl(a, output):
+    if type(a) is not np.ndarray:  # other backends: a clear error, no silent np.asarray
+        _backends.require_numpy("schur", a)
     a = np.asarray(a)
     return list(_loop(lambda m: sla.schur(m, output=output, check_finite=False),
                       a.astype(_inexact(a.dtype)), cores=(2,)))
