@@ -22,9 +22,13 @@ What lives here
 
 Mixing rules: NumPy arrays and Python scalars mix with every backend (they are the
 constants of a program: closed-over grids, weights, literals); Dask absorbs NumPy arrays
-into chunks. Two different non-NumPy backends in one operation (CuPy with Dask, CuPy with
-array-api-strict) raise :class:`MixedBackendError`. A NumPy array meeting a CuPy array is
-CuPy's own rule (CuPy refuses implicit host-to-device copies): the error names both.
+into chunks; on CuPy and array-API libraries the array-API implementations copy them to
+the device of the other arguments (as JAX does with NumPy constants; CuPy alone refuses
+implicit host-to-device copies, so a NumPy constant in a rule would otherwise break every
+CuPy derivative through that rule). A program that passes the same large NumPy constant
+every call pays one copy per call: create it with ``cupy.asarray`` once (``jit`` moves its
+constants once, at the first call). Two different non-NumPy backends in one operation
+(CuPy with Dask, CuPy with array-api-strict) raise :class:`MixedBackendError`.
 
 Laziness (Dask): every adjoin operation on a Dask array builds graph; ``grad`` returns a
 lazy Dask array, computed with ``.compute()`` or ``client.compute`` on a cluster. Loops that
@@ -398,11 +402,6 @@ def impl_fallback(prim, args, params, exc: BaseException):
     b = backend_of(*args, op=f"primitive '{name}'")  # MixedBackendError if two backends
     if b == "numpy":
         raise exc
-    if b == "cupy" and any(type(a) is np.ndarray and a.ndim > 0 for a in args):
-        raise MixedBackendError(
-            f"primitive '{name}' got a NumPy array and a CuPy array; CuPy does not copy "
-            f"host arrays to the device on its own. Move the NumPy array with "
-            f"cupy.asarray(x) first.") from exc
     fn = (BACKEND_IMPLS.get(b, {}).get(name) or NAMESPACE_IMPLS.get(name))
     if fn is None:
         if isinstance(exc, (BackendError, MixedBackendError)) or not isinstance(exc, _MISSING):
