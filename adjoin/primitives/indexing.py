@@ -211,7 +211,7 @@ def _gather_jvp(primals, tangents):
 
 
 def _gather_vjp(needs, out_bar, out, x, *idx):
-    zeros = np.zeros(shape_of(x), dtype_of(out_bar))
+    zeros = _backends.zeros(shape_of(x), dtype_of(out_bar), like=out_bar)
     x_bar = scatter_add_p.bind(zeros, out_bar, *idx)
     if dtype_of(x_bar).kind == "c" and dtype_of(x).kind != "c":
         x_bar = lax.real(x_bar)
@@ -282,7 +282,7 @@ def _scatter_add_jvp(primals, tangents):
     if u_dot is None:
         return out, None if x_dot is None else _cast_like(x_dot, out)
     if x_dot is None:
-        x_dot = np.zeros(shape_of(x), dtype_of(out))
+        x_dot = _backends.zeros(shape_of(x), dtype_of(out), like=u_dot)
     return out, scatter_add_p.bind(x_dot, u_dot, *idx)
 
 
@@ -327,9 +327,9 @@ def _scatter_set_jvp(primals, tangents):
     if x_dot is None and u_dot is None:
         return out, None
     if x_dot is None:
-        x_dot = np.zeros(shape_of(x), dtype_of(out))
+        x_dot = _backends.zeros(shape_of(x), dtype_of(out), like=u_dot)
     if u_dot is None:
-        u_dot = np.zeros(shape_of(u), dtype_of(out))
+        u_dot = _backends.zeros(shape_of(u), dtype_of(out), like=x_dot)
     return out, scatter_set_p.bind(x_dot, u_dot, *idx)
 
 
@@ -346,7 +346,7 @@ def _winners(u_shape, x_shape, idx):
 def _scatter_set_vjp(needs, out_bar, out, x, u, *idx):
     x_bar = u_bar = None
     if needs[0]:
-        zeros_u = np.zeros(shape_of(u), dtype_of(out_bar))
+        zeros_u = _backends.zeros(shape_of(u), dtype_of(out_bar), like=out_bar)
         x_bar = _real_if(scatter_set_p.bind(out_bar, zeros_u, *idx), x)
     if needs[1]:
         u_bar = gather_p.bind(out_bar, *idx)

@@ -48,7 +48,7 @@ def _diag_embed(v):
     """A (batch of) diagonal matrices from the vector(s) ``v``."""
     n = shape_of(v)[-1]
     b = _batch_letters(v, 1)
-    return einsum_p.bind(v, np.eye(n), subscripts=f"{b}i,ij->{b}ij")
+    return einsum_p.bind(v, _backends.asarray_like(np.eye(n), like=v), subscripts=f"{b}i,ij->{b}ij")
 
 
 def _batch_letters(x, core):

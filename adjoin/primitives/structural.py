@@ -124,7 +124,7 @@ def _concat_jvp(primals, tangents, axis):
     out = concatenate_p.bind(*primals, axis=axis)
     if all(out_dot is None for out_dot in tangents):
         return out, None
-    ts = [np.zeros(shape_of(p), dtype_of(out)) if out_dot is None else out_dot
+    ts = [_backends.zeros(shape_of(p), dtype_of(out), like=out) if out_dot is None else out_dot
           for p, out_dot in zip(primals, tangents)]
     return out, concatenate_p.bind(*ts, axis=axis)
 
@@ -283,7 +283,7 @@ def _repeat_vjp(needs, out_bar, out, x, repeats, axis):
         return (lax.sum(out_bar, axis=axis + 1),)
     seg = np.repeat(np.arange(s[axis]), repeats)
     gm = lax.moveaxis(out_bar, axis, 0)
-    zeros = np.zeros((s[axis],) + s[:axis] + s[axis + 1:], dtype_of(gm))
+    zeros = _backends.zeros((s[axis],) + s[:axis] + s[axis + 1:], dtype_of(gm), like=gm)
     return (lax.moveaxis(lax.scatter_add(zeros, gm, seg), 0, axis),)
 
 
