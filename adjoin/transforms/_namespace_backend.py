@@ -172,11 +172,7 @@ class NamespaceGenerator(NumpyGenerator):
                 last[v] = i
         keep = set(graph.invars) | set(graph.constvars) | {
             v for v in graph.outvars if type(v) is Var}
-        for i, v in enumerate(graph.invars):
-            self.names[v] = f"x{i}"
-        for i, (v, c) in enumerate(zip(graph.constvars, graph.consts)):
-            self.names[v] = f"k{i}"
-            self.ns[f"k{i}"] = c
+        self.name_inputs()
         body, kernels = [], []
         for i, (kind, x) in enumerate(items):
             if kind == "group" and len(x.eqns) > 1:

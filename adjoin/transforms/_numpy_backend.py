@@ -228,11 +228,7 @@ class NumpyGenerator:
             if kind == "eqn" and not returns_fresh(x):
                 aliases.join_views(x.outvars, x.invars)
         self.reuse_after = reuse_horizon(aliases, last, invar_set | const_vars | out_set)
-        for i, v in enumerate(graph.invars):
-            self.names[v] = f"x{i}"
-        for i, (v, c) in enumerate(zip(graph.constvars, graph.consts)):
-            self.names[v] = f"k{i}"
-            self.ns[f"k{i}"] = c
+        self.name_inputs()
 
         body, kernels = [], []
         owned = set()      # vars whose buffers this program allocated (safe to overwrite)
@@ -250,6 +246,14 @@ class NumpyGenerator:
 
         # constants are shared between calls: a constant output is a copy
         return self.finish(body, kernels, "_asarray({})", "_asarray({}).copy()")
+
+    def name_inputs(self):
+        """Inputs are ``x0, x1, ...``; constants ``k0, k1, ...`` (globals of the program)."""
+        for i, v in enumerate(self.graph.invars):
+            self.names[v] = f"x{i}"
+        for i, (v, c) in enumerate(zip(self.graph.constvars, self.graph.consts)):
+            self.names[v] = f"k{i}"
+            self.ns[f"k{i}"] = c
 
     def finish(self, body, kernels, literal_out, constant_out):
         """The source (the kernels, then the function of ``body`` returning the graph's
