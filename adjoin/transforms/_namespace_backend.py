@@ -34,7 +34,7 @@ from adjoin.backends import asarray_like, backend_name, is_numpy
 from adjoin.core.graph import Literal, Var
 from adjoin.core.parallel import raw_ufunc
 from adjoin.core.trace import impl_failed
-from adjoin.transforms._numpy_backend import NumpyGenerator, _short
+from adjoin.transforms._numpy_backend import NumpyGenerator, _short, identifier
 
 __all__ = ["NamespaceGenerator", "FusedChain", "signature_backend", "fusion_plan"]
 
@@ -143,15 +143,11 @@ class NamespaceGenerator(NumpyGenerator):
         return None  # sums stay the backend's reduction kernels
 
     def fun(self, eqn):
-        n = f"_{self._id(eqn.prim.name)}{len(self.ns)}"
+        n = f"_{identifier(eqn.prim.name)}{len(self.ns)}"
         self.ns[n] = _dispatch(eqn.prim, eqn.params)
         comment = ("  # " + eqn.prim.name + "[" + ", ".join(
             f"{k}={_short(p)}" for k, p in eqn.params.items()) + "]") if eqn.params else ""
         return n, comment
-
-    @staticmethod
-    def _id(name):
-        return "".join(c if c.isalnum() else "_" for c in str(name))
 
     def lit(self, val):
         if type(val) in (int, bool) or (type(val) is float and val == val and abs(val) != float("inf")):
@@ -202,6 +198,8 @@ class NamespaceGenerator(NumpyGenerator):
         returned = set(self.graph.outvars)
         outputs = [e.outvars[0] for e in g.eqns if last.get(e.outvars[0], -1) > i
                    or e.outvars[0] in returned]
+        if not outputs:  # nothing of the chain is read later (the optimizer removes such code)
+            return []
         kname = f"_chain{g.gid}_{self.fname}"
         params = [self.ref(v) for v in inputs]
         body = []
@@ -218,9 +216,8 @@ class NamespaceGenerator(NumpyGenerator):
         kl = [f"def {kname}({', '.join(params)}):"] + body
         ret = [self.name(v) for v in outputs]
         kl.append(f"    return {ret[0]}" if len(ret) == 1 else f"    return ({', '.join(ret)})")
-        plain_name = kname + "_plain"
         kernels.append("\n".join(kl))
-        self.chains.append((kname, plain_name))
+        self.chains.append(kname)
         self.num_groups += 1
         self.fused_eqns += len(g.eqns)
         lhs = ret[0] if len(ret) == 1 else ", ".join(ret)
@@ -230,12 +227,12 @@ class NamespaceGenerator(NumpyGenerator):
 
     def link(self, ns):
         """After ``exec`` of the source: wrap each chain in a :class:`FusedChain`."""
-        for kname, _ in self.chains:
+        for kname in self.chains:
             plain = ns[kname]
             ns[kname + "_call"] = FusedChain(self.fuser(plain, kname), plain, kname)
 
     def notes(self, ns):
-        return [ns[k + "_call"].note for k, _ in self.chains if ns[k + "_call"].note]
+        return [ns[k + "_call"].note for k in self.chains if ns[k + "_call"].note]
 
 
 def move_constants(ns, like):
