@@ -397,3 +397,35 @@ def test_numpy_only_matrix_functions_on_dask_raise_instead_of_computing(fun):
     x = da.from_array(np.eye(4) * 2.0, chunks=2)
     with pytest.raises(backends.BackendError, match=f"dask.*'{fun}'.*compute the array first"):
         getattr(asl, fun)(x)
+
+
+# --- every transformation on Dask: results on Dask, equal to NumPy's ------------------------------
+
+def _f_scalar(x):
+    return anp.sum(anp.sin(x) * x ** 2) + anp.max(x)
+
+
+def _g_vector(x):
+    return anp.tanh(x) * anp.cumsum(x)
+
+
+TRANSFORMS = {
+    "grad": lambda a: ad.grad(_f_scalar)(a),
+    "jvp": lambda a: ad.jvp(_g_vector, (a,), (a,))[1],
+    "vjp": lambda a: ad.vjp(_g_vector, a)[1](a)[0],
+    "vmap_grad": lambda a: ad.vmap(ad.grad(lambda r: anp.sum(r * anp.exp(r))))(
+        anp.reshape(a, (2, 3))),
+    "jacfwd": lambda a: ad.jacfwd(_g_vector)(a),
+    "jacrev": lambda a: ad.jacrev(_g_vector)(a),
+    "hessian": lambda a: ad.hessian(_f_scalar)(a),
+    "checkpoint": lambda a: ad.grad(lambda y: anp.sum(ad.checkpoint(_g_vector)(y)))(a),
+    "stop_gradient": lambda a: ad.grad(lambda y: anp.sum(ad.stop_gradient(y) * y))(a),
+}
+
+
+@pytest.mark.parametrize("name", list(TRANSFORMS))
+def test_transformations_on_dask(name):
+    x = np.linspace(0.1, 1.0, 6)
+    got = TRANSFORMS[name](da.from_array(x, chunks=3))
+    assert isinstance(got, da.Array), f"{name} returned a {type(got).__name__}"
+    np.testing.assert_allclose(got.compute(), TRANSFORMS[name](x), rtol=1e-12, atol=1e-14)
