@@ -429,3 +429,26 @@ def test_transformations_on_dask(name):
     got = TRANSFORMS[name](da.from_array(x, chunks=3))
     assert isinstance(got, da.Array), f"{name} returned a {type(got).__name__}"
     np.testing.assert_allclose(got.compute(), TRANSFORMS[name](x), rtol=1e-12, atol=1e-14)
+
+
+# --- control flow keeps the backend: eager and under jit ------------------------------------------
+
+def _loops(x):
+    from adjoin import control
+    c, ys = control.scan(lambda c, xi: (0.9 * c + anp.sin(xi), anp.sum(c)), x, anp.stack([x, x]))
+    w, _ = control.while_loop(lambda s: s[1] < 3, lambda s: (0.5 * s[0] + c, s[1] + 1), (x, 0),
+                              max_steps=5)
+    f = control.fori_loop(0, 3, lambda i, s: s * 0.5 + w, x)
+    return control.cond(anp.sum(x) > 0, lambda a: a * 2.0, lambda a: a * 3.0, f), ys
+
+
+@pytest.mark.parametrize("how", ["eager", "jit"])
+@pytest.mark.parametrize("name", ["dask", "array_api_strict"])
+def test_control_flow_results_stay_on_the_backend(name, how):
+    x = np.linspace(0.1, 1.0, 8)
+    to = (lambda a: da.from_array(a, chunks=4)) if name == "dask" else _to_strict
+    fn = ad.jit(_loops) if how == "jit" else _loops
+    want = _loops(x)
+    for got, w in zip(fn(to(x)), want):
+        assert backends.backend_name(got) == name, f"{how}: a {type(got).__name__} came back"
+        np.testing.assert_allclose(backends.to_numpy(got), w, rtol=1e-12)

@@ -35,9 +35,20 @@ def _lift(xp, args):
     return out
 
 
+def _promote_bools(xp, args):
+    """NumPy promotes a boolean array with a Python number (``b != 0``, ``b + 1``); the
+    array API refuses: such a boolean array becomes int64 (float64 beside a float)."""
+    scalars = [a for a in args if type(a) in (int, float)]
+    if not scalars:
+        return args
+    to = xp.float64 if any(type(a) is float for a in scalars) else xp.int64
+    return [xp.astype(a, to) if hasattr(a, "dtype") and xp.isdtype(a.dtype, "bool") else a
+            for a in args]
+
+
 def _elementwise(xp_name):
     def fn(xp, *args):
-        return getattr(xp, xp_name)(*_lift(xp, args))
+        return getattr(xp, xp_name)(*_promote_bools(xp, _lift(xp, args)))
     return fn
 
 

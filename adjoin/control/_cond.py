@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 import adjoin.numpy as anp
+from adjoin import backends
 from adjoin.core.axes import drop_axis
 from adjoin.core.avals import ShapedArray, aval_of, is_inexact, zero_tangent
 from adjoin.core.primitive import Primitive
@@ -48,8 +49,8 @@ def _clip(k, n):
 
 def _cond_impl(*args, branches, num_ops, const_counts):
     index, ops, consts = _layout(args, num_ops, const_counts)
-    k = _clip(np.asarray(index), len(branches))
-    return [np.asarray(o) for o in branches[k](*ops, *consts[k])]
+    k = _clip(index, len(branches))
+    return [backends.asarray_like(o) for o in branches[k](*ops, *consts[k])]
 
 
 def _cond_shape(*avals, branches, num_ops, const_counts):
@@ -261,7 +262,7 @@ def cond(pred, true_fun, false_fun, *operands):
     """
     p = _concrete_scalar(pred, "cond: the predicate")
     if p is not None:
-        return (true_fun if bool(np.asarray(p)) else false_fun)(*operands)
+        return (true_fun if bool(p) else false_fun)(*operands)  # bool(): any backend's 0-d
     index = anp.astype(anp.not_equal(pred, 0), np.int64)
     return _bind_switch(index, [false_fun, true_fun], operands, "cond")
 
@@ -274,7 +275,7 @@ def switch(index, branches, *operands):
         raise ValueError("switch needs at least one branch")
     i = _concrete_scalar(index, "switch: the index")
     if i is not None:
-        return branches[_clip(np.asarray(i), len(branches))](*operands)
+        return branches[_clip(i, len(branches))](*operands)
     if not trace_stack:  # pragma: no cover - a traced index implies an active transformation
         raise TypeError("switch: index is traced but no transformation is active")
     index = anp.astype(index, np.int64)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 import adjoin.numpy as anp
+from adjoin import backends
 from adjoin.core.axes import drop_axis
 from adjoin.core.avals import ShapedArray, aval_of, is_inexact, zero_tangent
 from adjoin.core.graph import Graph
@@ -74,16 +75,30 @@ def _scan_impl(*args, body, num_carry, num_xs, length, reverse, checkpoint):
     carry, xs, consts = _split(args, num_carry, num_xs)
     ys = [None] * length
     for i in _order(length, reverse):
-        out = body(*carry, *[x[i] for x in xs], *consts)
+        out = body(*carry, *[_row(x, i) for x in xs], *consts)
         carry = list(out[:num_carry])
         ys[i] = out[num_carry:]
     if length == 0:
         stacked = [np.zeros((0,) + tuple(a.shape), a.dtype)
                    for a in _y_avals(body, args, num_carry, num_xs)]
     else:
-        stacked = [np.stack([np.asarray(ys[i][j]) for i in range(length)])
-                   for j in range(len(ys[0]))]
-    return [np.asarray(c) for c in carry] + stacked
+        stacked = [_stack([ys[i][j] for i in range(length)]) for j in range(len(ys[0]))]
+    return [backends.asarray_like(c) for c in carry] + stacked
+
+
+def _row(x, i):
+    """x[i]: entry i along the first axis (a full index off NumPy: the array API has no
+    partial indices)."""
+    return x[i] if type(x) is np.ndarray or isinstance(x, Tracer) else x[i, ...]
+
+
+def _stack(values):
+    """The values stacked on a new first axis, on their backend (NumPy's np.stack for NumPy
+    values and scalars; a Dask array stays lazy)."""
+    # the values are one body output at each step: one backend (the ends checked, for speed)
+    if not (backends.is_foreign(values[0]) or backends.is_foreign(values[-1])):
+        return np.stack([np.asarray(v) for v in values])
+    return backends.namespace(*values).stack([backends.asarray_like(v) for v in values])
 
 
 def _scan_shape(*avals, body, num_carry, num_xs, length, reverse, checkpoint):
@@ -412,7 +427,8 @@ def scan(f, init, xs=None, length=None, reverse=False, checkpoint=False):
     ``adjoin.checkpoint`` does the same, step by step.
     """
     xs_flat, xs_tree = tree_flatten(xs)
-    xs_flat = [x if isinstance(x, (Tracer, np.ndarray)) else np.asarray(x) for x in xs_flat]
+    xs_flat = [x if isinstance(x, (Tracer, np.ndarray)) or backends.is_foreign(x) else np.asarray(x)
+               for x in xs_flat]
     length = _length_of(xs_flat, length)
     init_flat, init_tree = tree_flatten(init)
     if not trace_stack:
@@ -443,7 +459,7 @@ def _scan_eager(f, init, init_flat, init_tree, xs_flat, xs_tree, length, reverse
     """No transformation active: a plain Python loop."""
     carry, ys = init, [None] * length
     for k, i in enumerate(_order(length, reverse)):
-        carry, y = f(carry, xs_tree.unflatten([x[i] for x in xs_flat]))
+        carry, y = f(carry, xs_tree.unflatten([_row(x, i) for x in xs_flat]))
         if k == 0:
             c_flat, c_tree = tree_flatten(carry)
             check_carry(init_tree, c_tree, [aval_of(c) for c in init_flat],
@@ -456,5 +472,5 @@ def _scan_eager(f, init, init_flat, init_tree, xs_flat, xs_tree, length, reverse
         return carry, graph.out_tree.unflatten(y_flat)
     flats = [tree_flatten(y) for y in ys]
     y_tree = flats[0][1]
-    stacked = [np.stack([np.asarray(fl[0][j]) for fl in flats]) for j in range(len(flats[0][0]))]
+    stacked = [_stack([fl[0][j] for fl in flats]) for j in range(len(flats[0][0]))]
     return carry, y_tree.unflatten(stacked)

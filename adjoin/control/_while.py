@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 import adjoin.numpy as anp
+from adjoin import backends
 from adjoin.core.axes import drop_axis
 from adjoin.core.avals import ShapedArray, aval_of, is_inexact
 from adjoin.core.primitive import Primitive
@@ -62,10 +63,10 @@ def _pred(cond_fun, carry, cc):
 def _while_impl(*args, cond_fun, body_fun, num_carry, num_cond_consts, max_steps):
     carry, cc, bc = _split(args, num_carry, num_cond_consts)
     steps = 0
-    while (max_steps is None or steps < max_steps) and bool(np.asarray(_pred(cond_fun, carry, cc))):
+    while (max_steps is None or steps < max_steps) and bool(_pred(cond_fun, carry, cc)):
         carry = list(body_fun(*carry, *bc))
         steps += 1
-    return [np.asarray(c) for c in carry]
+    return [backends.asarray_like(c) for c in carry]  # on the carry's backend
 
 
 def _while_shape(*avals, cond_fun, body_fun, num_carry, num_cond_consts, max_steps):
