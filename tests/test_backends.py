@@ -318,7 +318,7 @@ def _cupy():
     return cp
 
 
-@pytest.mark.parametrize("case", _cases(["elementwise", "reductions", "structural", "blas"]))
+@pytest.mark.parametrize("case", _cases(FAMILIES))  # the same families as Dask and strict
 def test_cupy(case):
     cp = _cupy()
     _run_on(case, lambda a: cp.asarray(np.asarray(a)),
