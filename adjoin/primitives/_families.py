@@ -105,6 +105,20 @@ def broadcast_tangent(t, out):
 _SAVES = {"input": (True, False), "output": (False, True), "both": None, "none": (False, False)}
 
 
+def bilinear_jvp(prim):
+    """The jvp rule of a primitive bilinear in its two operands (a convolution):
+    ż = p(ẋ, w) + p(x, ẇ), with the primitive's own params. Set it after creation
+    (``prim.def_rules(jvp=bilinear_jvp(prim))``)."""
+    def jvp(primals, tangents, **params):
+        x, w = primals
+        x_dot, w_dot = tangents
+        out = prim.bind(x, w, **params)
+        terms = [prim.bind(t, w, **params) for t in [x_dot] if t is not None]
+        terms += [prim.bind(x, t, **params) for t in [w_dot] if t is not None]
+        return out, (None if not terms else terms[0] if len(terms) == 1 else terms[0] + terms[1])
+    return jvp
+
+
 def unary(name, impl, deriv, *, flops=1, uses="both", lowering=None):
     """An elementwise primitive f with f'(x) = ``deriv(x, out)`` (holomorphic for complex).
 

@@ -32,6 +32,7 @@ from adjoin.core.avals import ShapedArray
 from adjoin.core.primitive import Primitive
 from adjoin.core.trace import shape_of
 from adjoin.primitives import lax
+from adjoin.primitives._families import bilinear_jvp
 
 
 def _eff(n, dil):
@@ -103,20 +104,6 @@ def _conv_impl(x, w, strides, padding, lhs_dilation, rhs_dilation, groups):
 def _conv_shape(x, w, **params):
     return ShapedArray(conv_output_shape(x.shape, w.shape, **params),
                        np.result_type(x.dtype, w.dtype))
-
-
-# ż = conv(ẋ, w) + conv(x, ẇ)   (bilinear)
-def _conv_jvp(primals, tangents, **params):
-    x, w = primals
-    x_dot, w_dot = tangents
-    out = conv_p.bind(x, w, **params)
-    out_dot = None
-    if x_dot is not None:
-        out_dot = conv_p.bind(x_dot, w, **params)
-    if w_dot is not None:
-        w_dot = conv_p.bind(x, w_dot, **params)
-        out_dot = w_dot if out_dot is None else out_dot + w_dot
-    return out, out_dot
 
 
 def _swap_io(w, groups):
@@ -208,5 +195,7 @@ def _conv_cost(x, w, **params):
     return 2 * int(np.prod(out, dtype=np.int64)) * int(np.prod(w.shape[1:], dtype=np.int64))
 
 
-conv_p = Primitive("conv", _conv_impl, shape=_conv_shape, jvp=_conv_jvp, vjp=_conv_vjp,
+conv_p = Primitive("conv", _conv_impl, shape=_conv_shape, vjp=_conv_vjp,
                    batch=_conv_batch, cost=_conv_cost)
+# ż = conv(ẋ, w) + conv(x, ẇ): bilinear
+conv_p.def_rules(jvp=bilinear_jvp(conv_p))

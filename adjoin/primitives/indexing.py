@@ -292,15 +292,9 @@ def _cast_like(t, out):
     return t
 
 
-def _real_if(g, x):
-    if dtype_of(g).kind == "c" and dtype_of(x).kind != "c":
-        return lax.real(g)
-    return g
-
-
 def _scatter_add_vjp(needs, out_bar, out, x, u, *idx):
-    x_bar = _real_if(out_bar, x) if needs[0] else None
-    u_bar = _real_if(gather_p.bind(out_bar, *idx), u) if needs[1] else None
+    x_bar = lax.real_like(out_bar, x) if needs[0] else None
+    u_bar = lax.real_like(gather_p.bind(out_bar, *idx), u) if needs[1] else None
     return (x_bar, u_bar) + (None,) * len(idx)
 
 
@@ -347,12 +341,12 @@ def _scatter_set_vjp(needs, out_bar, out, x, u, *idx):
     x_bar = u_bar = None
     if needs[0]:
         zeros_u = _backends.zeros(shape_of(u), dtype_of(out_bar), like=out_bar)
-        x_bar = _real_if(scatter_set_p.bind(out_bar, zeros_u, *idx), x)
+        x_bar = lax.real_like(scatter_set_p.bind(out_bar, zeros_u, *idx), x)
     if needs[1]:
         u_bar = gather_p.bind(out_bar, *idx)
         u_bar = lax.where(_winners(shape_of(u), shape_of(x), idx), u_bar,
                           np.zeros((), dtype_of(u_bar)))
-        u_bar = _real_if(u_bar, u)
+        u_bar = lax.real_like(u_bar, u)
     return (x_bar, u_bar) + (None,) * len(idx)
 
 

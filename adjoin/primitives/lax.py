@@ -29,7 +29,7 @@ from adjoin.primitives import reductions as _reductions
 from adjoin.primitives import structural as _structural
 
 __all__ = ["reshape", "broadcast_to", "transpose", "moveaxis", "swapaxes", "flip", "where",
-           "astype", "sum", "zeros_like", "ones_like", "real", "imag", "conj", "sqrt", "exp",
+           "astype", "sum", "zeros_like", "ones_like", "real", "real_like", "imag", "conj", "sqrt", "exp",
            "log", "sin", "cos", "sinh", "cosh", "sign", "isnan", "power", "equal",
            "floor_divide", "resolve_shape", "static_slice", "pad", "scatter_add"]
 
@@ -186,6 +186,12 @@ def ones_like(a, dtype=None, shape=None):
 
 def real(x):
     return _elementwise.real_p.bind(x)
+
+
+def real_like(g, like):
+    """``g``, or its real part when ``like`` is real: the cotangent of a real input is real
+    (a rule whose pullback goes through complex values, FFTs or complex operands)."""
+    return real(g) if dtype_of(g).kind == "c" and dtype_of(like).kind != "c" else g
 
 
 def imag(x):

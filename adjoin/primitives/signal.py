@@ -25,8 +25,9 @@ import numpy as np
 from adjoin.core.avals import ShapedArray
 from adjoin.core.lazy_import import lazy_module
 from adjoin.core.primitive import Primitive
-from adjoin.core.trace import dtype_of, shape_of
+from adjoin.core.trace import shape_of
 from adjoin.primitives import lax
+from adjoin.primitives._families import bilinear_jvp
 from adjoin.primitives.structural import concatenate_p
 
 _ss = lazy_module("scipy.signal")  # 1.2 s to import: loaded at the first convolution
@@ -60,24 +61,6 @@ def _flip(x):
     return lax.flip(x, tuple(range(len(shape_of(x)))))
 
 
-def _jvp(primals, tangents, mode, method):
-    x, w = primals
-    x_dot, w_dot = tangents
-    p = dict(mode=mode, method=method)
-    out = convolve_p.bind(x, w, **p)
-    out_dot = None
-    if x_dot is not None:
-        out_dot = convolve_p.bind(x_dot, w, **p)
-    if w_dot is not None:
-        t = convolve_p.bind(x, w_dot, **p)
-        out_dot = t if out_dot is None else out_dot + t
-    return out, out_dot
-
-
-def _real_if(g, like):
-    return lax.real(g) if dtype_of(g).kind == "c" and dtype_of(like).kind != "c" else g
-
-
 def _vjp(needs, out_bar, out, x, w, mode, method):
     x_bar = w_bar = None
     if mode == "full":
@@ -90,8 +73,8 @@ def _vjp(needs, out_bar, out, x, w, mode, method):
             x_bar = convolve_p.bind(out_bar, _flip(w), mode="full", method=method)
         if needs[1]:
             w_bar = _flip(convolve_p.bind(x, _flip(out_bar), mode="valid", method=method))
-    return (None if x_bar is None else _real_if(x_bar, x),
-            None if w_bar is None else _real_if(w_bar, w))
+    return (None if x_bar is None else lax.real_like(x_bar, x),
+            None if w_bar is None else lax.real_like(w_bar, w))
 
 
 def _batch(vals, dims, mode, method):
@@ -131,5 +114,7 @@ def _cost(x, w, mode, method):
     return {"direct": direct, "fft": fft}.get(method, min(direct, fft))
 
 
-convolve_p = Primitive("convolve", _impl, shape=_shape, jvp=_jvp, vjp=_vjp,
-                            batch=_batch, cost=_cost, saves=(True, False))
+convolve_p = Primitive("convolve", _impl, shape=_shape, vjp=_vjp,
+                       batch=_batch, cost=_cost, saves=(True, False))
+# ż = convolve(ẋ, w) + convolve(x, ẇ): bilinear
+convolve_p.def_rules(jvp=bilinear_jvp(convolve_p))

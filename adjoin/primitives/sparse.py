@@ -114,11 +114,6 @@ class SparsePattern:
         return f"SparsePattern({self.fmt}, shape={self.shape}, nnz={self.nnz})"
 
 
-def _real_if(x, like):
-    """A real input gets a real cotangent."""
-    return lax.real(x) if dtype_of(like).kind != "c" and dtype_of(x).kind == "c" else x
-
-
 def _flat_cols(x):
     """(n, ...) -> (n, k) for scipy, and the trailing shape."""
     x = np.asarray(x)
@@ -173,10 +168,10 @@ def _data_cotangent(g, x, pattern):
 
 # x̄ = Aᵀȳ ; data̅_k = ȳ[row_k]·x[col_k]
 def _matvec_vjp(needs, out_bar, y, data, x, pattern):
-    data_bar = _real_if(_data_cotangent(out_bar, x, pattern), data) if needs[0] else None
+    data_bar = lax.real_like(_data_cotangent(out_bar, x, pattern), data) if needs[0] else None
     x_bar = None
     if needs[1]:
-        x_bar = _real_if(sparse_matvec_p.bind(data, out_bar, pattern=pattern.T), x)
+        x_bar = lax.real_like(sparse_matvec_p.bind(data, out_bar, pattern=pattern.T), x)
     return data_bar, x_bar
 
 
@@ -318,8 +313,8 @@ def _solve_vjp(needs, out_bar, outs, data, b, pattern, trans):
     gd = None
     if needs[0]:
         gd = -(_data_cotangent(x, lam, pattern) if trans else _data_cotangent(lam, x, pattern))
-        gd = _real_if(gd, data)
-    b_bar = _real_if(lam, b) if needs[1] else None
+        gd = lax.real_like(gd, data)
+    b_bar = lax.real_like(lam, b) if needs[1] else None
     return gd, b_bar
 
 
@@ -365,7 +360,7 @@ def _lu_solve_jvp(primals, tangents, factor, trans):
 
 
 def _lu_solve_vjp(needs, out_bar, out, b, factor, trans):
-    return (_real_if(sparse_lu_solve_p.bind(out_bar, factor=factor, trans=1 - trans), b),)
+    return (lax.real_like(sparse_lu_solve_p.bind(out_bar, factor=factor, trans=1 - trans), b),)
 
 
 def _lu_solve_batch(vals, dims, factor, trans):

@@ -195,19 +195,25 @@ def _rbeta_dk_impl(a, b, m, n):
     f_{i,0} = −ψ⁽ⁱ⁻¹⁾(a) + ψ⁽ⁱ⁻¹⁾(a+b), f_{0,j} likewise in b, f_{i,j} = ψ⁽ⁱ⁺ʲ⁻¹⁾(a+b)."""
     a, b = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float))
     with np.errstate(all="ignore"):
-        cache = {}
+        return np.exp(-_ss.betaln(a, b)) * _exp_derivatives(_neg_log_beta_partials(a, b), m, n)
 
-        def f(i, j):
-            if (i, j) not in cache:
-                v = _ss.polygamma(i + j - 1, a + b)
-                if j == 0:
-                    v = v - _ss.polygamma(i - 1, a)
-                if i == 0:
-                    v = v - _ss.polygamma(j - 1, b)
-                cache[i, j] = v
-            return cache[i, j]
 
-        return np.exp(-_ss.betaln(a, b)) * _exp_derivatives(f, m, n)
+def _neg_log_beta_partials(a, b):
+    """f(i, j) = ∂ᵃⁱ∂ᵇʲ f for f = −log B(a, b), i + j ≥ 1 (memoized):
+    f_{i,0} = −ψ⁽ⁱ⁻¹⁾(a) + ψ⁽ⁱ⁻¹⁾(a+b), f_{0,j} likewise in b, f_{i,j} = ψ⁽ⁱ⁺ʲ⁻¹⁾(a+b)."""
+    cache = {}
+
+    def f(i, j):
+        if (i, j) not in cache:
+            v = _ss.polygamma(i + j - 1, a + b)
+            if j == 0:
+                v = v - _ss.polygamma(i - 1, a)
+            if i == 0:
+                v = v - _ss.polygamma(j - 1, b)
+            cache[i, j] = v
+        return cache[i, j]
+
+    return f
 
 
 # rbeta_dk(a, b; m, n) = ∂ᵃᵐ∂ᵇⁿ(1/B): ∂/∂a is rbeta_dk(m + 1, n), ∂/∂b is rbeta_dk(m, n + 1)
@@ -434,18 +440,7 @@ def _ibeta_lower(a, b, x, m, n):
             continue
         ac, bc, xc = a[chunk], b[chunk], x[chunk]
         with np.errstate(all="ignore"):
-            cache = {}
-
-            def f(i, j):
-                if (i, j) not in cache:
-                    v = _ss.polygamma(i + j - 1, ac + bc)
-                    if j == 0:
-                        v = v - _ss.polygamma(i - 1, ac)
-                    if i == 0:
-                        v = v - _ss.polygamma(j - 1, bc)
-                    cache[i, j] = v
-                return cache[i, j]
-
+            f = _neg_log_beta_partials(ac, bc)
             ai, bi, xi = ac[:, None], bc[:, None], xc[:, None]
             log_t = np.log(xi) + _TS_LOG_S
             l1t = np.log1p(-xi * _TS_S)
