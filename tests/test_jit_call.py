@@ -11,16 +11,9 @@ import pytest
 
 import adjoin as ad
 import adjoin.numpy as anp
+from tests._close import assert_close as _close
 from adjoin.control import fori_loop, scan
 from adjoin.transforms._jit_call import jit_call_p
-
-
-def _close(a, b, rtol=1e-11, atol=1e-12):
-    a = a if isinstance(a, (tuple, list)) else (a,)
-    b = b if isinstance(b, (tuple, list)) else (b,)
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)
 
 
 def _f(x, W):

@@ -19,6 +19,7 @@ import pytest
 
 import adjoin as ad
 import adjoin.numpy as anp
+from tests._close import assert_close as _close
 from adjoin.transforms import _numba_backend as nb
 from adjoin.transforms import _tiers
 from adjoin.transforms import jit as jit_module
@@ -35,14 +36,6 @@ def _cache(tmp_path_factory, monkeypatch):
     # one kernel cache for the whole file (a fresh directory per test session)
     d = tmp_path_factory.getbasetemp() / "adjoin-cache"
     monkeypatch.setenv("ADJOIN_CACHE_DIR", str(d))
-
-
-def _close(a, b, rtol=1e-11, atol=1e-12):
-    a = a if isinstance(a, (tuple, list)) else (a,)
-    b = b if isinstance(b, (tuple, list)) else (b,)
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("block", range(4))

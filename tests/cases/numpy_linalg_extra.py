@@ -9,12 +9,15 @@ import adjoin.numpy as anp
 from tests.cases import Case
 
 
-def separated(shape, gap=0.3):
-    """Square matrices whose eigenvalues are ≥ gap apart and whose eigenvectors' largest
-    components are unambiguous (the normalization is smooth there)."""
+def separated(shape, gap=0.3, complex_=False):
+    """Square matrices (complex ones with ``complex_``) whose eigenvalues are ≥ gap apart and
+    whose eigenvectors' largest components are unambiguous (the normalization is smooth
+    there)."""
     def draw(rng):
         while True:
             a = rng.uniform(-2, 2, size=shape)
+            if complex_:
+                a = a + 1j * rng.uniform(-2, 2, size=shape)
             w, v = np.linalg.eig(a)
             d = np.abs(w[..., :, None] - w[..., None, :]) + np.eye(shape[-1]) * 10
             top = np.sort(np.abs(v), axis=-2)
@@ -24,15 +27,7 @@ def separated(shape, gap=0.3):
 
 
 def separated_complex(shape, gap=0.3):
-    def draw(rng):
-        while True:
-            a = rng.uniform(-2, 2, size=shape) + 1j * rng.uniform(-2, 2, size=shape)
-            w, v = np.linalg.eig(a)
-            d = np.abs(w[..., :, None] - w[..., None, :]) + np.eye(shape[-1]) * 10
-            top = np.sort(np.abs(v), axis=-2)
-            if d.min() > gap and (top[..., -1, :] - top[..., -2, :]).min() > 0.05:
-                return (a,)
-    return draw
+    return separated(shape, gap, complex_=True)
 
 
 CASES: list[Case] = [
