@@ -133,20 +133,21 @@ STRICT_OUT = {
 }
 
 
-def _strict_params():
+def _backend_params(out_of_scope, gaps):
+    """The sweep's cases for one backend: skipped where the backend has no such operation,
+    xfail where a known gap is recorded."""
     out = []
-    for p in _cases(["elementwise", "reductions", "structural", "indexing", "blas", "fft",
-                     "linalg"]):
+    for p in _cases(list(FAMILIES)):
         case = p.values[0]
-        reason = next((r for k, r in STRICT_OUT.items() if k in case.primitives), None)
+        reason = next((r for k, r in out_of_scope.items() if k in case.primitives), None)
         marks = [pytest.mark.skip(reason=reason)] if reason else []
-        if p.id in GAPS.STRICT:
-            marks.append(pytest.mark.xfail(reason=GAPS.STRICT[p.id], strict=False))
+        if p.id in gaps:
+            marks.append(pytest.mark.xfail(reason=gaps[p.id], strict=False))
         out.append(pytest.param(case, id=p.id, marks=marks))
     return out
 
 
-@pytest.mark.parametrize("case", _strict_params())
+@pytest.mark.parametrize("case", _backend_params(STRICT_OUT, GAPS.STRICT))
 def test_array_api_strict(case):
     _run_on(case, _to_strict, _is_strict)
 
@@ -165,28 +166,13 @@ def _is_dask(x, what):
     assert isinstance(x, da.Array), f"{what}: a {type(x).__name__} came back instead of a Dask array"
 
 
-# (solve, det, slogdet, eigh and pinv run: one chunk per matrix and NumPy's function per
-# chunk, see adjoin/backends/_impls.py)
-DASK_OUT = {
-    "eig": "no eig in dask.array.linalg",
-}
-
-
-def _dask_params():
-    out = []
-    for p in _cases(["elementwise", "reductions", "structural", "indexing", "blas", "fft",
-                     "linalg"]):
-        case = p.values[0]
-        reason = next((r for k, r in DASK_OUT.items() if k in case.primitives), None)
-        marks = [pytest.mark.skip(reason=reason)] if reason else []
-        if p.id in GAPS.DASK:
-            marks.append(pytest.mark.xfail(reason=GAPS.DASK[p.id], strict=False))
-        out.append(pytest.param(case, id=p.id, marks=marks))
-    return out
+# (solve, det, slogdet, eigh, eig and pinv run: one chunk per matrix and NumPy's function
+# per chunk, see adjoin/backends/_impls.py)
+DASK_OUT = {}
 
 
 @pytest.mark.filterwarnings("ignore:The `numpy.*is not implemented by Dask array:FutureWarning")
-@pytest.mark.parametrize("case", _dask_params())
+@pytest.mark.parametrize("case", _backend_params(DASK_OUT, GAPS.DASK))
 def test_dask_chunked(case):
     import dask
     with dask.config.set(scheduler="synchronous"):
