@@ -144,17 +144,17 @@ class _BackendEntry(_Entry):
     one program in that backend's namespace (``_namespace_backend.py``), its constants
     moved to the backend at the first call. ``backend`` is the array backend's name."""
 
-    __slots__ = ("array_backend",)
+    __slots__ = ()
 
     def __init__(self, graph, optimized, stats, name, fuse, array_backend):
         super().__init__(graph, optimized, stats, name, fuse, "numpy")
-        self.backend = self.array_backend = array_backend
+        self.backend = array_backend
         self.fn = self._first_call
 
     @property
     def compiled(self):
         if self._compiled is None:
-            self._compiled = compile_for_backend(self.optimized, self.array_backend,
+            self._compiled = compile_for_backend(self.optimized, self.backend,
                                                  name=self.name, fuse=self.fuse is not False)
         return self._compiled
 
@@ -162,21 +162,15 @@ class _BackendEntry(_Entry):
     def final(self):
         return self.compiled
 
-    @property
-    def note(self):
-        notes = self.compiled.chain_notes() if self._compiled is not None else []
-        return "; ".join(notes) or None
-
-    @note.setter
-    def note(self, value):  # _Entry.__init__ sets it; this entry's notes come from its chains
-        pass
-
     def _first_call(self, *flat):
         c = self.compiled
         like = next(x for x in flat if not _is_numpy(x) and hasattr(x, "shape"))
         move_constants(c.globals, like)
         self.fn = c.fn
-        return c.fn(*flat)
+        out = c.fn(*flat)
+        # each fused chain decided at this first call whether it compiled
+        self.note = "; ".join(c.chain_notes()) or None
+        return out
 
 
 def make_entry(graph, optimized, stats, name, fuse, backend, array_backend=None):
